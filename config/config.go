@@ -1,0 +1,171 @@
+// Package config holds Parley's settings: one struct filled from flags and
+// PARLEY_* environment variables, validated at start-up with messages that
+// name the variable. It is passed explicitly; there are no package globals.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is everything a Parley process needs to start.
+type Config struct {
+	DatabaseURL   string        // PARLEY_DATABASE_URL: PostgreSQL connection URL
+	RedisURL      string        // PARLEY_REDIS_URL: Redis URL for queues, pub/sub and throttling
+	HTTPAddr      string        // PARLEY_HTTP_ADDR: listen address of the web server
+	BaseURL       string        // PARLEY_BASE_URL: public URL of the web server (cookies, Origin checks, links)
+	SessionSecret string        // PARLEY_SESSION_SECRET: key for CSRF tokens; at least 32 characters
+	SessionTTL    time.Duration // PARLEY_SESSION_TTL: how long an idle login session lasts
+	LogFormat     string        // PARLEY_LOG_FORMAT: text or json
+	LogLevel      string        // PARLEY_LOG_LEVEL: debug, info, warn or error
+	Concurrency   int           // PARLEY_WORKER_CONCURRENCY: asynq worker goroutines
+	MetricsToken  string        // PARLEY_METRICS_TOKEN: when set, /metrics requires "Authorization: Bearer <token>"
+	ShutdownGrace time.Duration // PARLEY_SHUTDOWN_GRACE: time allowed for in-flight work on SIGTERM
+
+	// LogLevelValue is LogLevel parsed by Validate.
+	LogLevelValue slog.Level
+}
+
+// setting describes one configurable value: its flag, its variable, its default.
+type setting struct {
+	flag, env, def, usage string
+	dur                   *time.Duration
+	str                   *string
+	num                   *int
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{flag: "database-url", env: "PARLEY_DATABASE_URL", def: "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable", usage: "PostgreSQL connection URL", str: &c.DatabaseURL},
+		{flag: "redis-url", env: "PARLEY_REDIS_URL", def: "redis://127.0.0.1:6379/0", usage: "Redis URL (queues, pub/sub, throttling)", str: &c.RedisURL},
+		{flag: "http-addr", env: "PARLEY_HTTP_ADDR", def: "127.0.0.1:8080", usage: "address the web server listens on", str: &c.HTTPAddr},
+		{flag: "base-url", env: "PARLEY_BASE_URL", def: "http://localhost:8080", usage: "public URL of the web server (https enables Secure cookies)", str: &c.BaseURL},
+		{flag: "session-secret", env: "PARLEY_SESSION_SECRET", def: "", usage: "secret for CSRF tokens, at least 32 characters (required)", str: &c.SessionSecret},
+		{flag: "session-ttl", env: "PARLEY_SESSION_TTL", def: "168h", usage: "idle lifetime of a login session", dur: &c.SessionTTL},
+		{flag: "log-format", env: "PARLEY_LOG_FORMAT", def: "text", usage: "log format: text or json", str: &c.LogFormat},
+		{flag: "log-level", env: "PARLEY_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error", str: &c.LogLevel},
+		{flag: "worker-concurrency", env: "PARLEY_WORKER_CONCURRENCY", def: "20", usage: "number of concurrent job handlers", num: &c.Concurrency},
+		{flag: "metrics-token", env: "PARLEY_METRICS_TOKEN", def: "", usage: "bearer token required by /metrics (empty: open)", str: &c.MetricsToken},
+		{flag: "shutdown-grace", env: "PARLEY_SHUTDOWN_GRACE", def: "15s", usage: "time allowed for in-flight work on shutdown", dur: &c.ShutdownGrace},
+	}
+}
+
+// Parse fills a Config from defaults, then the environment, then flags
+// (flags win), and validates it. getenv is usually os.Getenv. It returns
+// flag.ErrHelp after printing usage when -h or --help is given.
+func Parse(name string, args []string, getenv func(string) string, out io.Writer) (*Config, []string, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var errs []error
+	for _, s := range c.settings() {
+		val := s.def
+		if v := getenv(s.env); v != "" {
+			val = v
+		}
+		usage := fmt.Sprintf("%s (env %s)", s.usage, s.env)
+		switch {
+		case s.str != nil:
+			fs.StringVar(s.str, s.flag, val, usage)
+		case s.dur != nil:
+			d, err := time.ParseDuration(val)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 30s, 15m, 168h)", s.env, val))
+			}
+			fs.DurationVar(s.dur, s.flag, d, usage)
+		case s.num != nil:
+			var n int
+			if _, err := fmt.Sscan(val, &n); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a whole number", s.env, val))
+			}
+			fs.IntVar(s.num, s.flag, n, usage)
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: parley %s [flags]\n\nEvery flag can also be set by the environment variable named beside it.\n\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+// Validate checks every value and names the variable of each bad one.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(env, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, a...)))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		bad("PARLEY_DATABASE_URL", "%q is not a postgres:// URL with a host", redact(c.DatabaseURL))
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		bad("PARLEY_REDIS_URL", "%q is not a redis:// URL with a host", redact(c.RedisURL))
+	}
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+		bad("PARLEY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PARLEY_BASE_URL", "%q is not an http(s):// URL", c.BaseURL)
+	}
+	if len(c.SessionSecret) < 32 {
+		bad("PARLEY_SESSION_SECRET", "must be at least 32 characters (got %d); generate one with: openssl rand -base64 48", len(c.SessionSecret))
+	}
+	if c.SessionTTL < time.Minute {
+		bad("PARLEY_SESSION_TTL", "must be at least 1m")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("PARLEY_LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	}
+	if err := c.LogLevelValue.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		bad("PARLEY_LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1000 {
+		bad("PARLEY_WORKER_CONCURRENCY", "%d is not between 1 and 1000", c.Concurrency)
+	}
+	if c.ShutdownGrace <= 0 {
+		bad("PARLEY_SHUTDOWN_GRACE", "must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// SecureCookies reports whether cookies must carry the Secure attribute,
+// which is the case whenever the public URL is https.
+func (c *Config) SecureCookies() bool {
+	return strings.HasPrefix(c.BaseURL, "https://")
+}
+
+// Logger builds the process logger the configuration asks for.
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevelValue}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redact hides a password in a URL so it can appear in an error message.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,94 @@
+package models
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// Dashboard is the landing page's figures, within one scope.
+type Dashboard struct {
+	New, Open, Unassigned, Mine int
+	Recipients                  int
+	Locations                   []LocationSummary
+}
+
+// LocationSummary is one location with its inboxes, as the dashboard shows it.
+type LocationSummary struct {
+	Location
+	Inboxes []Inbox
+}
+
+// visibleInboxes restricts a query on a table with inbox_id to the scope.
+func visibleInboxes(q *bun.SelectQuery, sc Scope, col string) *bun.SelectQuery {
+	if sc.AllInboxes() {
+		return q
+	}
+	return q.Where(col+" IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
+}
+
+// Dashboard computes the landing page's figures for a scope.
+func (s *Store) Dashboard(ctx context.Context, sc Scope) (*Dashboard, error) {
+	d := &Dashboard{}
+	q := s.db.NewSelect().Table("conversations").
+		ColumnExpr("count(*) FILTER (WHERE status = 'new') AS new").
+		ColumnExpr("count(*) FILTER (WHERE status = 'open') AS open").
+		ColumnExpr("count(*) FILTER (WHERE status <> 'closed' AND assignee_id IS NULL) AS unassigned").
+		ColumnExpr("count(*) FILTER (WHERE status <> 'closed' AND assignee_id = ?) AS mine", sc.UserID).
+		Where("org_id = ?", sc.OrgID)
+	q = visibleInboxes(q, sc, "inbox_id")
+	if err := q.Scan(ctx, &d.New, &d.Open, &d.Unassigned, &d.Mine); err != nil {
+		return nil, fmt.Errorf("store: dashboard counts: %w", err)
+	}
+	n, err := s.db.NewSelect().Model((*Recipient)(nil)).Where("org_id = ?", sc.OrgID).Count(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: dashboard recipients: %w", err)
+	}
+	d.Recipients = int(n)
+	if d.Locations, err = s.Locations(ctx, sc); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Locations lists the organization's locations with the inboxes the scope may see.
+func (s *Store) Locations(ctx context.Context, sc Scope) ([]LocationSummary, error) {
+	var locs []Location
+	if err := s.db.NewSelect().Model(&locs).Where("org_id = ?", sc.OrgID).Order("name", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: locations: %w", err)
+	}
+	var inboxes []Inbox
+	q := s.db.NewSelect().Model(&inboxes).Where("org_id = ?", sc.OrgID).Order("name", "id")
+	if err := visibleInboxes(q, sc, "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: inboxes: %w", err)
+	}
+	out := make([]LocationSummary, len(locs))
+	for i, l := range locs {
+		out[i].Location = l
+		for _, in := range inboxes {
+			if in.LocationID == l.ID {
+				out[i].Inboxes = append(out[i].Inboxes, in)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Users lists the organization's users, by name.
+func (s *Store) Users(ctx context.Context, sc Scope) ([]User, error) {
+	var users []User
+	if err := s.db.NewSelect().Model(&users).Where("org_id = ?", sc.OrgID).Order("name", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: users: %w", err)
+	}
+	return users, nil
+}
+
+// Organization loads the scope's organization.
+func (s *Store) Organization(ctx context.Context, sc Scope) (*Organization, error) {
+	o := new(Organization)
+	if err := s.db.NewSelect().Model(o).Where("id = ?", sc.OrgID).Scan(ctx); err != nil {
+		return nil, notFound("organization", err)
+	}
+	return o, nil
+}

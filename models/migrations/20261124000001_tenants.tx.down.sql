@@ -1,0 +1,6 @@
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS user_inboxes;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS inboxes;
+DROP TABLE IF EXISTS locations;
+DROP TABLE IF EXISTS organizations;

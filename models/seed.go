@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// DemoOptions configures SeedDemo.
+type DemoOptions struct {
+	AdminEmail    string
+	AdminPassword string
+	AgentEmail    string
+	AgentPassword string
+	SMSNumber     string
+	EmailAddress  string
+}
+
+// DemoResult says what SeedDemo found or created.
+type DemoResult struct {
+	Org          Organization
+	Location     Location
+	Inbox        Inbox
+	Admin, Agent User
+	// AdminCreated / AgentCreated are false when the user already existed;
+	// an existing user's password is left as it is.
+	AdminCreated, AgentCreated bool
+}
+
+// SeedDemo makes sure the demo organization exists: "Demo" with one
+// location on an active Chat plan, one inbox with an SMS number and an
+// email address, an admin and an agent. Running it again changes nothing
+// that already exists (passwords included).
+func (s *Store) SeedDemo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
+	adminHash, err := HashPassword(o.AdminPassword)
+	if err != nil {
+		return nil, fmt.Errorf("admin %w", err)
+	}
+	agentHash, err := HashPassword(o.AgentPassword)
+	if err != nil {
+		return nil, fmt.Errorf("agent %w", err)
+	}
+	r := &DemoResult{}
+	err = s.inTx(ctx, func(tx bun.Tx) error {
+		r.Org = Organization{Name: "Demo", Slug: "demo"}
+		if err := findOrInsert(ctx, tx, &r.Org, "slug = ?", r.Org.Slug); err != nil {
+			return err
+		}
+		now := time.Now()
+		r.Location = Location{OrgID: r.Org.ID, Name: "Main Office", Timezone: "America/New_York",
+			PlanStatus: PlanActive, PlanName: "Chat 5000", PlanCredits: 5000, PlanPeriodStart: &now}
+		if err := findOrInsert(ctx, tx, &r.Location, "org_id = ? AND name = ?", r.Org.ID, r.Location.Name); err != nil {
+			return err
+		}
+		num, addr := o.SMSNumber, o.EmailAddress
+		r.Inbox = Inbox{OrgID: r.Org.ID, LocationID: r.Location.ID, Name: "Front Desk", SMSNumber: &num, EmailAddress: &addr,
+			HelpText: "Demo front desk. Reply to chat with our team. Reply STOP to opt out."}
+		if err := findOrInsert(ctx, tx, &r.Inbox, "org_id = ? AND name = ?", r.Org.ID, r.Inbox.Name); err != nil {
+			return err
+		}
+		r.Admin = User{OrgID: r.Org.ID, Email: o.AdminEmail, Name: "Avery Admin", Role: RoleAdmin, PasswordHash: adminHash, AllInboxes: true}
+		if r.AdminCreated, err = insertUserOnce(ctx, tx, &r.Admin); err != nil {
+			return err
+		}
+		r.Agent = User{OrgID: r.Org.ID, Email: o.AgentEmail, Name: "Sam Agent", Role: RoleAgent, PasswordHash: agentHash, AllInboxes: true}
+		if r.AgentCreated, err = insertUserOnce(ctx, tx, &r.Agent); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: seed demo: %w", err)
+	}
+	return r, nil
+}
+
+// findOrInsert loads the row matching where into model, or inserts model.
+func findOrInsert(ctx context.Context, tx bun.Tx, model any, where string, args ...any) error {
+	err := tx.NewSelect().Model(model).Where(where, args...).Limit(1).Scan(ctx)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("find %T: %w", model, err)
+	}
+	if _, err := tx.NewInsert().Model(model).Returning("*").Exec(ctx); err != nil {
+		return fmt.Errorf("insert %T: %w", model, err)
+	}
+	return nil
+}
+
+// insertUserOnce inserts u unless a user with that email exists, which it
+// loads instead. It refuses an existing email owned by another organization.
+func insertUserOnce(ctx context.Context, tx bun.Tx, u *User) (bool, error) {
+	want := u.OrgID
+	existing := new(User)
+	err := tx.NewSelect().Model(existing).Where("email = ?", u.Email).Scan(ctx)
+	switch {
+	case err == nil:
+		if existing.OrgID != want {
+			return false, fmt.Errorf("user %s belongs to another organization: %w", u.Email, ErrConflict)
+		}
+		*u = *existing
+		return false, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("find user: %w", err)
+	}
+	if _, err := tx.NewInsert().Model(u).Returning("*").Exec(ctx); err != nil {
+		return false, fmt.Errorf("insert user: %w", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,157 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Session is a signed-in browser. Only the SHA-256 of its cookie token is stored.
+type Session struct {
+	bun.BaseModel `bun:"table:sessions"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	TokenHash  []byte    `bun:"token_hash"`
+	UserID     int64     `bun:"user_id"`
+	CreatedAt  time.Time `bun:"created_at,nullzero,default:now()"`
+	LastSeenAt time.Time `bun:"last_seen_at,nullzero,default:now()"`
+	ExpiresAt  time.Time `bun:"expires_at"`
+	IP         string    `bun:"ip"`
+	UserAgent  string    `bun:"user_agent"`
+}
+
+// SessionUser is what each authenticated request needs: who, and what they may see.
+type SessionUser struct {
+	SessionID int64
+	User      User
+	Scope     Scope
+}
+
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// Authenticate checks an email and password. Unknown email, wrong password
+// and disabled user all return ErrInvalidCredentials, in similar time.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	u := new(User)
+	err := s.db.NewSelect().Model(u).
+		Where("email = ?", strings.ToLower(strings.TrimSpace(email))).
+		Scan(ctx)
+	if err != nil {
+		checkPassword(password, dummyHash)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("store: authenticate: %w", err)
+		}
+		return nil, ErrInvalidCredentials
+	}
+	if !checkPassword(password, u.PasswordHash) || u.DisabledAt != nil {
+		return nil, ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+// CreateSession starts a session for a user and returns the cookie token.
+func (s *Store) CreateSession(ctx context.Context, userID int64, ttl time.Duration, ip, userAgent string) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("store: session token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	sess := &Session{TokenHash: hashToken(token), UserID: userID, ExpiresAt: time.Now().Add(ttl), IP: ip, UserAgent: userAgent}
+	if _, err := s.db.NewInsert().Model(sess).Exec(ctx); err != nil {
+		return "", fmt.Errorf("store: create session: %w", err)
+	}
+	return token, nil
+}
+
+// touchEvery bounds how often a busy session's expiry is slid forward:
+// one write a minute per browser, not one per request.
+const touchEvery = time.Minute
+
+// SessionByToken resolves a cookie token to its user and scope, sliding
+// the session's expiry. Expired sessions and disabled users are ErrNotFound.
+func (s *Store) SessionByToken(ctx context.Context, token string, ttl time.Duration) (*SessionUser, error) {
+	var row struct {
+		SessionID  int64     `bun:"session_id"`
+		LastSeenAt time.Time `bun:"last_seen_at"`
+		User
+	}
+	err := s.db.NewRaw(`SELECT s.id AS session_id, s.last_seen_at, u.*
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ? AND s.expires_at > now() AND u.disabled_at IS NULL`,
+		hashToken(token)).Scan(ctx, &row)
+	if err != nil {
+		return nil, notFound("session", err)
+	}
+	if time.Since(row.LastSeenAt) > touchEvery {
+		_, err := s.db.NewUpdate().Model((*Session)(nil)).
+			Set("last_seen_at = now()").
+			Set("expires_at = ?", time.Now().Add(ttl)).
+			Where("id = ?", row.SessionID).Exec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: touch session: %w", err)
+		}
+	}
+	scope, err := s.scopeFor(ctx, &row.User)
+	if err != nil {
+		return nil, err
+	}
+	return &SessionUser{SessionID: row.SessionID, User: row.User, Scope: scope}, nil
+}
+
+// scopeFor computes what a user may see.
+func (s *Store) scopeFor(ctx context.Context, u *User) (Scope, error) {
+	sc := Scope{OrgID: u.OrgID, UserID: u.ID, Role: u.Role}
+	if u.Role != RoleAgent || u.AllInboxes {
+		return sc, nil
+	}
+	sc.InboxIDs = []int64{}
+	err := s.db.NewSelect().Table("user_inboxes").Column("inbox_id").
+		Where("user_id = ?", u.ID).Where("org_id = ?", u.OrgID).
+		Order("inbox_id").Scan(ctx, &sc.InboxIDs)
+	if err != nil {
+		return sc, fmt.Errorf("store: user inboxes: %w", err)
+	}
+	return sc, nil
+}
+
+// DeleteSession ends one session (logout).
+func (s *Store) DeleteSession(ctx context.Context, id int64) error {
+	if _, err := s.db.NewDelete().Model((*Session)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of a user except keepID (0 keeps none);
+// used when a password changes or a user is disabled.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, keepID int64) error {
+	if _, err := s.db.NewDelete().Model((*Session)(nil)).
+		Where("user_id = ?", userID).Where("id <> ?", keepID).Exec(ctx); err != nil {
+		return fmt.Errorf("store: delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes sessions past their expiry and returns how many.
+func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	res, err := s.db.NewDelete().Model((*Session)(nil)).Where("expires_at <= now()").Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

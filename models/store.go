@@ -1,0 +1,52 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+)
+
+// Store is the single gateway to PostgreSQL: every query and every
+// transaction of the application goes through its methods.
+type Store struct {
+	db *bun.DB
+}
+
+// NewStore wraps an open database.
+func NewStore(db *bun.DB) *Store { return &Store{db: db} }
+
+// DB exposes the bun handle for migrations and tests.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Ping checks that PostgreSQL answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in one transaction, committed only if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(tx)
+	})
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound and wraps anything else.
+func notFound(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

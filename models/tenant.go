@@ -1,0 +1,60 @@
+package models
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Organization is a tenant: every other row belongs to exactly one.
+type Organization struct {
+	bun.BaseModel `bun:"table:organizations"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	Name      string    `bun:"name"`
+	Slug      string    `bun:"slug"`
+	CreatedAt time.Time `bun:"created_at,nullzero,default:now()"`
+}
+
+// Plan states of a location's Chat plan.
+const (
+	PlanActive    = "active"
+	PlanInactive  = "inactive"
+	PlanSuspended = "suspended"
+)
+
+// Location has a timezone and a Chat plan; chat works only while the plan is active.
+type Location struct {
+	bun.BaseModel `bun:"table:locations"`
+
+	ID              int64      `bun:"id,pk,autoincrement"`
+	OrgID           int64      `bun:"org_id"`
+	Name            string     `bun:"name"`
+	Timezone        string     `bun:"timezone"`
+	PlanStatus      string     `bun:"plan_status"`
+	PlanName        string     `bun:"plan_name"`
+	PlanCredits     int        `bun:"plan_credits"`
+	PlanPeriodStart *time.Time `bun:"plan_period_start"`
+	QuietStart      *string    `bun:"quiet_start"`
+	QuietEnd        *string    `bun:"quiet_end"`
+	CreatedAt       time.Time  `bun:"created_at,nullzero,default:now()"`
+}
+
+// ChatEnabled reports whether conversations may run at this location.
+func (l *Location) ChatEnabled() bool { return l.PlanStatus == PlanActive }
+
+// Inbox is an address conversations arrive on: an SMS number and/or an email address.
+type Inbox struct {
+	bun.BaseModel `bun:"table:inboxes"`
+
+	ID           int64     `bun:"id,pk,autoincrement"`
+	OrgID        int64     `bun:"org_id"`
+	LocationID   int64     `bun:"location_id"`
+	Name         string    `bun:"name"`
+	SMSNumber    *string   `bun:"sms_number"`
+	EmailAddress *string   `bun:"email_address"`
+	HelpText     string    `bun:"help_text"`
+	CreatedAt    time.Time `bun:"created_at,nullzero,default:now()"`
+
+	Location *Location `bun:"rel:belongs-to,join:location_id=id"`
+}

@@ -1,0 +1,62 @@
+package models
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Roles a user can hold.
+const (
+	RoleAdmin   = "admin"
+	RoleManager = "manager"
+	RoleAgent   = "agent"
+)
+
+// User is a team member of one organization.
+type User struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID                int64      `bun:"id,pk,autoincrement"`
+	OrgID             int64      `bun:"org_id"`
+	Email             string     `bun:"email"`
+	Name              string     `bun:"name"`
+	Role              string     `bun:"role"`
+	PasswordHash      string     `bun:"password_hash"`
+	AllInboxes        bool       `bun:"all_inboxes"`
+	DisabledAt        *time.Time `bun:"disabled_at"`
+	PasswordChangedAt time.Time  `bun:"password_changed_at,nullzero,default:now()"`
+	CreatedAt         time.Time  `bun:"created_at,nullzero,default:now()"`
+}
+
+// IsAdmin reports whether the user administers the organization.
+func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }
+
+// Scope is what a signed-in user may see: every Store read and write that
+// serves a user takes one, so a query can never leave its organization (or,
+// for a limited agent, its inboxes).
+type Scope struct {
+	OrgID  int64
+	UserID int64
+	Role   string
+	// InboxIDs lists the inboxes a limited agent may see; nil means all of
+	// the organization's inboxes.
+	InboxIDs []int64
+}
+
+// AllInboxes reports whether the scope covers every inbox of the organization.
+func (s Scope) AllInboxes() bool { return s.InboxIDs == nil }
+
+// CanSeeInbox reports whether the scope includes the inbox (which must
+// already be known to belong to s.OrgID).
+func (s Scope) CanSeeInbox(id int64) bool {
+	if s.InboxIDs == nil {
+		return true
+	}
+	for _, x := range s.InboxIDs {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
