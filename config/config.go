@@ -36,6 +36,7 @@ type Config struct {
 // setting describes one configurable value: its flag, its variable, its default.
 type setting struct {
 	flag, env, def, usage string
+	secret                bool // never shown in --help, even when set in the environment
 	dur                   *time.Duration
 	str                   *string
 	num                   *int
@@ -47,24 +48,36 @@ func (c *Config) settings() []setting {
 		{flag: "redis-url", env: "PARLEY_REDIS_URL", def: "redis://127.0.0.1:6379/0", usage: "Redis URL (queues, pub/sub, throttling)", str: &c.RedisURL},
 		{flag: "http-addr", env: "PARLEY_HTTP_ADDR", def: "127.0.0.1:8080", usage: "address the web server listens on", str: &c.HTTPAddr},
 		{flag: "base-url", env: "PARLEY_BASE_URL", def: "http://localhost:8080", usage: "public URL of the web server (https enables Secure cookies)", str: &c.BaseURL},
-		{flag: "session-secret", env: "PARLEY_SESSION_SECRET", def: "", usage: "secret for CSRF tokens, at least 32 characters (required)", str: &c.SessionSecret},
+		{flag: "session-secret", env: "PARLEY_SESSION_SECRET", def: "", usage: "secret for CSRF tokens, at least 32 characters (required)", str: &c.SessionSecret, secret: true},
 		{flag: "session-ttl", env: "PARLEY_SESSION_TTL", def: "168h", usage: "idle lifetime of a login session", dur: &c.SessionTTL},
 		{flag: "log-format", env: "PARLEY_LOG_FORMAT", def: "text", usage: "log format: text or json", str: &c.LogFormat},
 		{flag: "log-level", env: "PARLEY_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error", str: &c.LogLevel},
 		{flag: "worker-concurrency", env: "PARLEY_WORKER_CONCURRENCY", def: "20", usage: "number of concurrent job handlers", num: &c.Concurrency},
-		{flag: "metrics-token", env: "PARLEY_METRICS_TOKEN", def: "", usage: "bearer token required by /metrics (empty: open)", str: &c.MetricsToken},
+		{flag: "metrics-token", env: "PARLEY_METRICS_TOKEN", def: "", usage: "bearer token required by /metrics (empty: open)", str: &c.MetricsToken, secret: true},
 		{flag: "shutdown-grace", env: "PARLEY_SHUTDOWN_GRACE", def: "15s", usage: "time allowed for in-flight work on shutdown", dur: &c.ShutdownGrace},
 	}
+}
+
+// Options adjusts Parse to a subcommand.
+type Options struct {
+	// Web is set for commands that serve pages and so need a session secret.
+	Web bool
+	// Flags registers the subcommand's own flags beside the shared ones.
+	Flags func(fs *flag.FlagSet)
 }
 
 // Parse fills a Config from defaults, then the environment, then flags
 // (flags win), and validates it. getenv is usually os.Getenv. It returns
 // flag.ErrHelp after printing usage when -h or --help is given.
-func Parse(name string, args []string, getenv func(string) string, out io.Writer) (*Config, []string, error) {
+func Parse(name string, args []string, getenv func(string) string, out io.Writer, o Options) (*Config, []string, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if o.Flags != nil {
+		o.Flags(fs)
+	}
 	fs.SetOutput(out)
 	var errs []error
+	var fromEnv []func()
 	for _, s := range c.settings() {
 		val := s.def
 		if v := getenv(s.env); v != "" {
@@ -72,6 +85,16 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		}
 		usage := fmt.Sprintf("%s (env %s)", s.usage, s.env)
 		switch {
+		case s.secret:
+			// Registered with an empty default so --help cannot print it;
+			// the environment's value applies after parsing unless a flag set one.
+			fs.StringVar(s.str, s.flag, "", usage)
+			p, v := s.str, val
+			fromEnv = append(fromEnv, func() {
+				if *p == "" {
+					*p = v
+				}
+			})
 		case s.str != nil:
 			fs.StringVar(s.str, s.flag, val, usage)
 		case s.dur != nil:
@@ -95,17 +118,21 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
+	for _, f := range fromEnv {
+		f()
+	}
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.Validate(o.Web); err != nil {
 		return nil, nil, err
 	}
 	return c, fs.Args(), nil
 }
 
 // Validate checks every value and names the variable of each bad one.
-func (c *Config) Validate() error {
+// web adds the checks that only a web server needs.
+func (c *Config) Validate(web bool) error {
 	var errs []error
 	bad := func(env, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, a...)))
@@ -122,7 +149,7 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("PARLEY_BASE_URL", "%q is not an http(s):// URL", c.BaseURL)
 	}
-	if len(c.SessionSecret) < 32 {
+	if web && len(c.SessionSecret) < 32 {
 		bad("PARLEY_SESSION_SECRET", "must be at least 32 characters (got %d); generate one with: openssl rand -base64 48", len(c.SessionSecret))
 	}
 	if c.SessionTTL < time.Minute {

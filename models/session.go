@@ -31,6 +31,7 @@ type Session struct {
 // SessionUser is what each authenticated request needs: who, and what they may see.
 type SessionUser struct {
 	SessionID int64
+	OrgName   string
 	User      User
 	Scope     Scope
 }
@@ -87,10 +88,11 @@ func (s *Store) SessionByToken(ctx context.Context, token string, ttl time.Durat
 	var row struct {
 		SessionID  int64     `bun:"session_id"`
 		LastSeenAt time.Time `bun:"last_seen_at"`
+		OrgName    string    `bun:"org_name"`
 		User
 	}
-	err := s.db.NewRaw(`SELECT s.id AS session_id, s.last_seen_at, u.*
-		FROM sessions s JOIN users u ON u.id = s.user_id
+	err := s.db.NewRaw(`SELECT s.id AS session_id, s.last_seen_at, o.name AS org_name, u.*
+		FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id
 		WHERE s.token_hash = ? AND s.expires_at > now() AND u.disabled_at IS NULL`,
 		hashToken(token)).Scan(ctx, &row)
 	if err != nil {
@@ -109,7 +111,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string, ttl time.Durat
 	if err != nil {
 		return nil, err
 	}
-	return &SessionUser{SessionID: row.SessionID, User: row.User, Scope: scope}, nil
+	return &SessionUser{SessionID: row.SessionID, OrgName: row.OrgName, User: row.User, Scope: scope}, nil
 }
 
 // scopeFor computes what a user may see.

@@ -1,0 +1,65 @@
+# Parley: `make run` starts the app with demo data, `make test` runs every test.
+# Both install what is missing and reuse (or start) PostgreSQL and Redis: see scripts/.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.NOTPARALLEL:
+.DEFAULT_GOAL := run
+
+ENV := . scripts/env.sh
+
+# Fuzz targets that `make test` runs briefly after the tests, as package:FuzzFunc pairs,
+# e.g. ./http/webhook:FuzzVonageParams. Corpora live in each package's testdata/fuzz/.
+FUZZ_TARGETS :=
+FUZZ_TIME ?= 15s
+
+.PHONY: run test build assets services lint bench stop
+
+## run: set up, build, migrate, seed demo data and serve on PARLEY_HTTP_ADDR
+run: services build
+	@scripts/run.sh
+
+## test: set up, lint, then all tests with the race detector, then short fuzz runs
+test:
+	@scripts/deps.sh test
+	@scripts/services.sh test
+	@scripts/assets.sh
+	$(LINT)
+	@echo "==> go test -race -count=1 -timeout 20m ./..."
+	@$(ENV); go test -race -count=1 -timeout 20m ./...
+	@for t in $(FUZZ_TARGETS); do \
+		pkg="$${t%%:*}"; fn="$${t##*:}"; \
+		echo "==> fuzzing $$fn in $$pkg for $(FUZZ_TIME)"; \
+		$(ENV); go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_TIME) "$$pkg"; \
+	done
+
+## build: the binary at bin/parley (embeds static/, so assets first)
+build: assets
+	go build -o bin/parley .
+
+## assets: htmx and its ws extension from npm into static/vendor/
+assets:
+	@scripts/assets.sh
+
+## services: set-up only: packages, PostgreSQL and Redis, the database
+services:
+	@scripts/deps.sh run
+	@scripts/services.sh run
+
+## lint: gofmt must have nothing to say, then go vet
+lint:
+	$(LINT)
+
+define LINT
+@echo "==> gofmt -l, go vet"
+@out="$$(find . \( -path ./node_modules -o -path ./.data -o -path ./.git \) -prune -o -name '*.go' -print | xargs -r gofmt -l)"; \
+	if [[ -n "$$out" ]]; then echo "gofmt wants to reformat:"; echo "$$out"; exit 1; fi
+@go vet ./...
+endef
+
+## bench: Go benchmarks for now (the load tool comes later)
+bench:
+	@$(ENV); go test -run '^$$' -bench . -benchmem ./...
+
+## stop: stop the private PostgreSQL/Redis this checkout started (others are left alone)
+stop:
+	@scripts/stop.sh

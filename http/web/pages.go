@@ -1,0 +1,70 @@
+package web
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/parley-chat/parley/views"
+)
+
+// dashboard is the landing page: conversation counts and the locations.
+func (s *Server) dashboard(c *fiber.Ctx) error {
+	su := sessionUser(c)
+	d, err := s.store.Dashboard(c.UserContext(), su.Scope)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "dashboard", views.Layout{Title: "Dashboard", Active: "dashboard"}, d)
+}
+
+func (s *Server) chats(c *fiber.Ctx) error {
+	return s.render(c, "chats", views.Layout{Title: "Chats", Active: "chats"}, nil)
+}
+
+// recipients lists recipients, with substring search and keyset pages.
+func (s *Server) recipients(c *fiber.Ctx) error {
+	su := sessionUser(c)
+	q := c.Query("q")
+	if len(q) > 200 {
+		return fiber.NewError(fiber.StatusBadRequest, "search text too long")
+	}
+	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
+	page, err := s.store.Recipients(c.UserContext(), su.Scope, q, after, 50)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "recipients", views.Layout{Title: "Recipients", Active: "recipients"}, views.RecipientsData{Query: q, Page: page})
+}
+
+func (s *Server) broadcasts(c *fiber.Ctx) error {
+	return s.render(c, "broadcasts", views.Layout{Title: "Broadcasts", Active: "broadcasts"}, nil)
+}
+
+// settings shows the organization's locations, inboxes and team.
+func (s *Server) settings(c *fiber.Ctx) error {
+	su := sessionUser(c)
+	ctx := c.UserContext()
+	org, err := s.store.Organization(ctx, su.Scope)
+	if err != nil {
+		return err
+	}
+	locs, err := s.store.Locations(ctx, su.Scope)
+	if err != nil {
+		return err
+	}
+	users, err := s.store.Users(ctx, su.Scope)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "settings", views.Layout{Title: "Settings", Active: "settings"}, views.SettingsData{Org: org, Locations: locs, Users: users})
+}
+
+// credits shows each location's Chat plan.
+func (s *Server) credits(c *fiber.Ctx) error {
+	su := sessionUser(c)
+	locs, err := s.store.Locations(c.UserContext(), su.Scope)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "credits", views.Layout{Title: "Credits", Active: "credits"}, locs)
+}

@@ -1,0 +1,49 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/parley-chat/parley/static"
+)
+
+// routes registers every route of the web server, in one place.
+func (s *Server) routes() error {
+	app := s.app
+	app.Use(s.observe)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
+
+	// Operations: no session, no CSRF.
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metricsHandler())
+	app.Use("/static", filesystem.New(filesystem.Config{
+		Root: http.FS(static.FS),
+		// Asset URLs carry a content hash (?v=), so they may be cached for long.
+		MaxAge: 365 * 24 * 3600,
+	}))
+
+	app.Use(s.loadSession, s.checkCSRF)
+
+	app.Get("/login", s.loginPage)
+	app.Post("/login", s.login)
+	app.Post("/logout", s.logout)
+
+	queues, err := s.queuesHandler()
+	if err != nil {
+		return err
+	}
+	app.Use(queuesPath, s.requireUser, s.requireAdmin, queues)
+
+	app.Get("/", s.requireUser, s.dashboard)
+	app.Get("/chats", s.requireUser, s.chats)
+	app.Get("/recipients", s.requireUser, s.recipients)
+	app.Get("/broadcasts", s.requireUser, s.broadcasts)
+	app.Get("/settings", s.requireUser, s.settings)
+	app.Get("/credits", s.requireUser, s.credits)
+
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return nil
+}

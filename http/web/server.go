@@ -1,0 +1,124 @@
+// Package web is Parley's agent-facing HTTP server: the Fiber app, its
+// routes, pages and fragments, sessions, CSRF, and the operations
+// endpoints. It reads and writes only through models.Store and renders
+// only through views; provider callbacks live in http/webhook.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/config"
+	"github.com/parley-chat/parley/models"
+	"github.com/parley-chat/parley/static"
+	"github.com/parley-chat/parley/views"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// Deps is everything the web server needs, passed in explicitly.
+type Deps struct {
+	Config  *config.Config
+	Store   *models.Store
+	Redis   redis.UniversalClient // login throttling and readiness
+	Queue   asynq.RedisConnOpt    // the Asynq dashboard's connection
+	Metrics *prometheus.Registry  // HTTP metrics are registered here; /metrics serves it
+	Logger  *slog.Logger
+}
+
+// Server is the web application.
+type Server struct {
+	cfg      *config.Config
+	store    *models.Store
+	rdb      redis.UniversalClient
+	queue    asynq.RedisConnOpt
+	metrics  *prometheus.Registry
+	httpm    *httpMetrics
+	log      *slog.Logger
+	views    *views.Renderer
+	csrf     csrfKey
+	throttle *loginThrottle
+	origin   string // scheme://host of the base URL, for Origin checks
+	app      *fiber.App
+	closers  []func() error
+}
+
+// BodyLimit caps request bodies; larger ones get 413 before any handler runs (R14).
+const BodyLimit = 2 << 20
+
+// New builds the server and registers every route.
+func New(d Deps) (*Server, error) {
+	if err := static.Check(); err != nil {
+		return nil, err
+	}
+	versions, err := static.Versions()
+	if err != nil {
+		return nil, err
+	}
+	asset := func(p string) string {
+		if v, ok := versions[p]; ok {
+			return "/static/" + p + "?v=" + v
+		}
+		return "/static/" + p
+	}
+	r, err := views.New(asset)
+	if err != nil {
+		return nil, err
+	}
+	base, err := url.Parse(d.Config.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("web: base url: %w", err)
+	}
+	s := &Server{
+		cfg: d.Config, store: d.Store, rdb: d.Redis, queue: d.Queue, metrics: d.Metrics,
+		log: d.Logger, views: r, csrf: newCSRFKey(d.Config.SessionSecret),
+		throttle: &loginThrottle{rdb: d.Redis, window: 15 * time.Minute, perEmail: 10, perIP: 50},
+		origin:   base.Scheme + "://" + base.Host,
+		httpm:    newHTTPMetrics(d.Metrics),
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "parley",
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		BodyLimit:             BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// App exposes the Fiber app (tests drive it with app.Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve listens on addr until Shutdown.
+func (s *Server) Serve(addr string) error {
+	if err := s.app.Listen(addr); err != nil {
+		return fmt.Errorf("web: listen %s: %w", addr, err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	if err := s.app.ShutdownWithContext(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("web: shutdown: %w", err))
+	}
+	for _, c := range s.closers {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,314 @@
+// Command parley is a two-way SMS and email chat hub: agents hold live
+// conversations with the people they serve from a browser that updates in
+// real time.
+//
+//	parley serve     web server, live hub and job worker in one process (the default)
+//	parley worker    job worker only, to scale out background work
+//	parley migrate   up | down | reset | status
+//	parley seed      --demo: create the demo organization
+//	parley version
+//
+// Every setting comes from a flag or a PARLEY_* environment variable;
+// `parley serve --help` lists them with their defaults.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/config"
+	"github.com/parley-chat/parley/http/web"
+	"github.com/parley-chat/parley/jobs"
+	"github.com/parley-chat/parley/models"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+	"golang.org/x/sync/errgroup"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; it
+// falls back to the module's build information.
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program behind main, testable with its own arguments,
+// environment and output. It returns the process exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, args, getenv, stderr, true)
+	case "worker":
+		err = serve(ctx, args, getenv, stderr, false)
+	case "migrate":
+		err = migrateCmd(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		err = seedCmd(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "parley", buildVersion())
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+	default:
+		err = fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
+		return 1
+	}
+	return 0
+}
+
+const usage = `Usage: parley <command> [flags]
+
+Commands:
+  serve     run the web server, live hub and job worker (default)
+  worker    run the job worker only
+  migrate   up | down | reset | status
+  seed      --demo: create the demo organization
+  version   print the version
+
+Run "parley <command> --help" for a command's flags.`
+
+// serve runs the web server (when web is set) and the job worker until ctx
+// ends, then shuts down gracefully: in-flight requests finish, running
+// tasks get the grace period and the rest go back to their queue.
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, withWeb bool) error {
+	name := "serve"
+	if !withWeb {
+		name = "worker"
+	}
+	cfg, _, err := config.Parse(name, args, getenv, stderr, config.Options{Web: withWeb})
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(stderr)
+
+	db, err := models.OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := requireMigrated(ctx, db); err != nil {
+		return err
+	}
+	store := models.NewStore(db)
+
+	queueOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	redisOpt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(redisOpt)
+	defer rdb.Close()
+
+	worker, err := jobs.NewWorker(queueOpt, jobs.WorkerConfig{
+		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownGrace, Logger: log,
+	}, store)
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return worker.Run(gctx) })
+
+	if withWeb {
+		inspector := asynq.NewInspector(queueOpt)
+		defer inspector.Close()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			jobs.NewQueueCollector(inspector))
+		srv, err := web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Logger: log})
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			log.Info("web server listening", "addr", cfg.HTTPAddr, "url", cfg.BaseURL)
+			return srv.Serve(cfg.HTTPAddr)
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+			defer cancel()
+			log.Info("shutting down", "grace", cfg.ShutdownGrace)
+			return srv.Shutdown(sctx)
+		})
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// requireMigrated refuses to start on a schema that is behind the binary.
+func requireMigrated(ctx context.Context, db *bun.DB) error {
+	mg, err := models.NewMigrator(db)
+	if err != nil {
+		return err
+	}
+	status, err := mg.Status(ctx)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, s := range status {
+		if !s.Applied {
+			pending = append(pending, s.Name)
+		}
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("the database schema is behind this binary (pending: %s): run `parley migrate up`", strings.Join(pending, ", "))
+	}
+	return nil
+}
+
+// migrateCmd applies or reverts schema migrations.
+func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := config.Parse("migrate", args, getenv, stderr, config.Options{})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("migrate needs one of: up, down, reset, status")
+	}
+	db, err := models.OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	mg, err := models.NewMigrator(db)
+	if err != nil {
+		return err
+	}
+	switch rest[0] {
+	case "up":
+		applied, err := mg.Up(ctx)
+		for _, n := range applied {
+			fmt.Fprintln(stdout, "applied", n)
+		}
+		if err == nil && len(applied) == 0 {
+			fmt.Fprintln(stdout, "the database is up to date")
+		}
+		return err
+	case "down":
+		name, err := mg.Down(ctx)
+		if err == nil && name == "" {
+			fmt.Fprintln(stdout, "nothing to revert")
+		} else if name != "" {
+			fmt.Fprintln(stdout, "reverted", name)
+		}
+		return err
+	case "reset":
+		reverted, err := mg.Reset(ctx)
+		for _, n := range reverted {
+			fmt.Fprintln(stdout, "reverted", n)
+		}
+		return err
+	case "status":
+		status, err := mg.Status(ctx)
+		for _, s := range status {
+			state := "pending"
+			if s.Applied {
+				state = "applied"
+			}
+			fmt.Fprintf(stdout, "%-8s %s\n", state, s.Name)
+		}
+		return err
+	default:
+		return fmt.Errorf("unknown migrate action %q: use up, down, reset or status", rest[0])
+	}
+}
+
+// seedCmd creates the demo organization and prints how to use it.
+func seedCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var demo bool
+	var o models.DemoOptions
+	cfg, _, err := config.Parse("seed", args, getenv, stderr, config.Options{Flags: func(fs *flag.FlagSet) {
+		fs.BoolVar(&demo, "demo", false, "create the demo organization (required)")
+		fs.StringVar(&o.AdminEmail, "admin-email", "admin@demo.parley.test", "demo admin's email")
+		fs.StringVar(&o.AdminPassword, "admin-password", "parley-demo-admin", "demo admin's password (kept if the user exists)")
+		fs.StringVar(&o.AgentEmail, "agent-email", "agent@demo.parley.test", "demo agent's email")
+		fs.StringVar(&o.AgentPassword, "agent-password", "parley-demo-agent", "demo agent's password (kept if the user exists)")
+		fs.StringVar(&o.SMSNumber, "sms-number", "+15550100100", "demo inbox's SMS number (E.164)")
+		fs.StringVar(&o.EmailAddress, "email-address", "demo@inbound.parley.test", "demo inbox's inbound email address")
+	}})
+	if err != nil {
+		return err
+	}
+	if !demo {
+		return errors.New("seed needs --demo (the only data set so far)")
+	}
+	o.AdminEmail, o.AgentEmail = strings.ToLower(o.AdminEmail), strings.ToLower(o.AgentEmail)
+	o.EmailAddress = strings.ToLower(o.EmailAddress)
+	db, err := models.OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := requireMigrated(ctx, db); err != nil {
+		return err
+	}
+	r, err := models.NewStore(db).SeedDemo(ctx, o)
+	if err != nil {
+		return err
+	}
+	pw := func(created bool, p string) string {
+		if created {
+			return p
+		}
+		return "(unchanged: the user already existed)"
+	}
+	fmt.Fprintf(stdout, `Demo organization %q is ready.
+
+  URL:    %s
+  Admin:  %s  password: %s
+  Agent:  %s  password: %s
+  Inbox:  %s at %s, SMS %s, email %s
+`, r.Org.Name, cfg.BaseURL,
+		r.Admin.Email, pw(r.AdminCreated, o.AdminPassword),
+		r.Agent.Email, pw(r.AgentCreated, o.AgentPassword),
+		r.Inbox.Name, r.Location.Name, *r.Inbox.SMSNumber, *r.Inbox.EmailAddress)
+	return nil
+}
+
+// buildVersion reports the -ldflags version, else the module's.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,85 @@
+package views
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+)
+
+// Funcs are the helpers templates may call.
+func Funcs(asset func(string) string) template.FuncMap {
+	return template.FuncMap{
+		"asset": asset,
+		"deref": func(s *string) string {
+			if s == nil {
+				return ""
+			}
+			return *s
+		},
+		"initials": initials,
+		"navItem": func(l Layout, key, href, label string) NavItem {
+			return NavItem{Key: key, Href: href, Label: label, Active: l.Active == key}
+		},
+		"empty": func(icon, heading, text, next string) EmptyState {
+			return EmptyState{Icon: icon, Heading: heading, Text: text, Next: next}
+		},
+		"since": since,
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return fmt.Sprintf("%d %s", n, one)
+			}
+			return fmt.Sprintf("%d %s", n, many)
+		},
+		"title": func(s string) string {
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + s[1:]
+		},
+	}
+}
+
+// NavItem is one entry of the main navigation.
+type NavItem struct {
+	Key, Href, Label string
+	Active           bool
+}
+
+// EmptyState is what a page shows while it has nothing to list: what the
+// page is for, and what comes next.
+type EmptyState struct {
+	Icon, Heading, Text, Next string
+}
+
+// initials turns "Avery Admin" into "AA" for avatars.
+func initials(name string) string {
+	var out []rune
+	for _, f := range strings.Fields(name) {
+		out = append(out, []rune(strings.ToUpper(f))[0])
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// since renders a time as a short relative age ("just now", "5m", "3h", "Jan 2").
+func since(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case d < 365*24*time.Hour:
+		return t.Format("Jan 2")
+	default:
+		return t.Format("Jan 2, 2006")
+	}
+}
