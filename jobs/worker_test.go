@@ -1,0 +1,75 @@
+package jobs_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/internal/testenv"
+	"github.com/parley-chat/parley/jobs"
+)
+
+var env testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, "jobs", &env)) }
+
+// sweepStore records each sweep on a channel.
+type sweepStore struct{ swept chan struct{} }
+
+func (s sweepStore) DeleteExpiredSessions(context.Context) (int64, error) {
+	s.swept <- struct{}{}
+	return 3, nil
+}
+
+func TestWorkerRunsTasksAndStops(t *testing.T) {
+	opt, err := asynq.ParseRedisURI(env.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := sweepStore{swept: make(chan struct{}, 4)}
+	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{
+		Concurrency: 2, ShutdownTimeout: 2 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- w.Run(ctx) }()
+
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	info, err := client.Enqueue(jobs.NewSessionSweepTask(), asynq.Queue(jobs.QueueBulk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Queue != jobs.QueueBulk || info.Type != jobs.TypeSessionSweep {
+		t.Fatalf("enqueued %+v", info)
+	}
+	select {
+	case <-store.swept:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not run the sweep task")
+	}
+	cancel()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("worker stopped with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("worker did not stop")
+	}
+}
+
+func TestQueuesHavePriorities(t *testing.T) {
+	q := jobs.Queues()
+	if !(q[jobs.QueueCritical] > q[jobs.QueueDefault] && q[jobs.QueueDefault] > q[jobs.QueueBulk] && q[jobs.QueueBulk] > 0) {
+		t.Fatalf("queue weights %v", q)
+	}
+}
