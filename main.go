@@ -27,6 +27,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/config"
 	"github.com/parley-chat/parley/http/web"
+	"github.com/parley-chat/parley/hub"
 	"github.com/parley-chat/parley/jobs"
 	"github.com/parley-chat/parley/models"
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,13 +139,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	g.Go(func() error { return worker.Run(gctx) })
 
 	if withWeb {
+		// The hub fans events out to this node's agent sockets; the Redis
+		// broker carries them to every other node sharing this Redis.
+		h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, "parley:hub"), Logger: log.With("component", "hub")})
 		inspector := asynq.NewInspector(queueOpt)
 		defer inspector.Close()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			jobs.NewQueueCollector(inspector))
-		srv, err := web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Logger: log})
+		srv, err := web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log})
 		if err != nil {
+			h.Close()
 			return err
 		}
 		g.Go(func() error {
@@ -156,7 +161,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 			defer cancel()
 			log.Info("shutting down", "grace", cfg.ShutdownGrace)
-			return srv.Shutdown(sctx)
+			// Hub first: sockets end with "going away" so the web server
+			// is not left waiting on them.
+			herr := h.Shutdown(sctx)
+			return errors.Join(herr, srv.Shutdown(sctx))
 		})
 	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {

@@ -66,8 +66,13 @@ func TestHealthzAndMetrics(t *testing.T) {
 	}
 	c.get("/login")
 	resp, body := c.get("/metrics")
-	if resp.StatusCode != 200 || !strings.Contains(body, `parley_http_requests_total{method="GET",route="/login",status="200"}`) {
-		t.Fatalf("metrics: %d\n%s", resp.StatusCode, body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("metrics: %d", resp.StatusCode)
+	}
+	for _, want := range []string{`parley_http_requests_total{method="GET",route="/login",status="200"}`, "parley_hub_subscribers 0", "parley_hub_events_published_total"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

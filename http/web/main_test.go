@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/config"
 	"github.com/parley-chat/parley/http/web"
+	"github.com/parley-chat/parley/hub"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/models"
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,7 +92,9 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	if o.db != nil {
 		serverStore = o.db
 	}
-	srv, err := web.New(web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt,
+	h := hub.New(hub.Config{})
+	t.Cleanup(func() { h.Close() })
+	srv, err := web.New(web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h,
 		Metrics: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

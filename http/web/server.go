@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/config"
+	"github.com/parley-chat/parley/hub"
 	"github.com/parley-chat/parley/models"
 	"github.com/parley-chat/parley/static"
 	"github.com/parley-chat/parley/views"
@@ -29,6 +30,7 @@ type Deps struct {
 	Redis   redis.UniversalClient // login throttling and readiness
 	Queue   asynq.RedisConnOpt    // the Asynq dashboard's connection
 	Metrics *prometheus.Registry  // HTTP metrics are registered here; /metrics serves it
+	Hub     *hub.Hub              // live events to agents' sockets
 	Logger  *slog.Logger
 }
 
@@ -39,6 +41,7 @@ type Server struct {
 	rdb      redis.UniversalClient
 	queue    asynq.RedisConnOpt
 	metrics  *prometheus.Registry
+	hub      *hub.Hub
 	httpm    *httpMetrics
 	log      *slog.Logger
 	views    *views.Renderer
@@ -76,11 +79,14 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("web: base url: %w", err)
 	}
 	s := &Server{
-		cfg: d.Config, store: d.Store, rdb: d.Redis, queue: d.Queue, metrics: d.Metrics,
+		cfg: d.Config, store: d.Store, hub: d.Hub, rdb: d.Redis, queue: d.Queue, metrics: d.Metrics,
 		log: d.Logger, views: r, csrf: newCSRFKey(d.Config.SessionSecret),
 		throttle: &loginThrottle{rdb: d.Redis, window: 15 * time.Minute, perEmail: 10, perIP: 50},
 		origin:   base.Scheme + "://" + base.Host,
 		httpm:    newHTTPMetrics(d.Metrics),
+	}
+	if d.Hub != nil {
+		d.Metrics.MustRegister(newHubCollector(d.Hub))
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "parley",
