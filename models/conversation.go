@@ -50,6 +50,7 @@ type Conversation struct {
 	PreviousID         *int64     `bun:"previous_id"`
 	LastMessageAt      time.Time  `bun:"last_message_at,nullzero,default:now()"`
 	LastMessagePreview string     `bun:"last_message_preview"`
+	UnreadCount        int        `bun:"unread_count"`
 	CreatedAt          time.Time  `bun:"created_at,nullzero,default:now()"`
 	UpdatedAt          time.Time  `bun:"updated_at,nullzero,default:now()"`
 	ClosedAt           *time.Time `bun:"closed_at"`

@@ -2,6 +2,8 @@ package views
 
 import (
 	"fmt"
+
+	"github.com/parley-chat/parley/models"
 	"html/template"
 	"strings"
 	"time"
@@ -18,6 +20,24 @@ func Funcs(asset func(string) string) template.FuncMap {
 			return *s
 		},
 		"initials": initials,
+		"lower":    strings.ToLower,
+		"deref64": func(p *int64) int64 {
+			if p == nil {
+				return 0
+			}
+			return *p
+		},
+		"derefOr": func(p *string, def string) string {
+			if p == nil || *p == "" {
+				return def
+			}
+			return *p
+		},
+		"item": func(c models.ConversationRow, e models.Event) ItemFrame {
+			return ItemFrame{Conv: c, Item: e, Seq: e.ID}
+		},
+		"eventText": eventText,
+		"ticks":     ticks,
 		"navItem": func(l Layout, key, href, label string) NavItem {
 			return NavItem{Key: key, Href: href, Label: label, Active: l.Active == key}
 		},
@@ -50,6 +70,49 @@ type NavItem struct {
 // page is for, and what comes next.
 type EmptyState struct {
 	Icon, Heading, Text, Next string
+}
+
+// eventText says what a timeline event was, in words.
+func eventText(e models.Event) string {
+	who := "Someone"
+	if e.ActorName != nil {
+		who = *e.ActorName
+	}
+	switch e.Kind {
+	case models.EvCreated:
+		return who + " started this conversation"
+	case models.EvAssigned:
+		name, _ := e.Detail["assignee_name"].(string)
+		return who + " assigned this to " + name
+	case models.EvUnassigned:
+		return who + " unassigned this"
+	case models.EvOpened:
+		return who + " opened this"
+	case models.EvClosed:
+		return who + " closed this"
+	case models.EvReopened:
+		return who + " reopened this"
+	case models.EvOptedOut:
+		return "The recipient opted out"
+	case models.EvOptedIn:
+		return "The recipient opted back in"
+	}
+	return e.Kind
+}
+
+// ticks draws a message's delivery state.
+func ticks(status string) string {
+	switch status {
+	case models.MsgQueued, models.MsgSending:
+		return "◷"
+	case models.MsgSent:
+		return "✓"
+	case models.MsgDelivered:
+		return "✓✓"
+	case models.MsgFailed:
+		return "!"
+	}
+	return ""
 }
 
 // initials turns "Avery Admin" into "AA" for avatars.

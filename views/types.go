@@ -46,3 +46,88 @@ type SettingsData struct {
 	Locations []models.LocationSummary
 	Users     []models.User
 }
+
+// ChatsData is the Chats module: the list and, when one is open, a thread.
+type ChatsData struct {
+	Status, Assignee, Query string
+	InboxID                 int64
+	Inboxes                 []models.Inbox
+	Page                    *models.ConversationPage
+	NextURL                 string
+	Thread                  *ThreadData
+	NewChat                 *NewChatData
+	Seq                     int64 // the newest event the page reflects
+	MeID                    int64
+}
+
+// ThreadData is one conversation's thread pane.
+type ThreadData struct {
+	Conv      models.ConversationRow
+	Items     []models.Event
+	Assignees []models.User
+	Composer  ComposerData
+}
+
+// ComposerData is the reply form and its live preview.
+type ComposerData struct {
+	ConvID  int64
+	Channel string
+	Body    string
+	Note    bool
+	Error   string
+	Preview PreviewData
+	// Blocked says why nothing can be sent (opted out, plan inactive); notes still can be.
+	Blocked string
+}
+
+// PreviewData is the composer's live count: characters, SMS segments, credits.
+type PreviewData struct {
+	Channel  string
+	Chars    int
+	Segments int
+	Encoding string // "GSM-7" or "Unicode"
+	Credits  int
+	NonGSM   string // characters that forced Unicode
+	Error    string // e.g. too many segments
+}
+
+// NewChatData is the start-a-chat form.
+type NewChatData struct {
+	Inboxes []models.Inbox
+	InboxID int64
+	To      string
+	Body    string
+	Errors  map[string]string
+}
+
+// RowFrame is a conversation list row sent over the websocket.
+type RowFrame struct {
+	Row models.ConversationRow
+	Seq int64
+}
+
+// ItemFrame is a timeline item appended to an open thread over the websocket.
+type ItemFrame struct {
+	Conv models.ConversationRow
+	Item models.Event
+	Seq  int64
+}
+
+// TypingFrame says who is typing in a thread.
+type TypingFrame struct {
+	ConvID, UserID int64
+	Name           string
+	At             int64 // unix milliseconds, so the browser can expire it
+}
+
+// Viewer is someone viewing a conversation.
+type Viewer struct {
+	UserID int64
+	Name   string
+}
+
+// ViewersFrame lists who is viewing a conversation.
+type ViewersFrame struct {
+	ConvID  int64
+	Viewers []Viewer
+}

@@ -17,10 +17,6 @@ func (s *Server) dashboard(c *fiber.Ctx) error {
 	return s.render(c, "dashboard", views.Layout{Title: "Dashboard", Active: "dashboard"}, d)
 }
 
-func (s *Server) chats(c *fiber.Ctx) error {
-	return s.render(c, "chats", views.Layout{Title: "Chats", Active: "chats"}, nil)
-}
-
 // recipients lists recipients, with substring search and keyset pages.
 func (s *Server) recipients(c *fiber.Ctx) error {
 	su := sessionUser(c)

@@ -81,7 +81,8 @@ CREATE TABLE messages (
     body                 text NOT NULL,
     author_type          text NOT NULL CHECK (author_type IN ('user', 'recipient', 'automation')),
     author_user_id       bigint,
-    status               text NOT NULL CHECK (status IN ('received', 'queued', 'sending', 'sent', 'delivered', 'failed')),
+    -- 'none' for notes, which are never sent.
+    status               text NOT NULL CHECK (status IN ('none', 'received', 'queued', 'sending', 'sent', 'delivered', 'failed')),
     status_reason        text NOT NULL DEFAULT '',
     provider             text NOT NULL DEFAULT '',
     provider_message_id  text,
