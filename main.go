@@ -141,13 +141,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if withWeb {
 		// The hub fans events out to this node's agent sockets; the Redis
 		// broker carries them to every other node sharing this Redis.
-		h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, "parley:hub"), Logger: log.With("component", "hub")})
+		// OnPresence renders through the web server, built just below; no
+		// socket (hence no presence) exists before it serves.
+		var srv *web.Server
+		h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, "parley:hub"), Logger: log.With("component", "hub"),
+			OnPresence: func(topic string, members []hub.Member) {
+				if srv != nil {
+					srv.PresenceChanged(topic, members)
+				}
+			}})
 		inspector := asynq.NewInspector(queueOpt)
 		defer inspector.Close()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			jobs.NewQueueCollector(inspector))
-		srv, err := web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log})
+		srv, err = web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log})
 		if err != nil {
 			h.Close()
 			return err

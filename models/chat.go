@@ -67,7 +67,7 @@ type ConversationRow struct {
 }
 
 // DisplayName is how the recipient is named in lists: name, else address.
-func (r *ConversationRow) DisplayName() string {
+func (r ConversationRow) DisplayName() string {
 	switch {
 	case r.RecipientName != "":
 		return r.RecipientName
@@ -82,7 +82,7 @@ func (r *ConversationRow) DisplayName() string {
 }
 
 // Address is the recipient's address on this conversation's channel.
-func (r *ConversationRow) Address() string {
+func (r ConversationRow) Address() string {
 	if r.Channel == ChannelSMS && r.RecipientPhone != nil {
 		return *r.RecipientPhone
 	}

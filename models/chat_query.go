@@ -193,3 +193,13 @@ func (s *Store) Assignees(ctx context.Context, sc Scope, inboxID int64) ([]User,
 	}
 	return users, nil
 }
+
+// ConversationInboxID returns the inbox of a conversation, unscoped: for
+// internal fan-out (presence) of a conversation already authorized.
+func (s *Store) ConversationInboxID(ctx context.Context, id int64) (int64, error) {
+	var inboxID int64
+	if err := s.db.NewSelect().Model((*Conversation)(nil)).Column("inbox_id").Where("id = ?", id).Scan(ctx, &inboxID); err != nil {
+		return 0, notFound("conversation inbox", err)
+	}
+	return inboxID, nil
+}

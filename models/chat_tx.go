@@ -116,7 +116,9 @@ func insertEvent(ctx context.Context, tx bun.Tx, conv *Conversation, kind string
 	}
 	ev := &Event{OrgID: conv.OrgID, InboxID: conv.InboxID, ConversationID: conv.ID, Kind: kind,
 		MessageID: msgID, ActorUserID: actor, Detail: detail}
-	if _, err := tx.NewInsert().Model(ev).Returning("id, created_at").Exec(ctx); err != nil {
+	// The actor's name comes back with the row, so the caller can render
+	// "Sam closed this" without another query.
+	if _, err := tx.NewInsert().Model(ev).Returning("id, created_at, (SELECT u.name FROM users AS u WHERE u.id = conversation_events.actor_user_id) AS actor_name").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert %s event: %w", kind, err)
 	}
 	return ev, nil

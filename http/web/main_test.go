@@ -92,10 +92,15 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	if o.db != nil {
 		serverStore = o.db
 	}
-	h := hub.New(hub.Config{})
+	var srv *web.Server
+	h := hub.New(hub.Config{OnPresence: func(topic string, m []hub.Member) {
+		if srv != nil {
+			srv.PresenceChanged(topic, m)
+		}
+	}})
 	t.Cleanup(func() { h.Close() })
-	srv, err := web.New(web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h,
-		Metrics: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err = web.New(web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h,
+		Metrics: prometheus.NewRegistry(), Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,4 +179,12 @@ func (c *client) login(email, password string) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		c.t.Fatalf("login as %s: %d %s\n%s", email, resp.StatusCode, resp.Header.Get("Location"), body)
 	}
+}
+
+// testLogger discards server logs unless PARLEY_TEST_LOG=1.
+func testLogger() *slog.Logger {
+	if os.Getenv("PARLEY_TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

@@ -38,6 +38,7 @@ func (s *Server) routes() error {
 	app.Use(queuesPath, s.requireUser, s.requireAdmin, queues)
 
 	app.Get("/", s.requireUser, s.dashboard)
+	app.Get("/ws", s.ws)
 	app.Get("/chats", s.requireUser, s.chats)
 	app.Get("/chats/new", s.requireUser, s.newChat)
 	app.Post("/chats", s.requireUser, s.startChat)

@@ -48,6 +48,12 @@ type Server struct {
 	csrf     csrfKey
 	throttle *loginThrottle
 	origin   string // scheme://host of the base URL, for Origin checks
+	// originHost is the base URL's host, allowed as a websocket Origin.
+	originHost string
+	// wsCtx ends every live socket; cancelled first on shutdown so the
+	// web server is not left waiting on them.
+	wsCtx    context.Context
+	wsCancel context.CancelFunc
 	app      *fiber.App
 	closers  []func() error
 }
@@ -82,12 +88,14 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, store: d.Store, hub: d.Hub, rdb: d.Redis, queue: d.Queue, metrics: d.Metrics,
 		log: d.Logger, views: r, csrf: newCSRFKey(d.Config.SessionSecret),
 		throttle: &loginThrottle{rdb: d.Redis, window: 15 * time.Minute, perEmail: 10, perIP: 50},
-		origin:   base.Scheme + "://" + base.Host,
-		httpm:    newHTTPMetrics(d.Metrics),
+		origin:   base.Scheme + "://" + base.Host, originHost: base.Host,
+		httpm: newHTTPMetrics(d.Metrics),
 	}
-	if d.Hub != nil {
-		d.Metrics.MustRegister(newHubCollector(d.Hub))
+	if d.Hub == nil {
+		return nil, errors.New("web: a hub is required")
 	}
+	d.Metrics.MustRegister(newHubCollector(d.Hub))
+	s.wsCtx, s.wsCancel = context.WithCancel(context.Background())
 	s.app = fiber.New(fiber.Config{
 		AppName:               "parley",
 		DisableStartupMessage: true,
@@ -118,6 +126,7 @@ func (s *Server) Serve(addr string) error {
 // until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
+	s.wsCancel()
 	if err := s.app.ShutdownWithContext(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("web: shutdown: %w", err))
 	}

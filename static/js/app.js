@@ -1,6 +1,10 @@
-// Parley's own browser code. Kept small: htmx does the heavy lifting.
+// Parley's own browser code. htmx does the heavy lifting; this file keeps
+// the live Chats screen honest: which socket messages to send, removing
+// duplicates after out-of-band swaps, hiding rows that left the current
+// filter, the live/offline indicator, typing and the tab title count.
 (function () {
   "use strict";
+
   // Every htmx request carries the CSRF token from the page's meta tag, in
   // case a fragment was swapped in from a page whose body lacks hx-headers.
   document.addEventListener("htmx:configRequest", function (e) {
@@ -9,4 +13,146 @@
       e.detail.headers["X-CSRF-Token"] = meta.content;
     }
   });
+
+  var socket = null;     // the ws extension's socket wrapper, while open
+  var viewing = null;    // the conversation id the socket was told we view
+  var seq = 0;           // the newest event this page reflects
+  var knownNew = {};     // conversation ids already counted as New (for the sound)
+
+  function chats() { return document.getElementById("chats"); }
+  function me() { var c = chats(); return c ? c.dataset.me : ""; }
+
+  function send(msg) {
+    if (socket) { socket.send(JSON.stringify(msg)); }
+  }
+
+  function currentThread() {
+    var t = document.querySelector("#thread-pane .thread[data-conv]");
+    return t ? Number(t.dataset.conv) : 0;
+  }
+
+  // Tell the server which thread we look at, so it subscribes the socket.
+  function syncView() {
+    var id = currentThread();
+    if (id !== viewing) {
+      viewing = id;
+      send({ view: id });
+    }
+  }
+
+  function setLive(state, text) {
+    var el = document.getElementById("live-state");
+    if (!el) { return; }
+    el.dataset.state = state;
+    el.querySelector(".live-text").textContent = text;
+  }
+
+  // A row belongs in the list only if it matches the list's filter.
+  function matches(row, list) {
+    var f = list.dataset;
+    var st = row.dataset.status;
+    if ((f.status === "active" || f.status === "") && st === "closed") { return false; }
+    if (f.status && f.status !== "active" && f.status !== "all" && st !== f.status) { return false; }
+    if (f.assignee === "mine" && row.dataset.assignee !== me()) { return false; }
+    if (f.assignee === "unassigned" && row.dataset.assignee !== "") { return false; }
+    if (f.inbox && f.inbox !== "0" && row.dataset.inbox !== f.inbox) { return false; }
+    if (f.q && row.dataset.search.indexOf(f.q.toLowerCase()) < 0) { return false; }
+    return true;
+  }
+
+  // After socket frames are swapped in: drop duplicates (a row inserted at
+  // the top replaces its older copy; a timeline item already shown keeps
+  // its place), drop rows outside the filter, refresh counts.
+  function tidy() {
+    var seen = {};
+    document.querySelectorAll("#conv-list > .conv-row, .timeline > [id^=ev-]").forEach(function (el) {
+      if (seen[el.id]) { el.remove(); } else { seen[el.id] = true; }
+    });
+    var list = document.getElementById("conv-list");
+    if (list) {
+      list.querySelectorAll(".conv-row").forEach(function (row) {
+        if (!matches(row, list)) { row.remove(); }
+      });
+      var empty = document.getElementById("conv-list-empty");
+      if (empty) { empty.hidden = list.children.length > 0; }
+    }
+    document.querySelectorAll(".viewers [data-user]").forEach(function (a) {
+      if (a.dataset.user === me()) { a.remove(); }
+    });
+    document.querySelectorAll(".typing [data-user]").forEach(function (t) {
+      if (t.dataset.user === me()) { t.remove(); }
+    });
+    countNew();
+  }
+
+  // The tab title shows how many New conversations the list holds.
+  function countNew() {
+    if (!document.getElementById("conv-list")) { return; }
+    var baseTitle = document.title.replace(/^\(\d+\) /, "");
+    var rows = document.querySelectorAll('#conv-list > .conv-row[data-status="new"]');
+    var fresh = false;
+    rows.forEach(function (r) {
+      if (!knownNew[r.id]) { knownNew[r.id] = true; fresh = true; }
+    });
+    document.title = (rows.length ? "(" + rows.length + ") " : "") + baseTitle;
+    if (fresh && localStorage.getItem("parley.sound") === "on") { beep(); }
+  }
+
+  function beep() {
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = ctx.createOscillator();
+      osc.frequency.value = 880;
+      osc.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.12);
+    } catch (e) { /* sound is optional */ }
+  }
+
+  document.addEventListener("htmx:wsConnecting", function () { setLive("connecting", "Connecting…"); });
+  document.addEventListener("htmx:wsOpen", function (e) {
+    socket = e.detail.socketWrapper;
+    viewing = currentThread();
+    // Ask for everything after the newest event this page shows.
+    send({ resume: seq, view: viewing });
+    setLive("live", "Live");
+  });
+  document.addEventListener("htmx:wsClose", function () {
+    socket = null;
+    setLive("offline", "Offline — reconnecting");
+  });
+  document.addEventListener("htmx:wsAfterMessage", function (e) {
+    var re = /data-seq="(\d+)"/g, m;
+    while ((m = re.exec(e.detail.message)) !== null) {
+      if (Number(m[1]) > seq) { seq = Number(m[1]); }
+    }
+    if (e.detail.message.indexOf('id="resync"') >= 0) { window.location.reload(); return; }
+    tidy();
+  });
+
+  // A fresh page (or a swapped-in Chats module) starts from its own sequence.
+  function adopt() {
+    var c = chats();
+    if (c && Number(c.dataset.seq) > seq) { seq = Number(c.dataset.seq); }
+    knownNew = {};
+    tidy();
+    syncView();
+  }
+  document.addEventListener("DOMContentLoaded", adopt);
+  document.addEventListener("htmx:afterSettle", adopt);
+
+  // Typing: at most one notice every 3 seconds while keys are pressed.
+  var lastTyping = 0;
+  document.addEventListener("input", function (e) {
+    var id = e.target.dataset && e.target.dataset.typing;
+    if (!id || Date.now() - lastTyping < 3000) { return; }
+    lastTyping = Date.now();
+    send({ typing: Number(id) });
+  });
+  // A typing notice fades when no newer one comes.
+  setInterval(function () {
+    document.querySelectorAll(".typing [data-at]").forEach(function (t) {
+      if (Date.now() - Number(t.dataset.at) > 6000) { t.remove(); }
+    });
+  }, 1000);
 })();
