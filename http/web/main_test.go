@@ -39,6 +39,7 @@ type fixture struct {
 	Store *models.Store
 	Demo  *models.DemoResult
 	Redis *redis.Client
+	Hub   *hub.Hub
 }
 
 type serverOpts struct {
@@ -112,7 +113,7 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	})
 	// Login throttling counts live in Redis; start every test with none.
 	rdb.FlushDB(ctx)
-	return &fixture{URL: base, Store: store, Demo: demo, Redis: rdb}
+	return &fixture{URL: base, Store: store, Demo: demo, Redis: rdb, Hub: h}
 }
 
 // client is a browser-like HTTP client: a cookie jar, no automatic redirects.
