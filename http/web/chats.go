@@ -139,6 +139,7 @@ func (s *Server) newChat(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d.NewChat = &views.NewChatData{Inboxes: d.Inboxes}
+	// ?to= prefills the recipient (the Recipients page links here).
+	d.NewChat = &views.NewChatData{Inboxes: d.Inboxes, To: c.Query("to")}
 	return s.render(c, "chats", views.Layout{Title: "New chat", Active: "chats"}, d)
 }

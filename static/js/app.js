@@ -132,6 +132,14 @@
 
   // A fresh page (or a swapped-in Chats module) starts from its own sequence.
   function adopt() {
+    var sound = document.getElementById("sound-toggle");
+    if (sound && !sound.dataset.bound) {
+      sound.dataset.bound = "1";
+      sound.checked = localStorage.getItem("parley.sound") === "on";
+      sound.addEventListener("change", function () {
+        localStorage.setItem("parley.sound", sound.checked ? "on" : "off");
+      });
+    }
     var c = chats();
     if (c && Number(c.dataset.seq) > seq) { seq = Number(c.dataset.seq); }
     knownNew = {};
