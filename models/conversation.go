@@ -76,6 +76,7 @@ type Message struct {
 	Encoding          string     `bun:"encoding"`
 	Segments          int        `bun:"segments"`
 	CreditsCharged    int        `bun:"credits_charged"`
+	Compliance        bool       `bun:"compliance"`
 	CreatedAt         time.Time  `bun:"created_at,nullzero,default:now()"`
 	SentAt            *time.Time `bun:"sent_at"`
 	DeliveredAt       *time.Time `bun:"delivered_at"`
