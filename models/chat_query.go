@@ -30,7 +30,7 @@ type ConversationPage struct {
 }
 
 // conversationRows selects ConversationRow columns within a scope.
-func (s *Store) conversationRows(db bun.IDB, sc Scope) *bun.SelectQuery {
+func conversationRows(db bun.IDB, sc Scope) *bun.SelectQuery {
 	q := db.NewSelect().
 		TableExpr("conversations AS c").
 		ColumnExpr("c.*").
@@ -53,7 +53,7 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	q := s.conversationRows(s.db, sc)
+	q := conversationRows(s.db, sc)
 	switch f.Status {
 	case "", "active":
 		q = q.Where("c.status IN ('new', 'open')")
@@ -99,7 +99,7 @@ func (s *Store) ConversationByID(ctx context.Context, sc Scope, id int64) (*Conv
 
 func (s *Store) conversationRow(ctx context.Context, db bun.IDB, sc Scope, id int64) (*ConversationRow, error) {
 	row := new(ConversationRow)
-	if err := s.conversationRows(db, sc).Where("c.id = ?", id).Scan(ctx, row); err != nil {
+	if err := conversationRows(db, sc).Where("c.id = ?", id).Scan(ctx, row); err != nil {
 		return nil, notFound("conversation", err)
 	}
 	return row, nil

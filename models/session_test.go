@@ -12,14 +12,16 @@ import (
 func TestSeedDemoTwice(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	first, err := st.SeedDemo(ctx, demoOptions())
+	// Fresh emails, so this test does not depend on running first.
+	opts := demoOptions()
+	opts.AdminEmail, opts.AgentEmail = "twice-admin@demo.parley.test", "twice-agent@demo.parley.test"
+	first, err := st.SeedDemo(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !first.AdminCreated || !first.AgentCreated {
 		t.Fatalf("first run should create users: %+v", first)
 	}
-	opts := demoOptions()
 	opts.AdminPassword = "a different password"
 	second, err := st.SeedDemo(ctx, opts)
 	if err != nil {
@@ -32,7 +34,7 @@ func TestSeedDemoTwice(t *testing.T) {
 		t.Fatalf("inbox/location: %+v %+v", second.Inbox, second.Location)
 	}
 	// The second run must not reset the admin's password.
-	if _, err := st.Authenticate(ctx, "admin@demo.parley.test", "correct horse battery"); err != nil {
+	if _, err := st.Authenticate(ctx, "twice-admin@demo.parley.test", "correct horse battery"); err != nil {
 		t.Fatalf("original password no longer works: %v", err)
 	}
 }
