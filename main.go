@@ -14,19 +14,27 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
 
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/channels/sms"
 	"github.com/parley-chat/parley/config"
+	"github.com/parley-chat/parley/http/simulator"
 	"github.com/parley-chat/parley/http/web"
+	"github.com/parley-chat/parley/http/webhook"
 	"github.com/parley-chat/parley/hub"
 	"github.com/parley-chat/parley/jobs"
 	"github.com/parley-chat/parley/models"
@@ -128,40 +136,67 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	rdb := redis.NewClient(redisOpt)
 	defer rdb.Close()
 
+	// The hub fans events out to this node's agent sockets; the Redis
+	// broker carries them to every other node sharing this Redis. OnPresence
+	// renders through the web server, built below; no socket (hence no
+	// presence) exists before it serves.
+	var srv *web.Server
+	h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, "parley:hub"), Logger: log.With("component", "hub"),
+		OnPresence: func(topic string, members []hub.Member) {
+			if srv != nil {
+				srv.PresenceChanged(topic, members)
+			}
+		}})
+	defer h.Close()
+	pub, err := web.NewPublisher(store, h, log)
+	if err != nil {
+		return err
+	}
+
+	queue := asynq.NewClient(queueOpt)
+	defer queue.Close()
+	relay := jobs.NewRelay(store, queue, log)
+	smsSender, sim, err := smsProvider(cfg, withWeb, log)
+	if err != nil {
+		return err
+	}
 	worker, err := jobs.NewWorker(queueOpt, jobs.WorkerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownGrace, Logger: log,
-	}, store)
+	}, jobs.Deps{Store: store, SMS: smsSender, Notify: pub,
+		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: cfg.SMSRate, Limiter: redis_rate.NewLimiter(rdb)}})
 	if err != nil {
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return worker.Run(gctx) })
+	g.Go(func() error { return relay.Run(gctx) })
 
 	if withWeb {
-		// The hub fans events out to this node's agent sockets; the Redis
-		// broker carries them to every other node sharing this Redis.
-		// OnPresence renders through the web server, built just below; no
-		// socket (hence no presence) exists before it serves.
-		var srv *web.Server
-		h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, "parley:hub"), Logger: log.With("component", "hub"),
-			OnPresence: func(topic string, members []hub.Member) {
-				if srv != nil {
-					srv.PresenceChanged(topic, members)
-				}
-			}})
 		inspector := asynq.NewInspector(queueOpt)
 		defer inspector.Close()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			jobs.NewQueueCollector(inspector))
-		srv, err = web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log})
+		hooks := webhook.New(webhookConfig(cfg), store, pub, relay.Kick, log)
+		srv, err = web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log,
+			Outbox: relay,
+			Callbacks: func(r fiber.Router) {
+				hooks.Register(r)
+				if sim != nil {
+					sim.RegisterAPI(r)
+				}
+			},
+			Pages: func(r fiber.Router, kit web.PageKit) {
+				if sim != nil {
+					sim.RegisterPages(r, kit)
+				}
+			}})
 		if err != nil {
-			h.Close()
 			return err
 		}
 		g.Go(func() error {
-			log.Info("web server listening", "addr", cfg.HTTPAddr, "url", cfg.BaseURL)
+			log.Info("web server listening", "addr", cfg.HTTPAddr, "url", cfg.BaseURL, "sms", smsMode(cfg))
 			return srv.Serve(cfg.HTTPAddr)
 		})
 		g.Go(func() error {
@@ -180,6 +215,53 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// simulatorAPIKey / simulatorAPISecret are the credentials the built-in
+// simulator accepts; they guard nothing real (it only records texts).
+const simulatorAPIKey, simulatorAPISecret = "parleysm", "parley-simulator"
+
+// smsProvider builds the SMS sender: Vonage when an API key is set, else
+// the built-in simulator (returned too, for the web process to mount).
+func smsProvider(cfg *config.Config, withWeb bool, log *slog.Logger) (jobs.SMSSender, *simulator.Simulator, error) {
+	vc := sms.VonageConfig{APIKey: cfg.VonageAPIKey, APISecret: cfg.VonageAPISecret, BaseURL: cfg.VonageBaseURL, Timeout: sms.DefaultVonageTimeout}
+	var sim *simulator.Simulator
+	if cfg.Simulated() {
+		vc.APIKey, vc.APISecret = simulatorAPIKey, simulatorAPISecret
+		if vc.BaseURL == "" {
+			vc.BaseURL = strings.TrimRight(cfg.BaseURL, "/") + simulator.Path
+		}
+		if withWeb {
+			wc := webhookConfig(cfg)
+			sim = simulator.New(simulator.Config{BaseURL: cfg.BaseURL, APIKey: simulatorAPIKey, APISecret: simulatorAPISecret,
+				SignatureSecret: wc.SignatureSecret, SignatureMethod: wc.SignatureMethod, Logger: log})
+		}
+	}
+	s, err := sms.NewVonageSender(vc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PARLEY_VONAGE_*: %w", err)
+	}
+	return jobs.VonageSMS(s), sim, nil
+}
+
+// webhookConfig is how Vonage callbacks are verified. With the simulator
+// and no secret configured, one is derived from the session secret, so
+// the demo exercises the same signed path as production.
+func webhookConfig(cfg *config.Config) webhook.Config {
+	method, _ := sms.ParseSignatureMethod(cfg.VonageSignatureMethod)
+	secret := cfg.VonageSignatureSecret
+	if secret == "" && cfg.Simulated() && cfg.SessionSecret != "" {
+		sum := sha256.Sum256([]byte("parley simulator webhooks\x00" + cfg.SessionSecret))
+		secret = hex.EncodeToString(sum[:16])
+	}
+	return webhook.Config{SignatureSecret: secret, SignatureMethod: method}
+}
+
+func smsMode(cfg *config.Config) string {
+	if cfg.Simulated() {
+		return "simulator"
+	}
+	return "vonage"
 }
 
 // requireMigrated refuses to start on a schema that is behind the binary.

@@ -29,6 +29,13 @@ type Config struct {
 	MetricsToken  string        // PARLEY_METRICS_TOKEN: when set, /metrics requires "Authorization: Bearer <token>"
 	ShutdownGrace time.Duration // PARLEY_SHUTDOWN_GRACE: time allowed for in-flight work on SIGTERM
 
+	VonageAPIKey          string // PARLEY_VONAGE_API_KEY: empty runs SMS through the built-in simulator
+	VonageAPISecret       string // PARLEY_VONAGE_API_SECRET
+	VonageBaseURL         string // PARLEY_VONAGE_BASE_URL: Vonage's REST base URL (empty: Vonage's, or the simulator's)
+	VonageSignatureSecret string // PARLEY_VONAGE_SIGNATURE_SECRET: when set, webhooks must be signed
+	VonageSignatureMethod string // PARLEY_VONAGE_SIGNATURE_METHOD: md5hash, md5, sha1, sha256 or sha512
+	SMSRate               int    // PARLEY_SMS_RATE: messages per second across all workers
+
 	// LogLevelValue is LogLevel parsed by Validate.
 	LogLevelValue slog.Level
 }
@@ -55,6 +62,12 @@ func (c *Config) settings() []setting {
 		{flag: "worker-concurrency", env: "PARLEY_WORKER_CONCURRENCY", def: "20", usage: "number of concurrent job handlers", num: &c.Concurrency},
 		{flag: "metrics-token", env: "PARLEY_METRICS_TOKEN", def: "", usage: "bearer token required by /metrics (empty: open)", str: &c.MetricsToken, secret: true},
 		{flag: "shutdown-grace", env: "PARLEY_SHUTDOWN_GRACE", def: "15s", usage: "time allowed for in-flight work on shutdown", dur: &c.ShutdownGrace},
+		{flag: "vonage-api-key", env: "PARLEY_VONAGE_API_KEY", def: "", usage: "Vonage API key (empty: SMS goes to the built-in simulator)", str: &c.VonageAPIKey},
+		{flag: "vonage-api-secret", env: "PARLEY_VONAGE_API_SECRET", def: "", usage: "Vonage API secret", str: &c.VonageAPISecret, secret: true},
+		{flag: "vonage-base-url", env: "PARLEY_VONAGE_BASE_URL", def: "", usage: "Vonage REST base URL (empty: https://rest.nexmo.com, or the simulator without an API key)", str: &c.VonageBaseURL},
+		{flag: "vonage-signature-secret", env: "PARLEY_VONAGE_SIGNATURE_SECRET", def: "", usage: "secret that signs Vonage webhooks; when set, unsigned callbacks are refused", str: &c.VonageSignatureSecret, secret: true},
+		{flag: "vonage-signature-method", env: "PARLEY_VONAGE_SIGNATURE_METHOD", def: "md5hash", usage: "webhook signature method: md5hash, md5, sha1, sha256 or sha512", str: &c.VonageSignatureMethod},
+		{flag: "sms-rate", env: "PARLEY_SMS_RATE", def: "30", usage: "SMS per second across all workers (the Vonage account's rate)", num: &c.SMSRate},
 	}
 }
 
@@ -167,6 +180,22 @@ func (c *Config) Validate(web bool) error {
 	if c.ShutdownGrace <= 0 {
 		bad("PARLEY_SHUTDOWN_GRACE", "must be positive")
 	}
+	if c.VonageAPIKey != "" && c.VonageAPISecret == "" {
+		bad("PARLEY_VONAGE_API_SECRET", "is required with PARLEY_VONAGE_API_KEY")
+	}
+	if c.VonageBaseURL != "" {
+		if u, err := url.Parse(c.VonageBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PARLEY_VONAGE_BASE_URL", "%q is not an http(s):// URL", c.VonageBaseURL)
+		}
+	}
+	switch c.VonageSignatureMethod {
+	case "md5hash", "md5", "sha1", "sha256", "sha512":
+	default:
+		bad("PARLEY_VONAGE_SIGNATURE_METHOD", "%q is not md5hash, md5, sha1, sha256 or sha512", c.VonageSignatureMethod)
+	}
+	if c.SMSRate < 1 || c.SMSRate > 10000 {
+		bad("PARLEY_SMS_RATE", "%d is not between 1 and 10000", c.SMSRate)
+	}
 	return errors.Join(errs...)
 }
 
@@ -196,3 +225,7 @@ func redact(raw string) string {
 	}
 	return u.String()
 }
+
+// Simulated reports whether SMS runs through the built-in Vonage
+// simulator: no API key is configured.
+func (c *Config) Simulated() bool { return c.VonageAPIKey == "" }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/models"
 )
 
 // WorkerConfig sets up the asynq server.
@@ -21,6 +22,15 @@ type WorkerConfig struct {
 // Store is what the worker's handlers need from the database.
 type Store interface {
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
+	SMSStore
+}
+
+// Deps are the worker's collaborators, passed in.
+type Deps struct {
+	Store  Store
+	SMS    SMSSender // nil: SMS tasks fail and are retried until a sender is configured
+	Notify Notifier
+	SMSCfg SMSConfig
 }
 
 // Worker processes tasks and runs the periodic schedule.
@@ -32,7 +42,7 @@ type Worker struct {
 }
 
 // NewWorker wires the handlers for every task type.
-func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, store Store) (*Worker, error) {
+func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, error) {
 	if cfg.TaskCheckInterval == 0 {
 		cfg.TaskCheckInterval = DefaultTaskCheckInterval
 	}
@@ -50,7 +60,13 @@ func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, store Store) (*Worker
 		}),
 	})
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(TypeSessionSweep, sessionSweepHandler(store, log))
+	mux.HandleFunc(TypeSessionSweep, sessionSweepHandler(d.Store, log))
+	if d.SMS != nil {
+		if d.SMSCfg.Rate <= 0 {
+			d.SMSCfg.Rate = DefaultSMSRate
+		}
+		mux.Handle(models.TaskSMSSend, &smsSend{cfg: d.SMSCfg, store: d.Store, sender: d.SMS, notify: d.Notify, log: log})
+	}
 
 	sched := asynq.NewScheduler(redis, &asynq.SchedulerOpts{Logger: asynqLogger{log}, LogLevel: asynq.WarnLevel})
 	// Every node registers the schedule; Unique keeps one task per period.

@@ -18,7 +18,10 @@ var env testenv.Env
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, "jobs", &env)) }
 
 // sweepStore records each sweep on a channel.
-type sweepStore struct{ swept chan struct{} }
+type sweepStore struct {
+	jobs.SMSStore
+	swept chan struct{}
+}
 
 func (s sweepStore) DeleteExpiredSessions(context.Context) (int64, error) {
 	s.swept <- struct{}{}
@@ -34,7 +37,7 @@ func TestWorkerRunsTasksAndStops(t *testing.T) {
 	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{
 		Concurrency: 2, ShutdownTimeout: 2 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, store)
+	}, jobs.Deps{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}

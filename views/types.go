@@ -1,6 +1,10 @@
 package views
 
-import "github.com/parley-chat/parley/models"
+import (
+	"time"
+
+	"github.com/parley-chat/parley/models"
+)
 
 // Layout is what every page's frame needs: who is signed in, where they are.
 type Layout struct {
@@ -9,6 +13,8 @@ type Layout struct {
 	CSRF    string
 	User    *models.User
 	OrgName string
+	// Simulator shows the phone simulator in the navigation.
+	Simulator bool
 }
 
 // IsAdmin reports whether the signed-in user may see admin-only entries.
@@ -130,4 +136,22 @@ type Viewer struct {
 type ViewersFrame struct {
 	ConvID  int64
 	Viewers []Viewer
+}
+
+// PhoneData is the phone simulator page.
+type PhoneData struct {
+	Phone   string
+	Phones  []string
+	Inboxes []string // inbox SMS numbers the phone may text
+	Thread  []PhoneMessage
+	Error   string
+}
+
+// PhoneMessage is one text on the simulated phone.
+type PhoneMessage struct {
+	FromPhone bool
+	Text      string
+	Inbox     string
+	At        time.Time
+	Status    string
 }

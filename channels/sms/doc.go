@@ -1,13 +1,15 @@
-// Package sms owns Parley's SMS channel.
+// Package sms owns Parley's SMS channel, and it is the one place that
+// knows Vonage:
 //
-// For now it holds the channel's text rules only: which characters fit the
-// GSM 03.38 7-bit default alphabet (3GPP TS 23.038), when a message has to go
-// out as UCS-2 instead, how many concatenated parts ("segments") a text needs,
-// what that costs in chat credits, and which texts are refused before sending.
-// The composer's live preview and the outbound sender both call [Count], so the
-// number an agent sees is the number that is charged.
+//   - text rules (segments.go, gsm.go): which characters fit GSM 03.38
+//     (3GPP TS 23.038), when a message goes out as UCS-2, how many parts it
+//     needs and what that costs; the composer's preview and the sender use
+//     the same Count, so the number an agent sees is the number charged;
+//   - the outbound sender (vonage_*.go) over vonage-go-sdk, classifying
+//     Vonage's answers as permanent refusals or retryable failures;
+//   - the webhooks (webhook_*.go): inbound SMS and delivery receipts, from
+//     GET query, form or JSON, parsed into plain values;
+//   - signatures (signature.go): Vonage's md5hash and HMAC schemes.
 //
-// The Vonage adapter (outbound sends, inbound and delivery-receipt webhooks)
-// will live in this package later, in files of its own; the files here stay
-// pure text rules with no I/O and no dependencies beyond the standard library.
+// It does no database or HTTP-server work: http/webhook and jobs call it.
 package sms

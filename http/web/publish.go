@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -21,6 +22,29 @@ func convTopic(id int64) string  { return "conv:" + strconv.FormatInt(id, 10) }
 // the change is committed either way, and browsers catch up from the database.
 const publishTimeout = time.Second
 
+// Publisher renders committed changes once and publishes them to every
+// screen that shows them, on every node. The web server uses it after each
+// action; workers use it (as jobs.Notifier) after sends and receipts.
+type Publisher struct {
+	views *views.Renderer
+	hub   *hub.Hub
+	store *models.Store
+	log   *slog.Logger
+}
+
+// NewPublisher builds a publisher with its own renderer (for a process
+// that serves no pages, such as `parley worker`).
+func NewPublisher(store *models.Store, h *hub.Hub, log *slog.Logger) (*Publisher, error) {
+	r, err := views.New(func(p string) string { return "/static/" + p })
+	if err != nil {
+		return nil, err
+	}
+	return &Publisher{views: r, hub: h, store: store, log: log}, nil
+}
+
+// Notify implements jobs.Notifier.
+func (p *Publisher) Notify(ch *models.Change) { p.publish(ch) }
+
 // changeFrames are a change rendered once for every viewer.
 type changeFrames struct {
 	row    []byte // for the inbox feed: the conversation's list row
@@ -28,7 +52,7 @@ type changeFrames struct {
 }
 
 // frames renders a change's websocket frames (out-of-band swaps by id).
-func (s *Server) frames(ch *models.Change) changeFrames {
+func (s *Publisher) frames(ch *models.Change) changeFrames {
 	var row, thread bytes.Buffer
 	conv := ch.Conversation
 	seq := ch.LastSeq()
@@ -58,7 +82,7 @@ func (s *Server) frames(ch *models.Change) changeFrames {
 
 // publish sends a committed change to every screen that shows it, on
 // every node. Nothing is published for a change with no events.
-func (s *Server) publish(ch *models.Change) {
+func (s *Publisher) publish(ch *models.Change) {
 	if s.hub == nil || len(ch.Events) == 0 {
 		return
 	}

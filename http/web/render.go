@@ -9,6 +9,7 @@ import (
 // no page can forget it.
 func (s *Server) render(c *fiber.Ctx, page string, l views.Layout, data any) error {
 	l.CSRF = s.csrfToken(c)
+	l.Simulator = s.cfg.Simulated()
 	if su := sessionUser(c); su != nil && l.User == nil {
 		l.User = &su.User
 		l.OrgName = su.OrgName

@@ -25,6 +25,10 @@ func (s *Server) routes() error {
 		MaxAge: 365 * 24 * 3600,
 	}))
 
+	if s.deps.Callbacks != nil {
+		s.deps.Callbacks(app)
+	}
+
 	app.Use(s.loadSession, s.checkCSRF)
 
 	app.Get("/login", s.loginPage)
@@ -52,6 +56,10 @@ func (s *Server) routes() error {
 	app.Get("/broadcasts", s.requireUser, s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
 	app.Get("/credits", s.requireUser, s.credits)
+
+	if s.deps.Pages != nil {
+		s.deps.Pages(app, s.pageKit())
+	}
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return nil

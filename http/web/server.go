@@ -31,7 +31,15 @@ type Deps struct {
 	Queue   asynq.RedisConnOpt    // the Asynq dashboard's connection
 	Metrics *prometheus.Registry  // HTTP metrics are registered here; /metrics serves it
 	Hub     *hub.Hub              // live events to agents' sockets
-	Logger  *slog.Logger
+	// Outbox is kicked after a commit that queued work (optional).
+	Outbox interface{ Kick() }
+	// Callbacks mounts provider callbacks: no session, no CSRF (they are
+	// signed by the provider instead).
+	Callbacks func(r fiber.Router)
+	// Pages mounts extra pages (the SMS simulator) behind the session and
+	// CSRF checks, with helpers to require a login and render in the layout.
+	Pages  func(r fiber.Router, p PageKit)
+	Logger *slog.Logger
 }
 
 // Server is the web application.
@@ -42,6 +50,9 @@ type Server struct {
 	queue    asynq.RedisConnOpt
 	metrics  *prometheus.Registry
 	hub      *hub.Hub
+	pub      *Publisher
+	outbox   interface{ Kick() }
+	deps     Deps
 	httpm    *httpMetrics
 	log      *slog.Logger
 	views    *views.Renderer
@@ -95,15 +106,21 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("web: a hub is required")
 	}
 	d.Metrics.MustRegister(newHubCollector(d.Hub))
+	s.pub = &Publisher{views: r, hub: d.Hub, store: d.Store, log: d.Logger}
+	s.outbox = d.Outbox
+	s.deps = d
 	s.wsCtx, s.wsCancel = context.WithCancel(context.Background())
 	s.app = fiber.New(fiber.Config{
 		AppName:               "parley",
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
-		BodyLimit:             BodyLimit,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
+		// Values from a request stay valid after its handler returns: a
+		// safety net against keeping a string Fiber would reuse.
+		Immutable:    true,
+		BodyLimit:    BodyLimit,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  2 * time.Minute,
 	})
 	if err := s.routes(); err != nil {
 		return nil, err
@@ -136,4 +153,44 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// publish shows a committed change everywhere and wakes the outbox relay
+// for any work the change queued.
+func (s *Server) publish(ch *models.Change) {
+	s.pub.publish(ch)
+	if s.outbox != nil {
+		s.outbox.Kick()
+	}
+}
+
+// frames renders a change's frames (for an action's own response).
+func (s *Server) frames(ch *models.Change) changeFrames { return s.pub.frames(ch) }
+
+// PageKit lets extra pages share the app's login check and layout.
+type PageKit struct {
+	RequireUser fiber.Handler
+	// Render writes a full page of the named template inside the layout.
+	Render func(c *fiber.Ctx, page, title, active string, data any) error
+	// Fragment writes one named template of a page (an HTMX swap).
+	Fragment func(c *fiber.Ctx, page, name string, data any) error
+	// User returns the signed-in user's id, name and organization.
+	User func(c *fiber.Ctx) *models.SessionUser
+	// Inboxes lists the inboxes the signed-in user may see.
+	Inboxes func(c *fiber.Ctx) ([]models.Inbox, error)
+}
+
+func (s *Server) pageKit() PageKit {
+	return PageKit{
+		RequireUser: s.requireUser,
+		Render: func(c *fiber.Ctx, page, title, active string, data any) error {
+			return s.render(c, page, views.Layout{Title: title, Active: active}, data)
+		},
+		Fragment: func(c *fiber.Ctx, page, name string, data any) error {
+			c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+			return s.views.Fragment(c, page, name, data)
+		},
+		User:    sessionUser,
+		Inboxes: func(c *fiber.Ctx) ([]models.Inbox, error) { return s.visibleInboxes(c, sessionUser(c)) },
+	}
 }

@@ -1,0 +1,117 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/models"
+)
+
+// Relay timing. Each says why.
+const (
+	// relayPoll: the safety net for entries committed on another node or
+	// while no kick came; kicks make the normal path immediate.
+	relayPoll = time.Second
+	// sweepEvery / sweepAge: an entry enqueued but not done after sweepAge
+	// is enqueued again (its task may be gone with Redis's data). Longer
+	// than a task's normal retries so it rarely duplicates live work.
+	sweepEvery = time.Minute
+	sweepAge   = 10 * time.Minute
+	relayBatch = 200
+)
+
+// OutboxStore is what the relay needs from the database.
+type OutboxStore interface {
+	PendingOutbox(ctx context.Context, limit int, fn func([]models.OutboxEntry) ([]int64, error)) error
+	StaleOutbox(ctx context.Context, age time.Duration, limit int, fn func([]models.OutboxEntry) ([]int64, error)) error
+}
+
+// Relay moves committed outbox entries into asynq. The task id is the
+// outbox id, so an entry relayed twice while its task exists is one task.
+type Relay struct {
+	store  OutboxStore
+	client *asynq.Client
+	kick   chan struct{}
+	log    *slog.Logger
+}
+
+// NewRelay builds a relay enqueueing through client.
+func NewRelay(store OutboxStore, client *asynq.Client, log *slog.Logger) *Relay {
+	return &Relay{store: store, client: client, kick: make(chan struct{}, 1), log: log.With("component", "outbox")}
+}
+
+// Kick asks the relay to look now (after a commit that added entries).
+// It never blocks.
+func (r *Relay) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	poll := time.NewTicker(relayPoll)
+	defer poll.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.kick:
+		case <-poll.C:
+		case <-sweep.C:
+			if err := r.store.StaleOutbox(ctx, sweepAge, relayBatch, r.enqueue); err != nil {
+				r.log.Warn("outbox sweep", "err", err)
+			}
+			continue
+		}
+		if err := r.store.PendingOutbox(ctx, relayBatch, r.enqueue); err != nil && ctx.Err() == nil {
+			r.log.Warn("outbox relay", "err", err)
+		}
+	}
+}
+
+// TaskPayload is what every outbox task carries: ids only.
+type TaskPayload struct {
+	OutboxID  int64 `json:"outbox_id"`
+	MessageID int64 `json:"message_id,omitempty"`
+}
+
+// enqueue hands a batch to asynq and reports which entries made it.
+func (r *Relay) enqueue(rows []models.OutboxEntry) ([]int64, error) {
+	var done []int64
+	var errs []error
+	for _, row := range rows {
+		p := TaskPayload{OutboxID: row.ID}
+		if v, ok := row.Payload["message_id"].(float64); ok {
+			p.MessageID = int64(v)
+		}
+		b, _ := json.Marshal(p)
+		_, err := r.client.Enqueue(asynq.NewTask(row.TaskType, b), asynq.Queue(row.Queue),
+			asynq.TaskID("outbox-"+strconv.FormatInt(row.ID, 10)), asynq.MaxRetry(maxRetry(row.TaskType)))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			errs = append(errs, fmt.Errorf("enqueue outbox %d: %w", row.ID, err))
+			continue
+		}
+		done = append(done, row.ID)
+	}
+	return done, errors.Join(errs...)
+}
+
+// maxRetry bounds a task's attempts. For SMS it also bounds duplicates:
+// a send is repeated only when a worker died between the provider
+// accepting it and our commit.
+func maxRetry(taskType string) int {
+	if taskType == models.TaskSMSSend {
+		return 8
+	}
+	return 12
+}

@@ -1,0 +1,56 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// PendingOutbox returns up to limit entries never handed to the queue,
+// oldest first. Several relays may run (one per node): each entry is
+// locked while read, and concurrent relays skip locked ones.
+func (s *Store) PendingOutbox(ctx context.Context, limit int, fn func([]OutboxEntry) ([]int64, error)) error {
+	return s.outboxBatch(ctx, "enqueued_at IS NULL", limit, fn)
+}
+
+// StaleOutbox returns entries handed to the queue longer than age ago and
+// still not done: their task was lost (Redis flushed or restarted) or is
+// still retrying; enqueueing again is safe because handlers are idempotent.
+func (s *Store) StaleOutbox(ctx context.Context, age time.Duration, limit int, fn func([]OutboxEntry) ([]int64, error)) error {
+	return s.outboxBatch(ctx, fmt.Sprintf("done_at IS NULL AND enqueued_at < now() - interval '%d seconds'", int(age.Seconds())), limit, fn)
+}
+
+// outboxBatch locks a batch, lets fn enqueue it, and stamps enqueued_at
+// on the ids fn reports as handed over, all in one transaction.
+func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn func([]OutboxEntry) ([]int64, error)) error {
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		var rows []OutboxEntry
+		err := tx.NewSelect().Model(&rows).Where(where).Order("id").Limit(int64(limit)).For("UPDATE SKIP LOCKED").Scan(ctx)
+		if err != nil {
+			return fmt.Errorf("store: outbox batch: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		done, err := fn(rows)
+		if len(done) > 0 {
+			if _, uerr := tx.NewUpdate().Model((*OutboxEntry)(nil)).
+				Set("enqueued_at = now(), attempts = attempts + 1").
+				Where("id IN (?)", bun.In(done)).Exec(ctx); uerr != nil {
+				return fmt.Errorf("store: mark enqueued: %w", uerr)
+			}
+		}
+		return err
+	})
+}
+
+// MarkOutboxDone records that an entry's work is finished, for good.
+func (s *Store) MarkOutboxDone(ctx context.Context, id int64, lastErr string) error {
+	if _, err := s.db.NewUpdate().Model((*OutboxEntry)(nil)).
+		Set("done_at = coalesce(done_at, now()), last_error = ?", lastErr).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("store: outbox done: %w", err)
+	}
+	return nil
+}
