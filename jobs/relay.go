@@ -35,6 +35,10 @@ type OutboxStore interface {
 // Relay moves committed outbox entries into asynq. The task id is the
 // outbox id, so an entry relayed twice while its task exists is one task.
 type Relay struct {
+	// Poll, SweepEvery and SweepAge default to relayPoll, sweepEvery and
+	// sweepAge; tests shorten them before Run.
+	Poll, SweepEvery, SweepAge time.Duration
+
 	store  OutboxStore
 	client *asynq.Client
 	kick   chan struct{}
@@ -43,7 +47,8 @@ type Relay struct {
 
 // NewRelay builds a relay enqueueing through client.
 func NewRelay(store OutboxStore, client *asynq.Client, log *slog.Logger) *Relay {
-	return &Relay{store: store, client: client, kick: make(chan struct{}, 1), log: log.With("component", "outbox")}
+	return &Relay{Poll: relayPoll, SweepEvery: sweepEvery, SweepAge: sweepAge,
+		store: store, client: client, kick: make(chan struct{}, 1), log: log.With("component", "outbox")}
 }
 
 // Kick asks the relay to look now (after a commit that added entries).
@@ -57,9 +62,9 @@ func (r *Relay) Kick() {
 
 // Run relays until ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
-	poll := time.NewTicker(relayPoll)
+	poll := time.NewTicker(r.Poll)
 	defer poll.Stop()
-	sweep := time.NewTicker(sweepEvery)
+	sweep := time.NewTicker(r.SweepEvery)
 	defer sweep.Stop()
 	for {
 		select {
@@ -68,7 +73,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-r.kick:
 		case <-poll.C:
 		case <-sweep.C:
-			if err := r.store.StaleOutbox(ctx, sweepAge, relayBatch, r.enqueue); err != nil {
+			if err := r.store.StaleOutbox(ctx, r.SweepAge, relayBatch, r.enqueue); err != nil {
 				r.log.Warn("outbox sweep", "err", err)
 			}
 			continue

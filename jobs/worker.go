@@ -16,6 +16,8 @@ type WorkerConfig struct {
 	Concurrency       int
 	TaskCheckInterval time.Duration // 0 means DefaultTaskCheckInterval
 	ShutdownTimeout   time.Duration // how long in-flight tasks may finish; the rest are re-queued
+	// RetryDelay overrides asynq's exponential backoff (tests use a short one).
+	RetryDelay func(n int, err error, t *asynq.Task) time.Duration
 	Logger            *slog.Logger
 }
 
@@ -52,6 +54,7 @@ func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, err
 		Queues:            Queues(),
 		TaskCheckInterval: cfg.TaskCheckInterval,
 		ShutdownTimeout:   cfg.ShutdownTimeout,
+		RetryDelayFunc:    cfg.RetryDelay,
 		Logger:            asynqLogger{log},
 		LogLevel:          asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
