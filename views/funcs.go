@@ -117,6 +117,9 @@ func ticks(status string) string {
 
 // initials turns "Avery Admin" into "AA" for avatars.
 func initials(name string) string {
+	if strings.HasPrefix(name, "+") {
+		return "#" // a phone number, no name yet
+	}
 	var out []rune
 	for _, f := range strings.Fields(name) {
 		out = append(out, []rune(strings.ToUpper(f))[0])

@@ -68,6 +68,7 @@ type ChatsData struct {
 
 // ThreadData is one conversation's thread pane.
 type ThreadData struct {
+	Seq       int64 // the newest event the thread reflects; the socket catches up from it
 	Conv      models.ConversationRow
 	Items     []models.Event
 	Assignees []models.User

@@ -64,6 +64,25 @@ func (s *Server) catchUpFrame(ctx context.Context, sc models.Scope, seq, viewing
 	return buf.Bytes(), nil
 }
 
+// threadCatchUp renders a thread's timeline items after seq.
+func (s *Server) threadCatchUp(ctx context.Context, sc models.Scope, convID, seq int64) ([]byte, error) {
+	conv, err := s.store.ConversationByID(ctx, sc, convID)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.store.Timeline(ctx, sc, convID, seq)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	for _, e := range items {
+		if err := s.views.Fragment(&buf, "chats", "frame-item", views.ItemFrame{Conv: *conv, Item: e, Seq: e.ID}); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
 // publishTyping tells a thread's other viewers that this user is typing.
 func (s *Server) publishTyping(ctx context.Context, su *models.SessionUser, convID int64) {
 	var buf bytes.Buffer

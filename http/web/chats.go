@@ -104,6 +104,12 @@ func (s *Server) chatThread(c *fiber.Ctx) error {
 // threadData loads a thread pane for a conversation already in scope.
 func (s *Server) threadData(c *fiber.Ctx, su *models.SessionUser, conv *models.ConversationRow) (*views.ThreadData, error) {
 	ctx := c.UserContext()
+	// The sequence is read before the timeline: whatever lands in between
+	// is sent again when the socket joins the thread (dropped as a duplicate).
+	seq, err := s.store.LatestSeq(ctx, su.Scope)
+	if err != nil {
+		return nil, err
+	}
 	items, err := s.store.Timeline(ctx, su.Scope, conv.ID, 0)
 	if err != nil {
 		return nil, err
@@ -112,7 +118,7 @@ func (s *Server) threadData(c *fiber.Ctx, su *models.SessionUser, conv *models.C
 	if err != nil {
 		return nil, err
 	}
-	return &views.ThreadData{Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(conv, "", false, "")}, nil
+	return &views.ThreadData{Seq: seq, Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(conv, "", false, "")}, nil
 }
 
 // composer builds an empty (or refilled) reply form for a conversation.

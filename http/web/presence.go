@@ -32,11 +32,16 @@ func (s *Server) PresenceChanged(topic string, members []hub.Member) {
 	for _, m := range members {
 		f.Viewers = append(f.Viewers, views.Viewer{UserID: m.UserID, Name: m.Name})
 	}
-	var buf bytes.Buffer
-	if err := s.views.Fragment(&buf, "chats", "frame-viewers", f); err != nil {
-		s.log.Error("render viewers frame", "err", err)
-		return
+	// The list row's avatars go to the inbox feed, the thread header's to
+	// the thread: each screen only gets targets it has.
+	for _, fr := range []struct{ name, topic string }{
+		{"frame-viewers-row", inboxTopic(inboxID)}, {"frame-viewers-thread", convTopic(id)},
+	} {
+		var buf bytes.Buffer
+		if err := s.views.Fragment(&buf, "chats", fr.name, f); err != nil {
+			s.log.Error("render viewers frame", "err", err)
+			return
+		}
+		s.hub.Publish(ctx, hub.Event{Topic: fr.topic, Frame: buf.Bytes()})
 	}
-	s.hub.Publish(ctx, hub.Event{Topic: convTopic(id), Frame: buf.Bytes()})
-	s.hub.Publish(ctx, hub.Event{Topic: inboxTopic(inboxID), Frame: buf.Bytes()})
 }

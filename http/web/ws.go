@@ -32,7 +32,9 @@ const (
 // clientMessage is what the browser sends: which thread it views, the last
 // event it has seen (on connect), and typing notices.
 type clientMessage struct {
-	View   *int64 `json:"view"`
+	View *int64 `json:"view"`
+	// Since is the sequence the viewed thread was rendered at.
+	Since  int64  `json:"since"`
 	Resume *int64 `json:"resume"`
 	Typing int64  `json:"typing"`
 }
@@ -149,7 +151,7 @@ func (k *socket) watch(ctx context.Context) {
 // handle acts on one browser message.
 func (k *socket) handle(ctx context.Context, m clientMessage) {
 	if m.View != nil {
-		k.view(ctx, *m.View)
+		k.view(ctx, *m.View, m.Since)
 	}
 	if m.Resume != nil {
 		k.catchUp(ctx, *m.Resume)
@@ -162,7 +164,7 @@ func (k *socket) handle(ctx context.Context, m clientMessage) {
 
 // view moves the socket's thread subscription; a conversation the user
 // may not see is silently not joined (R9: no event, no confirmation).
-func (k *socket) view(ctx context.Context, id int64) {
+func (k *socket) view(ctx context.Context, id, since int64) {
 	if id == k.viewing {
 		return
 	}
@@ -176,8 +178,25 @@ func (k *socket) view(ctx context.Context, id int64) {
 	if _, err := k.s.store.ConversationByID(ctx, k.su.Scope, id); err != nil {
 		return
 	}
-	if k.s.hub.Join(ctx, convTopic(id), k.sub) == nil {
-		k.viewing = id
+	if k.s.hub.Join(ctx, convTopic(id), k.sub) != nil {
+		return
+	}
+	k.viewing = id
+	// What happened between the thread's render and this join.
+	if since > 0 {
+		frame, err := k.s.threadCatchUp(ctx, k.su.Scope, id, since)
+		if err == nil && len(frame) > 0 {
+			k.writeNow(ctx, frame)
+		}
+	}
+}
+
+// writeNow sends a frame outside the hub (catch-up), with a deadline.
+func (k *socket) writeNow(ctx context.Context, frame []byte) {
+	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	defer cancel()
+	if k.conn.Write(wctx, websocket.MessageText, frame) != nil {
+		k.sub.Close()
 	}
 }
 
@@ -188,13 +207,8 @@ func (k *socket) catchUp(ctx context.Context, seq int64) {
 		k.s.log.Warn("catch up", "user_id", k.su.User.ID, "err", err)
 		return
 	}
-	if len(frame) == 0 {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-	defer cancel()
-	if k.conn.Write(wctx, websocket.MessageText, frame) != nil {
-		k.sub.Close()
+	if len(frame) > 0 {
+		k.writeNow(ctx, frame)
 	}
 }
 

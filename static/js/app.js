@@ -26,18 +26,30 @@
     if (socket) { socket.send(JSON.stringify(msg)); }
   }
 
+  function threadEl() { return document.querySelector("#thread-pane .thread[data-conv]"); }
   function currentThread() {
-    var t = document.querySelector("#thread-pane .thread[data-conv]");
+    var t = threadEl();
     return t ? Number(t.dataset.conv) : 0;
   }
 
-  // Tell the server which thread we look at, so it subscribes the socket.
+  // Tell the server which thread we look at, so it subscribes the socket
+  // and sends what happened since the thread was rendered.
   function syncView() {
     var id = currentThread();
     if (id !== viewing) {
       viewing = id;
-      send({ view: id });
+      var t = threadEl();
+      send({ view: id, since: t ? Number(t.dataset.seq) : 0 });
     }
+  }
+
+  // Who is viewing each conversation, as last told by the server: a row or
+  // header re-rendered for another change arrives with no avatars.
+  var viewers = {};
+  function restoreViewers() {
+    document.querySelectorAll(".viewers[id]").forEach(function (el) {
+      if (el.innerHTML === "" && viewers[el.id]) { el.innerHTML = viewers[el.id]; }
+    });
   }
 
   function setLive(state, text) {
@@ -76,6 +88,7 @@
       var empty = document.getElementById("conv-list-empty");
       if (empty) { empty.hidden = list.children.length > 0; }
     }
+    restoreViewers();
     document.querySelectorAll(".viewers [data-user]").forEach(function (a) {
       if (a.dataset.user === me()) { a.remove(); }
     });
@@ -117,9 +130,18 @@
     send({ resume: seq, view: viewing });
     setLive("live", "Live");
   });
-  document.addEventListener("htmx:wsClose", function () {
+  document.addEventListener("htmx:wsClose", function (e) {
     socket = null;
+    var code = e.detail.event && e.detail.event.code;
+    if (code === 4001) { window.location.href = "/login"; return; } // signed out
     setLive("offline", "Offline — reconnecting");
+    // The ws extension reconnects by itself only after abnormal closes; a
+    // server going away (1001) or dropping a slow socket (1008) also means
+    // "come back and catch up".
+    if ((code === 1001 || code === 1008) && chats()) {
+      var wrapper = e.detail.socketWrapper;
+      setTimeout(function () { if (chats()) { wrapper.reconnect(); } }, 1000 + Math.random() * 2000);
+    }
   });
   document.addEventListener("htmx:wsAfterMessage", function (e) {
     var re = /data-seq="(\d+)"/g, m;
@@ -127,6 +149,11 @@
       if (Number(m[1]) > seq) { seq = Number(m[1]); }
     }
     if (e.detail.message.indexOf('id="resync"') >= 0) { window.location.reload(); return; }
+    var vr = /innerHTML:#((?:thread-)?viewers-\d+)/g, v;
+    while ((v = vr.exec(e.detail.message)) !== null) {
+      var el = document.getElementById(v[1]);
+      if (el) { viewers[v[1]] = el.innerHTML; }
+    }
     tidy();
   });
 
