@@ -380,7 +380,7 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		if created {
 			return p
 		}
-		return "(unchanged: the user already existed)"
+		return p + " (if not changed since: the user already existed, its password was kept)"
 	}
 	fmt.Fprintf(stdout, `Demo organization %q is ready.
 
