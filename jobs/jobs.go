@@ -22,6 +22,7 @@ func Queues() map[string]int {
 
 // DefaultTaskCheckInterval is how long an idle worker waits before polling
 // Redis again. asynq's default (1 s) adds about half a second to every
-// send on a quiet system; 50 ms keeps idle latency low for 20 small Redis
-// calls a second per worker process.
-const DefaultTaskCheckInterval = 50 * time.Millisecond
+// send on a quiet system (quality.md, B3). Measured here: 50 ms gave a
+// reply-to-sent p50 of 38 ms; 10 ms costs an idle worker ~100 small Redis
+// calls a second and keeps the poll's share of latency to ~5 ms.
+const DefaultTaskCheckInterval = 10 * time.Millisecond
