@@ -171,6 +171,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return worker.Run(gctx) })
 	g.Go(func() error { return relay.Run(gctx) })
+	g.Go(func() error { return pub.Run(gctx) })
 
 	if withWeb {
 		inspector := asynq.NewInspector(queueOpt)

@@ -18,7 +18,7 @@ type WorkerConfig struct {
 	ShutdownTimeout   time.Duration // how long in-flight tasks may finish; the rest are re-queued
 	// RetryDelay overrides asynq's exponential backoff (tests use a short one).
 	RetryDelay func(n int, err error, t *asynq.Task) time.Duration
-	Logger            *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Store is what the worker's handlers need from the database.

@@ -30,20 +30,55 @@ type Publisher struct {
 	hub   *hub.Hub
 	store *models.Store
 	log   *slog.Logger
+	// queue holds changes for Run, in order; nil for a synchronous publisher.
+	queue chan *models.Change
 }
 
-// NewPublisher builds a publisher with its own renderer (for a process
-// that serves no pages, such as `parley worker`).
+// notifyQueue bounds the changes waiting to be rendered. A burst beyond it
+// is dropped from the live path (browsers catch up from the database).
+const notifyQueue = 4096
+
+// NewPublisher builds an asynchronous publisher with its own renderer, for
+// webhooks and workers: Notify returns at once and Run publishes in order.
 func NewPublisher(store *models.Store, h *hub.Hub, log *slog.Logger) (*Publisher, error) {
 	r, err := views.New(func(p string) string { return "/static/" + p })
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{views: r, hub: h, store: store, log: log}, nil
+	return &Publisher{views: r, hub: h, store: store, log: log, queue: make(chan *models.Change, notifyQueue)}, nil
 }
 
-// Notify implements jobs.Notifier.
-func (p *Publisher) Notify(ch *models.Change) { p.publish(ch) }
+// Notify implements jobs.Notifier and webhook.Notifier: it never blocks.
+func (p *Publisher) Notify(ch *models.Change) {
+	if p.queue == nil {
+		p.publish(ch)
+		return
+	}
+	select {
+	case p.queue <- ch:
+	default:
+		p.log.Warn("live update dropped: publisher queue full; screens catch up on reconnect", "conversation", ch.Conversation.ID)
+	}
+}
+
+// Run publishes queued changes until ctx ends, then drains what is left.
+func (p *Publisher) Run(ctx context.Context) error {
+	for {
+		select {
+		case ch := <-p.queue:
+			p.publish(ch)
+		case <-ctx.Done():
+			for {
+				select {
+				case ch := <-p.queue:
+					p.publish(ch)
+				default:
+					return nil
+				}
+			}
+		}
+	}
+}
 
 // changeFrames are a change rendered once for every viewer.
 type changeFrames struct {
@@ -59,7 +94,9 @@ func (s *Publisher) frames(ch *models.Change) changeFrames {
 	if err := s.views.Fragment(&row, "chats", "frame-row", views.RowFrame{Row: conv, Seq: seq}); err != nil {
 		s.log.Error("render row frame", "conversation", conv.ID, "err", err)
 	}
-	assignees, err := s.store.Assignees(context.Background(), models.Scope{OrgID: conv.OrgID}, conv.InboxID)
+	actx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	assignees, err := s.store.Assignees(actx, models.Scope{OrgID: conv.OrgID}, conv.InboxID)
 	if err != nil {
 		s.log.Error("load assignees for frame", "conversation", conv.ID, "err", err)
 	}

@@ -23,7 +23,8 @@ type Store interface {
 	ApplyReceipt(ctx context.Context, r models.SMSReceipt) (*models.Change, error)
 }
 
-// Notifier shows committed changes on agents' screens.
+// Notifier shows committed changes on agents' screens. Notify must not
+// block: the provider's answer waits behind it.
 type Notifier interface{ Notify(ch *models.Change) }
 
 // Config holds the Vonage webhook settings.
@@ -63,16 +64,27 @@ func (h *Handler) Register(r fiber.Router) {
 const dbTimeout = 5 * time.Second
 
 // request turns the Fiber request into the adapter's transport-neutral
-// form, copying what it keeps (Fiber reuses its buffers).
-func request(c *fiber.Ctx) sms.Request {
-	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+// form, copying what it keeps (Fiber reuses its buffers). A query pair
+// that does not decode is refused, not dropped: dropping it would let a
+// signed request carry an extra, unsigned-looking parameter (R2).
+func request(c *fiber.Ctx) (sms.Request, error) {
+	if len(c.Body()) > sms.MaxWebhookBody {
+		return sms.Request{}, fiber.NewError(fiber.StatusRequestEntityTooLarge, "callback body too large")
+	}
+	q, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return sms.Request{}, fiber.NewError(fiber.StatusBadRequest, "malformed query string")
+	}
 	return sms.Request{Method: c.Method(), ContentType: string(c.Request().Header.ContentType()),
-		Query: q, Body: append([]byte(nil), c.Body()...)}
+		Query: q, Body: append([]byte(nil), c.Body()...)}, nil
 }
 
 // params merges and, when a secret is configured, verifies the request.
 func (h *Handler) params(c *fiber.Ctx) (sms.Request, error) {
-	req := request(c)
+	req, err := request(c)
+	if err != nil {
+		return req, err
+	}
 	if h.cfg.SignatureSecret == "" {
 		return req, nil
 	}
