@@ -156,6 +156,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	queue := asynq.NewClient(queueOpt)
 	defer queue.Close()
 	relay := jobs.NewRelay(store, queue, log)
+	relayInspector := asynq.NewInspector(queueOpt)
+	defer relayInspector.Close()
+	relay.Inspector = relayInspector
 	smsSender, sim, err := smsProvider(cfg, withWeb, log)
 	if err != nil {
 		return err

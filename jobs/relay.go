@@ -38,6 +38,10 @@ type Relay struct {
 	// Poll, SweepEvery and SweepAge default to relayPoll, sweepEvery and
 	// sweepAge; tests shorten them before Run.
 	Poll, SweepEvery, SweepAge time.Duration
+	// Inspector, when set, lets the sweep replace a task asynq archived
+	// (out of retries) while its entry is still open; without it such an
+	// entry waits until asynq drops the archived task.
+	Inspector *asynq.Inspector
 
 	store  OutboxStore
 	client *asynq.Client
@@ -78,8 +82,16 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := r.store.PendingOutbox(ctx, relayBatch, r.enqueue); err != nil && ctx.Err() == nil {
+		full := false
+		err := r.store.PendingOutbox(ctx, relayBatch, func(rows []models.OutboxEntry) ([]int64, error) {
+			full = len(rows) == relayBatch
+			return r.enqueue(rows)
+		})
+		if err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox relay", "err", err)
+		}
+		if full {
+			r.Kick() // more are waiting: go again at once, not after a poll
 		}
 	}
 }
@@ -100,8 +112,18 @@ func (r *Relay) enqueue(rows []models.OutboxEntry) ([]int64, error) {
 			p.MessageID = int64(v)
 		}
 		b, _ := json.Marshal(p)
-		_, err := r.client.Enqueue(asynq.NewTask(row.TaskType, b), asynq.Queue(row.Queue),
-			asynq.TaskID("outbox-"+strconv.FormatInt(row.ID, 10)), asynq.MaxRetry(maxRetry(row.TaskType)))
+		id := "outbox-" + strconv.FormatInt(row.ID, 10)
+		task := asynq.NewTask(row.TaskType, b)
+		opts := []asynq.Option{asynq.Queue(row.Queue), asynq.TaskID(id), asynq.MaxRetry(maxRetry(row.TaskType))}
+		_, err := r.client.Enqueue(task, opts...)
+		if errors.Is(err, asynq.ErrTaskIDConflict) && r.Inspector != nil {
+			// An archived task (out of retries) blocks its id; replace it.
+			if info, ierr := r.Inspector.GetTaskInfo(row.Queue, id); ierr == nil && info.State == asynq.TaskStateArchived {
+				if derr := r.Inspector.DeleteTask(row.Queue, id); derr == nil {
+					_, err = r.client.Enqueue(task, opts...)
+				}
+			}
+		}
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 			errs = append(errs, fmt.Errorf("enqueue outbox %d: %w", row.ID, err))
 			continue
@@ -112,8 +134,8 @@ func (r *Relay) enqueue(rows []models.OutboxEntry) ([]int64, error) {
 }
 
 // maxRetry bounds a task's attempts. For SMS it also bounds duplicates:
-// a send is repeated only when a worker died between the provider
-// accepting it and our commit.
+// a send is repeated only when the provider accepted it but recording that
+// failed (the worker died, or the database refused the write).
 func maxRetry(taskType string) int {
 	if taskType == models.TaskSMSSend {
 		return 8

@@ -25,8 +25,18 @@ type SMS struct {
 // is retried with backoff.
 var ErrRefused = errors.New("refused by the SMS provider")
 
+// RefusedError is a permanent refusal with the reason agents are shown.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return "refused by the SMS provider: " + e.Reason }
+
+// Unwrap lets errors.Is(err, ErrRefused) match.
+func (e *RefusedError) Unwrap() error { return ErrRefused }
+
 // SMSSender sends through the provider (Vonage, or the simulator).
 type SMSSender interface {
+	// SendSMS returns the provider's ids of the parts it accepted; with a
+	// *RefusedError, any parts accepted before the refusal.
 	SendSMS(ctx context.Context, m SMS) (providerIDs []string, err error)
 }
 
@@ -61,12 +71,20 @@ type smsSend struct {
 	log    *slog.Logger
 }
 
-// ProcessTask sends one queued SMS: re-check the gate, wait for the rate
-// limit, send, record. Permanent refusals are recorded and not retried.
+// ProcessTask sends one queued SMS: wait for the rate limit, re-check the
+// gate, send, record. Permanent refusals are recorded and not retried.
 func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p TaskPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.MessageID == 0 {
+		if p.OutboxID != 0 {
+			h.done(ctx, p, "malformed task payload")
+		}
 		return fmt.Errorf("jobs: sms:send payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	// Wait first: the claim re-checks opt-out, and must come right before
+	// the send, or a STOP committed during the wait would not stop it (R7).
+	if err := h.wait(ctx); err != nil {
+		return err
 	}
 	out, failed, err := h.store.ClaimSMS(ctx, p.MessageID)
 	if failed != nil {
@@ -79,12 +97,17 @@ func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	if err := h.wait(ctx); err != nil {
-		return err
-	}
 	ids, err := h.sender.SendSMS(ctx, SMS{From: out.From, To: out.To, Text: out.Body, ClientRef: strconv.FormatInt(out.MessageID, 10)})
-	if errors.Is(err, ErrRefused) {
-		return h.fail(ctx, p, err.Error(), fmt.Errorf("jobs: sms %d: %v: %w", p.MessageID, err, asynq.SkipRetry))
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		// Parts accepted before the refusal went out (and are charged):
+		// record them so their receipts match, then fail the message.
+		if len(ids) > 0 {
+			if _, rerr := h.store.RecordSent(ctx, p.MessageID, h.cfg.Provider, ids); rerr != nil {
+				return rerr
+			}
+		}
+		return h.fail(ctx, p, refused.Reason, fmt.Errorf("jobs: sms %d: %v: %w", p.MessageID, err, asynq.SkipRetry))
 	}
 	if err != nil {
 		if retried, ok := asynq.GetRetryCount(ctx); ok {

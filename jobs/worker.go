@@ -18,7 +18,10 @@ type WorkerConfig struct {
 	ShutdownTimeout   time.Duration // how long in-flight tasks may finish; the rest are re-queued
 	// RetryDelay overrides asynq's exponential backoff (tests use a short one).
 	RetryDelay func(n int, err error, t *asynq.Task) time.Duration
-	Logger     *slog.Logger
+	// DelayedTaskCheckInterval is how often due retries return to their
+	// queue (asynq's default 5 s; tests shorten it).
+	DelayedTaskCheckInterval time.Duration
+	Logger                   *slog.Logger
 }
 
 // Store is what the worker's handlers need from the database.
@@ -50,13 +53,14 @@ func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, err
 	}
 	log := cfg.Logger.With("component", "worker")
 	srv := asynq.NewServer(redis, asynq.Config{
-		Concurrency:       cfg.Concurrency,
-		Queues:            Queues(),
-		TaskCheckInterval: cfg.TaskCheckInterval,
-		ShutdownTimeout:   cfg.ShutdownTimeout,
-		RetryDelayFunc:    cfg.RetryDelay,
-		Logger:            asynqLogger{log},
-		LogLevel:          asynq.WarnLevel,
+		Concurrency:              cfg.Concurrency,
+		Queues:                   Queues(),
+		TaskCheckInterval:        cfg.TaskCheckInterval,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		RetryDelayFunc:           cfg.RetryDelay,
+		DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
+		Logger:                   asynqLogger{log},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			log.Warn("task failed", "type", t.Type(), "task_id", id, "err", err)

@@ -33,13 +33,14 @@ func (s *Store) applyKeyword(ctx context.Context, tx bun.Tx, inbox *Inbox, conv 
 		if _, err := tx.NewRaw("UPDATE recipients SET sms_opted_out_at = now(), updated_at = now() WHERE id = ?", rcpt.ID).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("opt out: %w", err)
 		}
-		// Sends queued before the STOP never go out (the worker checks again too).
-		if _, err := tx.NewRaw(`UPDATE messages SET status = 'failed', status_reason = 'Recipient opted out'
-			WHERE conversation_id IN (SELECT id FROM conversations WHERE recipient_id = ? AND channel = 'sms')
-			  AND direction = 'outbound' AND status IN ('queued', 'sending') AND NOT compliance`, rcpt.ID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("cancel queued sends: %w", err)
+		// Sends queued before the STOP never go out (the worker checks again
+		// too); each shows as failed on live screens.
+		cancelled, err := cancelQueuedSMS(ctx, tx, conv, rcpt)
+		if err != nil {
+			return nil, err
 		}
-		return s.consentChange(ctx, tx, conv, rcpt, "opt_out", EvOptedOut, body, fmt.Sprintf(stopReply, org.Name))
+		evs, err := s.consentChange(ctx, tx, conv, rcpt, "opt_out", EvOptedOut, body, fmt.Sprintf(stopReply, org.Name))
+		return append(cancelled, evs...), err
 	case KeywordStart:
 		if rcpt.SMSOptedOutAt == nil {
 			return nil, nil
@@ -99,4 +100,37 @@ func queueAutomation(ctx context.Context, tx bun.Tx, conv *Conversation, body st
 	}
 	ev.Message = msg
 	return ev, nil
+}
+
+// cancelQueuedSMS fails the recipient's queued SMS and records a status
+// event for each; it returns the events of conv's own messages (others
+// reach screens through catch-up).
+func cancelQueuedSMS(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *Recipient) ([]Event, error) {
+	var msgs []Message
+	if err := tx.NewRaw(`UPDATE messages SET status = 'failed', status_reason = 'Recipient opted out'
+		WHERE conversation_id IN (SELECT id FROM conversations WHERE recipient_id = ? AND channel = 'sms')
+		  AND direction = 'outbound' AND status IN ('queued', 'sending') AND NOT compliance
+		RETURNING *`, rcpt.ID).Scan(ctx, &msgs); err != nil {
+		return nil, fmt.Errorf("cancel queued sends: %w", err)
+	}
+	var evs []Event
+	for i := range msgs {
+		m := &msgs[i]
+		c := conv
+		if m.ConversationID != conv.ID {
+			c = &Conversation{ID: m.ConversationID, OrgID: m.OrgID}
+			if err := tx.NewSelect().Model(c).Column("inbox_id").WherePK().Scan(ctx); err != nil {
+				return nil, fmt.Errorf("load conversation: %w", err)
+			}
+		}
+		ev, err := insertEvent(ctx, tx, c, EvMessageStatus, &m.ID, nil, map[string]any{"status": MsgFailed})
+		if err != nil {
+			return nil, err
+		}
+		if c == conv {
+			ev.Message = m
+			evs = append(evs, *ev)
+		}
+	}
+	return evs, nil
 }
