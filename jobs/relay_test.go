@@ -184,7 +184,6 @@ func (f *failingClaims) ClaimSMS(ctx context.Context, id int64) (*models.Outboun
 // conflict, which the relay counts as handed over, so the message is
 // never sent nor failed (until asynq drops the archived task, 90 days by
 // default). See the report (jobs/relay.go, enqueue). Run with
-// 
 func TestRelaySweepRevivesArchivedTask(t *testing.T) {
 	h := newHarness(t, vonageOK)
 	msgID := h.start(newPhone(), "Your table is ready")

@@ -286,7 +286,6 @@ func TestSMSStopBeforeSendSendsOnlyConfirmation(t *testing.T) {
 // the opt-out) before h.wait, so a claimed send goes out after the STOP,
 // and the message even stays 'failed: Recipient opted out' although it
 // was delivered. See the report (jobs/sms_send.go). Run with
-// 
 func TestSMSStopDuringRateLimitWait(t *testing.T) {
 	h := newHarness(t, vonageOK)
 	phone := newPhone()
@@ -349,7 +348,6 @@ func TestSMSStopDuringRateLimitWait(t *testing.T) {
 // accepted part went out and is charged: its id must be recorded so its
 // receipt matches. sms.Sender.Send returns those ids with the error;
 // jobs.VonageSMS drops them (see the report, jobs/vonage.go). Run with
-// 
 func TestSMSPartialRefusalKeepsAcceptedParts(t *testing.T) {
 	h := newHarness(t, func(_ int, id string, form url.Values) (int, string) {
 		return http.StatusOK, fmt.Sprintf(`{"message-count":"2","messages":[{"to":%q,"message-id":%q,"status":"0"},{"to":%q,"status":"6","error-text":"Invalid message"}]}`,
