@@ -22,6 +22,10 @@ func OpenDB(ctx context.Context, url string) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: parse database URL: %w", err)
 	}
+	// bun formats arguments into the SQL text itself, so nearly every
+	// statement is unique: pgx's default (prepare and cache each one) only
+	// adds round trips and cache churn. The simple protocol sends each once.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	sqldb := sql.OpenDB(stdlib.GetConnector(*cfg))
 	// Web requests, the hub and the worker share one pool per process.
 	sqldb.SetMaxOpenConns(40)

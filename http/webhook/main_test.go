@@ -56,7 +56,7 @@ var (
 	}
 )
 
-func sharedStore(t *testing.T) (*models.Store, *models.DemoResult) {
+func sharedStore(t testing.TB) (*models.Store, *models.DemoResult) {
 	t.Helper()
 	storeOnce.Do(func() {
 		ctx := context.Background()
@@ -136,7 +136,7 @@ func (r *recorder) inboundMessageCalls() (calls int, ids map[int64]int) {
 // fixture is the webhook handler mounted on a real Fiber app served on a
 // loopback port.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	http   *http.Client
 	store  *models.Store // the live store (for seeding and checking)
@@ -149,7 +149,7 @@ type fixture struct {
 
 // newFixture serves webhook.New(cfg, live store, ...). With handlerStore
 // set, the handler uses it instead of the live store.
-func newFixture(t *testing.T, cfg webhook.Config, handlerStore ...webhook.Store) *fixture {
+func newFixture(t testing.TB, cfg webhook.Config, handlerStore ...webhook.Store) *fixture {
 	t.Helper()
 	st, demo := sharedStore(t)
 	f := &fixture{t: t, store: st, demo: demo, cfg: cfg, rec: &recorder{}}
