@@ -9,8 +9,8 @@ ENV := . scripts/env.sh
 
 # Fuzz targets that `make test` runs briefly after the tests, as package:FuzzFunc pairs,
 # e.g. ./http/webhook:FuzzVonageParams. Corpora live in each package's testdata/fuzz/.
-FUZZ_TARGETS :=
-FUZZ_TIME ?= 15s
+FUZZ_TARGETS := ./channels/sms:FuzzParseInbound ./channels/sms:FuzzVerify ./channels/sms:FuzzCount ./hub:FuzzDecodeEvent
+FUZZ_TIME ?= 10s
 
 .PHONY: run test build assets services lint bench stop
 
