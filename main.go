@@ -141,7 +141,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// renders through the web server, built below; no socket (hence no
 	// presence) exists before it serves.
 	var srv *web.Server
-	h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, "parley:hub"), Logger: log.With("component", "hub"),
+	// Pub/sub ignores Redis database numbers: the channel carries the number
+	// so deployments (or test runs) sharing a Redis server stay apart.
+	h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, fmt.Sprintf("parley:hub:%d", redisOpt.DB)), Logger: log.With("component", "hub"),
 		OnPresence: func(topic string, members []hub.Member) {
 			if srv != nil {
 				srv.PresenceChanged(topic, members)

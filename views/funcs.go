@@ -36,8 +36,9 @@ func Funcs(asset func(string) string) template.FuncMap {
 		"item": func(c models.ConversationRow, e models.Event) ItemFrame {
 			return ItemFrame{Conv: c, Item: e, Seq: e.ID}
 		},
-		"eventText": eventText,
-		"ticks":     ticks,
+		"eventText":    eventText,
+		"optedOutText": OptedOutText,
+		"ticks":        ticks,
 		"navItem": func(l Layout, key, href, label string) NavItem {
 			return NavItem{Key: key, Href: href, Label: label, Active: l.Active == key}
 		},
@@ -72,6 +73,15 @@ type EmptyState struct {
 	Icon, Heading, Text, Next string
 }
 
+// OptedOutText tells an agent why nothing can be sent on a channel.
+func OptedOutText(channel string) string {
+	name := "email"
+	if channel == models.ChannelSMS {
+		name = "SMS"
+	}
+	return "This recipient opted out of " + name + "; nothing can be sent to them."
+}
+
 // eventText says what a timeline event was, in words.
 func eventText(e models.Event) string {
 	who := "Someone"
@@ -80,6 +90,9 @@ func eventText(e models.Event) string {
 	}
 	switch e.Kind {
 	case models.EvCreated:
+		if e.ActorName == nil {
+			return "The recipient started this conversation"
+		}
 		return who + " started this conversation"
 	case models.EvAssigned:
 		name, _ := e.Detail["assignee_name"].(string)

@@ -26,7 +26,7 @@ func asFieldError(err error) *models.FieldError {
 func gateMessage(err error, channel string) string {
 	switch {
 	case errors.Is(err, models.ErrOptedOut):
-		return "This recipient opted out of " + channelName(channel) + "; nothing can be sent to them."
+		return views.OptedOutText(channel)
 	case errors.Is(err, models.ErrPlanInactive):
 		return "This location's Chat plan is not active, so messages cannot be sent. An admin can activate it in Settings."
 	}

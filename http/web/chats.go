@@ -126,16 +126,9 @@ func (s *Server) composer(conv *models.ConversationRow, body string, note bool, 
 	cd := views.ComposerData{ConvID: conv.ID, Channel: conv.Channel, Body: body, Note: note, Error: errMsg,
 		Preview: preview(conv.Channel, body)}
 	if conv.OptedOut {
-		cd.Blocked = "This recipient opted out of " + channelName(conv.Channel) + "; nothing can be sent to them."
+		cd.Blocked = views.OptedOutText(conv.Channel)
 	}
 	return cd
-}
-
-func channelName(ch string) string {
-	if ch == models.ChannelSMS {
-		return "SMS"
-	}
-	return "email"
 }
 
 // newChat shows the start-a-chat form.

@@ -14,6 +14,15 @@
     }
   });
 
+  // A 422 carries the form again with its errors next to the fields:
+  // show it (htmx does not swap 4xx responses by default).
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr && e.detail.xhr.status === 422) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+
   var socket = null;     // the ws extension's socket wrapper, while open
   var viewing = null;    // the conversation id the socket was told we view
   var seq = 0;           // the newest event this page reflects
@@ -155,7 +164,15 @@
       if (el) { viewers[v[1]] = el.innerHTML; }
     }
     tidy();
+    if (e.detail.message.indexOf("beforeend:#timeline-") >= 0) { scrollThread(); }
   });
+
+  // Keep the open thread showing its newest message.
+  function scrollThread() {
+    var t = threadEl();
+    var tl = t && t.querySelector(".timeline");
+    if (tl) { tl.scrollTop = tl.scrollHeight; }
+  }
 
   // A fresh page (or a swapped-in Chats module) starts from its own sequence.
   function adopt() {
@@ -172,6 +189,7 @@
     knownNew = {};
     tidy();
     syncView();
+    scrollThread();
   }
   document.addEventListener("DOMContentLoaded", adopt);
   document.addEventListener("htmx:afterSettle", adopt);
