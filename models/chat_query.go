@@ -31,7 +31,17 @@ type ConversationPage struct {
 
 // conversationRows selects ConversationRow columns within a scope.
 func conversationRows(db bun.IDB, sc Scope) *bun.SelectQuery {
-	q := db.NewSelect().
+	q := conversationRowSelect(db).Where("c.org_id = ?", sc.OrgID)
+	if !sc.AllInboxes() {
+		q = q.Where("c.inbox_id IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
+	}
+	return q
+}
+
+// conversationRowSelect selects ConversationRow columns, unscoped: for
+// internal callers that already know which conversations they touched.
+func conversationRowSelect(db bun.IDB) *bun.SelectQuery {
+	return db.NewSelect().
 		TableExpr("conversations AS c").
 		ColumnExpr("c.*").
 		ColumnExpr("r.name AS recipient_name, r.phone AS recipient_phone, r.email AS recipient_email").
@@ -40,12 +50,7 @@ func conversationRows(db bun.IDB, sc Scope) *bun.SelectQuery {
 		ColumnExpr("u.name AS assignee_name").
 		Join("JOIN recipients AS r ON r.id = c.recipient_id").
 		Join("JOIN inboxes AS i ON i.id = c.inbox_id").
-		Join("LEFT JOIN users AS u ON u.id = c.assignee_id").
-		Where("c.org_id = ?", sc.OrgID)
-	if !sc.AllInboxes() {
-		q = q.Where("c.inbox_id IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
-	}
-	return q
+		Join("LEFT JOIN users AS u ON u.id = c.assignee_id")
 }
 
 // Conversations lists conversations newest activity first.

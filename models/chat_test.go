@@ -9,7 +9,7 @@ import (
 )
 
 // chatFixture seeds the demo and returns the admin's and agent's scopes.
-func chatFixture(t *testing.T) (*models.Store, *models.DemoResult, models.Scope, models.Scope) {
+func chatFixture(t testing.TB) (*models.Store, *models.DemoResult, models.Scope, models.Scope) {
 	t.Helper()
 	ctx := context.Background()
 	st := openStore(t)

@@ -189,12 +189,8 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 			Payload: map[string]any{"message_id": msg.ID}}).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("insert outbox: %w", err)
 		}
-		preview := []rune(body)
-		if len(preview) > previewLength {
-			preview = preview[:previewLength]
-		}
 		if _, err := tx.NewUpdate().Model(conv).
-			Set("last_message_at = now(), last_message_preview = ?, unread_count = 0, updated_at = now()", string(preview)).
+			Set("last_message_at = now(), last_message_preview = ?, unread_count = 0, updated_at = now()", preview(body)).
 			Set("status = CASE WHEN status = 'new' THEN 'open' ELSE status END").
 			WherePK().Exec(ctx); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)

@@ -120,12 +120,8 @@ func (s *Store) receive(ctx context.Context, tx bun.Tx, inbox *Inbox, in Inbound
 	if n, _ := r.RowsAffected(); n == 0 {
 		return nil, "", errDuplicate
 	}
-	preview := []rune(in.Body)
-	if len(preview) > previewLength {
-		preview = preview[:previewLength]
-	}
 	if _, err := tx.NewUpdate().Model(conv).
-		Set("last_message_at = now(), last_message_preview = ?, unread_count = unread_count + 1, updated_at = now()", string(preview)).
+		Set("last_message_at = now(), last_message_preview = ?, unread_count = unread_count + 1, updated_at = now()", preview(in.Body)).
 		WherePK().Exec(ctx); err != nil {
 		return nil, "", fmt.Errorf("update conversation: %w", err)
 	}

@@ -14,7 +14,7 @@ var env testenv.Env
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, "models", &env)) }
 
 // openStore connects to the package's database.
-func openStore(t *testing.T) *models.Store {
+func openStore(t testing.TB) *models.Store {
 	t.Helper()
 	db, err := models.OpenDB(context.Background(), env.DatabaseURL)
 	if err != nil {

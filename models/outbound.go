@@ -12,9 +12,10 @@ import (
 
 // OutboundSMS is what the worker needs to send one queued message.
 type OutboundSMS struct {
-	MessageID int64
-	From, To  string // E.164
-	Body      string
+	MessageID int64  `bun:"message_id"`
+	From      string `bun:"from"` // E.164
+	To        string `bun:"to"`   // E.164
+	Body      string `bun:"body"`
 }
 
 // ErrNotSendable: the message must not go out (already sent, failed,
@@ -27,6 +28,31 @@ var ErrNotSendable = errors.New("message not sendable")
 // again, which is the one way a duplicate can reach a recipient (bounded
 // by the task's retries; see jobs).
 func (s *Store) ClaimSMS(ctx context.Context, msgID int64) (*OutboundSMS, *Change, error) {
+	// The common case in one statement (its own transaction, one round
+	// trip): lock the message, check the gate, mark it sending. Anything
+	// else (not found, past sending, the gate closed) takes the full path
+	// below, which locks and checks again and records the reason.
+	var fast []OutboundSMS
+	err := s.db.NewRaw(`WITH m0 AS (
+			SELECT m.id, m.body, r.phone, i.sms_number
+			FROM messages m JOIN conversations c ON c.id = m.conversation_id
+			JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
+			WHERE m.id = ? AND m.direction = 'outbound' AND m.channel = 'sms' AND NOT m.is_note
+			  AND m.status IN (?, ?) AND (r.sms_opted_out_at IS NULL OR m.compliance) AND l.plan_status = ?
+			  AND r.phone IS NOT NULL AND i.sms_number IS NOT NULL
+			FOR UPDATE OF m
+		)
+		UPDATE messages SET status = ? FROM m0 WHERE messages.id = m0.id
+		RETURNING m0.id AS message_id, m0.sms_number AS "from", m0.phone AS "to", m0.body`,
+		msgID, MsgQueued, MsgSending, PlanActive, MsgSending).Scan(ctx, &fast)
+	if err == nil && len(fast) == 1 {
+		return &fast[0], nil, nil
+	}
+	return s.claimSMSChecked(ctx, msgID)
+}
+
+// claimSMSChecked is ClaimSMS in a transaction, step by step.
+func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS, *Change, error) {
 	var out *OutboundSMS
 	var ch *Change
 	err := s.inTx(ctx, func(tx bun.Tx) error {

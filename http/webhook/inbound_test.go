@@ -640,7 +640,12 @@ func (s *switchStore) ApplyReceipt(ctx context.Context, r models.SMSReceipt) (*m
 // back, Vonage's retry stores the message exactly once.
 func TestDatabaseDown(t *testing.T) {
 	live, _ := sharedStore(t)
-	sw := &switchStore{live: live, dead: deadStore(t)}
+	// Both sides through the group-commit batcher, as in production.
+	liveB := models.NewInboundBatcher(live, models.BatcherOptions{}, testLogger())
+	deadB := models.NewInboundBatcher(deadStore(t), models.BatcherOptions{}, testLogger())
+	t.Cleanup(liveB.Close)
+	t.Cleanup(deadB.Close)
+	sw := &switchStore{live: liveB, dead: deadB}
 	f := newFixture(t, signedConfig(sms.SignatureSHA256), sw)
 	from := newPhone()
 	msgID := f.sentMessage(newPhone(), newID("down-part"))

@@ -153,7 +153,10 @@ func newFixture(t testing.TB, cfg webhook.Config, handlerStore ...webhook.Store)
 	t.Helper()
 	st, demo := sharedStore(t)
 	f := &fixture{t: t, store: st, demo: demo, cfg: cfg, rec: &recorder{}}
-	var hs webhook.Store = st
+	// The production path: inbound SMS through the group-commit batcher.
+	batcher := models.NewInboundBatcher(st, models.BatcherOptions{}, testLogger())
+	t.Cleanup(batcher.Close)
+	var hs webhook.Store = batcher
 	if len(handlerStore) > 0 {
 		hs = handlerStore[0]
 	}

@@ -1,0 +1,167 @@
+package models
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// InboundBatcher stores inbound SMS with group commits: callers arriving
+// while a commit is in flight are gathered into the next one, so under
+// load one transaction (one WAL flush, a fixed number of statements)
+// stores many messages, and at rest a message is committed alone with no
+// added wait. Every caller still returns only after its own message is
+// committed, so a webhook is never acknowledged before its message is
+// stored.
+//
+// Messages that are not Batchable (concatenated parts, keywords) go
+// straight to ReceiveSMS. When a batch fails (a race with another path,
+// a constraint, a dead database) each of its messages is tried again
+// alone, so one bad message never fails its neighbours.
+type InboundBatcher struct {
+	store   *Store
+	queue   chan *inboundCall
+	max     int
+	timeout time.Duration
+	log     *slog.Logger
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// BatcherOptions shape an InboundBatcher.
+type BatcherOptions struct {
+	// Committers is how many batches may be in flight at once (default 4):
+	// while one waits for its WAL flush, the next is being built.
+	Committers int
+	// MaxBatch caps the messages per transaction (default 200).
+	MaxBatch int
+	// Timeout bounds one batch's database work (default 5 s).
+	Timeout time.Duration
+}
+
+type inboundCall struct {
+	in   InboundSMS
+	res  *InboundResult
+	err  error
+	done chan struct{}
+}
+
+// NewInboundBatcher starts the committers. Close stops them.
+func NewInboundBatcher(s *Store, opt BatcherOptions, log *slog.Logger) *InboundBatcher {
+	if opt.Committers <= 0 {
+		opt.Committers = 4
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 200
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 5 * time.Second
+	}
+	b := &InboundBatcher{store: s, queue: make(chan *inboundCall, opt.MaxBatch*opt.Committers),
+		max: opt.MaxBatch, timeout: opt.Timeout, log: log.With("component", "inbound-batcher")}
+	for range opt.Committers {
+		b.wg.Add(1)
+		go b.commitLoop()
+	}
+	return b
+}
+
+// ReceiveSMS stores one inbound SMS, in the next group commit when it can
+// be batched, and returns once it is committed (or failed).
+func (b *InboundBatcher) ReceiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, error) {
+	if !Batchable(in) {
+		return b.store.ReceiveSMS(ctx, in)
+	}
+	call := &inboundCall{in: in, done: make(chan struct{})}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return b.store.ReceiveSMS(ctx, in)
+	}
+	select {
+	case b.queue <- call:
+		b.mu.RUnlock()
+	case <-ctx.Done():
+		b.mu.RUnlock()
+		return nil, ctx.Err()
+	}
+	select {
+	case <-call.done:
+		return call.res, call.err
+	case <-ctx.Done():
+		// The batch may still commit it; the provider's retry is then a
+		// duplicate, answered 200.
+		return nil, ctx.Err()
+	}
+}
+
+// ApplyReceipt passes delivery receipts through to the store.
+func (b *InboundBatcher) ApplyReceipt(ctx context.Context, r SMSReceipt) (*Change, error) {
+	return b.store.ApplyReceipt(ctx, r)
+}
+
+// Close stops accepting batches, commits what is queued and waits for the
+// committers. Later calls are stored one by one.
+func (b *InboundBatcher) Close() {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.queue)
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+// commitLoop takes the first waiting call, gathers whatever else is
+// already queued (never waiting for more), and commits them together.
+func (b *InboundBatcher) commitLoop() {
+	defer b.wg.Done()
+	batch := make([]*inboundCall, 0, b.max)
+	for first := range b.queue {
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < b.max {
+			select {
+			case c, ok := <-b.queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, c)
+			default:
+				break gather
+			}
+		}
+		b.commit(batch)
+	}
+}
+
+// commit stores one batch, falling back to one transaction per message
+// when the batch as a whole fails.
+func (b *InboundBatcher) commit(batch []*inboundCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	ins := make([]InboundSMS, len(batch))
+	for i, c := range batch {
+		ins[i] = c.in
+	}
+	res, err := b.store.ReceiveSMSBatch(ctx, ins)
+	if err == nil {
+		for i, c := range batch {
+			c.res = res[i]
+			close(c.done)
+		}
+		return
+	}
+	if len(batch) > 1 {
+		b.log.Warn("group commit failed; storing its messages one by one", "messages", len(batch), "err", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	for _, c := range batch {
+		c.res, c.err = b.store.ReceiveSMS(ctx, c.in)
+		close(c.done)
+	}
+}
