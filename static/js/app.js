@@ -194,6 +194,36 @@
   document.addEventListener("DOMContentLoaded", adopt);
   document.addEventListener("htmx:afterSettle", adopt);
 
+  // Times arrive in UTC; show them in the agent's own time zone, and keep
+  // the list's relative times ("5m") current without a re-render.
+  var clock = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  var day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+  var dayYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", year: "numeric" });
+  function relative(t) {
+    var s = (Date.now() - t.getTime()) / 1000;
+    if (s < 60) { return "just now"; }
+    if (s < 3600) { return Math.floor(s / 60) + "m"; }
+    if (s < 86400) { return Math.floor(s / 3600) + "h"; }
+    return (s < 365 * 86400 ? day : dayYear).format(t);
+  }
+  function localTimes() {
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var t = new Date(el.getAttribute("datetime"));
+      if (isNaN(t.getTime())) { return; }
+      if (el.classList.contains("conv-time")) {
+        el.textContent = relative(t);
+      } else if (!el.dataset.local) {
+        el.dataset.local = "1";
+        el.textContent = clock.format(t);
+      }
+      el.title = t.toLocaleString();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", localTimes);
+  document.addEventListener("htmx:afterSettle", localTimes);
+  document.addEventListener("htmx:wsAfterMessage", localTimes);
+  setInterval(localTimes, 30000);
+
   // Typing: at most one notice every 3 seconds while keys are pressed.
   var lastTyping = 0;
   document.addEventListener("input", function (e) {
