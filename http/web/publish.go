@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/hub"
@@ -30,32 +31,56 @@ type Publisher struct {
 	hub   *hub.Hub
 	store *models.Store
 	log   *slog.Logger
-	// queue holds changes for Run, in order; nil for a synchronous publisher.
-	queue chan *models.Change
+	// shards hold changes for Run, each conversation always on the same
+	// shard so its frames go out in order; nil for a synchronous publisher.
+	shards []chan *models.Change
+
+	mu        sync.Mutex
+	assignees map[int64]assigneeEntry // by inbox, for thread headers
 }
 
-// notifyQueue bounds the changes waiting to be rendered. A burst beyond it
-// is dropped from the live path (browsers catch up from the database).
+// assigneeEntry is an inbox's assignable users as loaded at some time.
+type assigneeEntry struct {
+	users []models.User
+	at    time.Time
+}
+
+// notifyQueue bounds the changes waiting to be rendered, over all shards.
+// A burst beyond it is dropped from the live path (browsers catch up from
+// the database).
 const notifyQueue = 4096
 
+// publishShards is how many changes are rendered and published at once:
+// rendering waits on the database and Redis, so a few overlap well.
+const publishShards = 4
+
+// assigneesTTL is how long a thread header's assignee list is reused
+// across changes of the same inbox. Pages always load it fresh.
+const assigneesTTL = 2 * time.Second
+
 // NewPublisher builds an asynchronous publisher with its own renderer, for
-// webhooks and workers: Notify returns at once and Run publishes in order.
+// webhooks and workers: Notify returns at once and Run publishes, in order
+// per conversation.
 func NewPublisher(store *models.Store, h *hub.Hub, log *slog.Logger) (*Publisher, error) {
 	r, err := views.New(func(p string) string { return "/static/" + p })
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{views: r, hub: h, store: store, log: log, queue: make(chan *models.Change, notifyQueue)}, nil
+	p := &Publisher{views: r, hub: h, store: store, log: log}
+	for range publishShards {
+		p.shards = append(p.shards, make(chan *models.Change, notifyQueue/publishShards))
+	}
+	return p, nil
 }
 
 // Notify implements jobs.Notifier and webhook.Notifier: it never blocks.
 func (p *Publisher) Notify(ch *models.Change) {
-	if p.queue == nil {
+	if p.shards == nil {
 		p.publish(ch)
 		return
 	}
 	select {
-	case p.queue <- ch:
+	case p.shards[ch.Conversation.ID%int64(len(p.shards))] <- ch:
 	default:
 		p.log.Warn("live update dropped: publisher queue full; screens catch up on reconnect", "conversation", ch.Conversation.ID)
 	}
@@ -63,21 +88,56 @@ func (p *Publisher) Notify(ch *models.Change) {
 
 // Run publishes queued changes until ctx ends, then drains what is left.
 func (p *Publisher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, q := range p.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.drain(ctx, q)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// drain publishes one shard's changes until ctx ends, then what is left.
+func (p *Publisher) drain(ctx context.Context, q chan *models.Change) {
 	for {
 		select {
-		case ch := <-p.queue:
+		case ch := <-q:
 			p.publish(ch)
 		case <-ctx.Done():
 			for {
 				select {
-				case ch := <-p.queue:
+				case ch := <-q:
 					p.publish(ch)
 				default:
-					return nil
+					return
 				}
 			}
 		}
 	}
+}
+
+// assigneesOf returns an inbox's assignable users, reusing a recent load.
+func (p *Publisher) assigneesOf(ctx context.Context, orgID, inboxID int64) ([]models.User, error) {
+	p.mu.Lock()
+	e, ok := p.assignees[inboxID]
+	p.mu.Unlock()
+	if ok && time.Since(e.at) < assigneesTTL {
+		return e.users, nil
+	}
+	users, err := p.store.Assignees(ctx, models.Scope{OrgID: orgID}, inboxID)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if p.assignees == nil {
+		p.assignees = map[int64]assigneeEntry{}
+	}
+	p.assignees[inboxID] = assigneeEntry{users: users, at: time.Now()}
+	p.mu.Unlock()
+	return users, nil
 }
 
 // changeFrames are a change rendered once for every viewer.
@@ -96,7 +156,7 @@ func (s *Publisher) frames(ch *models.Change) changeFrames {
 	}
 	actx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
-	assignees, err := s.store.Assignees(actx, models.Scope{OrgID: conv.OrgID}, conv.InboxID)
+	assignees, err := s.assigneesOf(actx, conv.OrgID, conv.InboxID)
 	if err != nil {
 		s.log.Error("load assignees for frame", "conversation", conv.ID, "err", err)
 	}
