@@ -36,6 +36,7 @@ import (
 	"github.com/parley-chat/parley/http/web"
 	"github.com/parley-chat/parley/http/webhook"
 	"github.com/parley-chat/parley/hub"
+	"github.com/parley-chat/parley/internal/loadtest"
 	"github.com/parley-chat/parley/jobs"
 	"github.com/parley-chat/parley/models"
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrateCmd(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		err = seedCmd(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		err = loadtest.Main(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", buildVersion())
 	case "help", "-h", "--help":
@@ -97,6 +100,7 @@ Commands:
   worker    run the job worker only
   migrate   up | down | reset | status
   seed      --demo: create the demo organization
+  bench     the load tool: fanout | idle | inbound (loopback only, bounded)
   version   print the version
 
 Run "parley <command> --help" for a command's flags.`
@@ -184,7 +188,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			jobs.NewQueueCollector(inspector))
-		hooks := webhook.New(webhookConfig(cfg), store, pub, relay.Kick, log)
+		// Inbound SMS are committed in groups under load (B2); each
+		// webhook is still answered only after its own commit.
+		inbound := models.NewInboundBatcher(store, models.BatcherOptions{}, log)
+		defer inbound.Close()
+		hooks := webhook.New(webhookConfig(cfg), inbound, pub, relay.Kick, log)
 		srv, err = web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log,
 			Outbox: relay,
 			Callbacks: func(r fiber.Router) {

@@ -1,0 +1,112 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets this test binary act as the ceiling server when the tool
+// re-executes it (see ceiling.go).
+func TestMain(m *testing.M) {
+	if IsChild() {
+		os.Exit(ChildMain())
+	}
+	os.Exit(m.Run())
+}
+
+// smokeRedis returns the -redis-url flag for a smoke run: empty (the tool
+// starts a private redis-server) when one is installed, else the test
+// Redis, which is safe for the ceiling alone (it uses a channel of its own).
+func smokeRedis(t *testing.T, parley bool) []string {
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		return nil
+	}
+	if parley {
+		t.Skip("the Parley target needs a private redis-server (parley:hub is shared by every Parley on a Redis)")
+	}
+	if u := os.Getenv("PARLEY_TEST_REDIS_URL"); u != "" {
+		return []string{"-redis-url", u}
+	}
+	t.Skip("no redis-server on PATH and PARLEY_TEST_REDIS_URL unset")
+	return nil
+}
+
+// smokeTargets measures the ceiling only, unless PARLEY_BENCH_BIN names a
+// built parley binary (then both).
+func smokeTargets(t *testing.T) []string {
+	bin := os.Getenv("PARLEY_BENCH_BIN")
+	if bin == "" {
+		return append([]string{"-targets", "ceiling"}, smokeRedis(t, false)...)
+	}
+	args := append([]string{"-targets", "parley,ceiling", "-bin", bin}, smokeRedis(t, true)...)
+	if u := os.Getenv("PARLEY_BENCH_DATABASE_URL"); u != "" {
+		args = append(args, "-database-url", u)
+	}
+	return args
+}
+
+// TestFanoutSmoke runs the B1 scenario with tiny numbers: the code path, not
+// a measurement.
+func TestFanoutSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, progress bytes.Buffer
+	args := append([]string{"fanout", "-sockets", "20", "-rates", "50,100", "-step", "1s", "-drain", "2s", "-timeout", "90s"},
+		smokeTargets(t)...)
+	if err := Main(ctx, args, &out, &progress); err != nil {
+		t.Fatalf("fanout: %v\n%s", err, progress.String())
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"### ceiling", "| 50 | 20 | 1000 |", "| 100 | 20 | 2000 |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if os.Getenv("PARLEY_BENCH_BIN") != "" && !strings.Contains(out.String(), "### Parley / ceiling") {
+		t.Error("output lacks the comparison")
+	}
+}
+
+// TestIdleSmoke runs the B4 scenario with 20 sockets held for a second.
+func TestIdleSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, progress bytes.Buffer
+	args := append([]string{"idle", "-sockets", "20", "-hold", "1s", "-settle", "200ms", "-timeout", "90s"}, smokeTargets(t)...)
+	if err := Main(ctx, args, &out, &progress); err != nil {
+		t.Fatalf("idle: %v\n%s", err, progress.String())
+	}
+	t.Log("\n" + out.String())
+	if want := "| ceiling | 20 | 20 | 20 |"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q", want)
+	}
+}
+
+// TestInboundSmoke runs the B2 scenario with tiny numbers; it needs a built
+// parley binary (PARLEY_BENCH_BIN) and a private redis-server.
+func TestInboundSmoke(t *testing.T) {
+	bin := os.Getenv("PARLEY_BENCH_BIN")
+	if bin == "" {
+		t.Skip("PARLEY_BENCH_BIN unset: the inbound scenario needs a parley binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, progress bytes.Buffer
+	args := append([]string{"inbound", "-bin", bin, "-sockets", "5", "-rate", "20", "-duration", "1s", "-senders", "10",
+		"-drain", "5s", "-timeout", "90s"}, smokeRedis(t, true)...)
+	if u := os.Getenv("PARLEY_BENCH_DATABASE_URL"); u != "" {
+		args = append(args, "-database-url", u)
+	}
+	if err := Main(ctx, args, &out, &progress); err != nil {
+		t.Fatalf("inbound: %v\n%s", err, progress.String())
+	}
+	t.Log("\n" + out.String())
+	if want := "| 20 | 20 | 0 | 0 |"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q", want)
+	}
+}
