@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -102,35 +104,68 @@ type TaskPayload struct {
 	MessageID int64 `json:"message_id,omitempty"`
 }
 
+// relayEnqueuers is how many enqueues of a batch are in flight at once.
+// The batch's outbox rows stay locked until every task is in Redis, and a
+// worker that finishes one of them waits on that lock to mark it done:
+// one Redis round trip after another kept 200 rows locked for tens of
+// milliseconds under a burst (B3).
+const relayEnqueuers = 16
+
 // enqueue hands a batch to asynq and reports which entries made it.
 func (r *Relay) enqueue(rows []models.OutboxEntry) ([]int64, error) {
-	var done []int64
-	var errs []error
-	for _, row := range rows {
-		p := TaskPayload{OutboxID: row.ID}
-		if v, ok := row.Payload["message_id"].(float64); ok {
-			p.MessageID = int64(v)
-		}
-		b, _ := json.Marshal(p)
-		id := "outbox-" + strconv.FormatInt(row.ID, 10)
-		task := asynq.NewTask(row.TaskType, b)
-		opts := []asynq.Option{asynq.Queue(row.Queue), asynq.TaskID(id), asynq.MaxRetry(maxRetry(row.TaskType))}
-		_, err := r.client.Enqueue(task, opts...)
-		if errors.Is(err, asynq.ErrTaskIDConflict) && r.Inspector != nil {
-			// An archived task (out of retries) blocks its id; replace it.
-			if info, ierr := r.Inspector.GetTaskInfo(row.Queue, id); ierr == nil && info.State == asynq.TaskStateArchived {
-				if derr := r.Inspector.DeleteTask(row.Queue, id); derr == nil {
-					_, err = r.client.Enqueue(task, opts...)
+	var (
+		mu   sync.Mutex
+		done = make([]int64, 0, len(rows))
+		errs []error
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(relayEnqueuers, len(rows)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(rows) {
+					return
 				}
+				err := r.enqueueOne(rows[i])
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					done = append(done, rows[i].ID)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return done, errors.Join(errs...)
+}
+
+// enqueueOne hands one entry to asynq; an entry whose task already
+// exists counts as handed over.
+func (r *Relay) enqueueOne(row models.OutboxEntry) error {
+	p := TaskPayload{OutboxID: row.ID}
+	if v, ok := row.Payload["message_id"].(float64); ok {
+		p.MessageID = int64(v)
+	}
+	b, _ := json.Marshal(p)
+	id := "outbox-" + strconv.FormatInt(row.ID, 10)
+	task := asynq.NewTask(row.TaskType, b)
+	opts := []asynq.Option{asynq.Queue(row.Queue), asynq.TaskID(id), asynq.MaxRetry(maxRetry(row.TaskType))}
+	_, err := r.client.Enqueue(task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) && r.Inspector != nil {
+		// An archived task (out of retries) blocks its id; replace it.
+		if info, ierr := r.Inspector.GetTaskInfo(row.Queue, id); ierr == nil && info.State == asynq.TaskStateArchived {
+			if derr := r.Inspector.DeleteTask(row.Queue, id); derr == nil {
+				_, err = r.client.Enqueue(task, opts...)
 			}
 		}
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			errs = append(errs, fmt.Errorf("enqueue outbox %d: %w", row.ID, err))
-			continue
-		}
-		done = append(done, row.ID)
 	}
-	return done, errors.Join(errs...)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue outbox %d: %w", row.ID, err)
+	}
+	return nil
 }
 
 // maxRetry bounds a task's attempts. For SMS it also bounds duplicates:

@@ -46,13 +46,18 @@ type Worker struct {
 	log   *slog.Logger
 }
 
-// NewWorker wires the handlers for every task type.
-func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, error) {
+// ServerConfig is the asynq server configuration NewWorker runs with.
+// Benchmarks build a no-op server from it, so their ceiling has the same
+// concurrency, queues and task-check interval as Parley's worker.
+func (cfg WorkerConfig) ServerConfig() asynq.Config {
 	if cfg.TaskCheckInterval == 0 {
 		cfg.TaskCheckInterval = DefaultTaskCheckInterval
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	log := cfg.Logger.With("component", "worker")
-	srv := asynq.NewServer(redis, asynq.Config{
+	return asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   Queues(),
 		TaskCheckInterval:        cfg.TaskCheckInterval,
@@ -65,7 +70,16 @@ func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, err
 			id, _ := asynq.GetTaskID(ctx)
 			log.Warn("task failed", "type", t.Type(), "task_id", id, "err", err)
 		}),
-	})
+	}
+}
+
+// NewWorker wires the handlers for every task type.
+func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := cfg.Logger.With("component", "worker")
+	srv := asynq.NewServer(redis, cfg.ServerConfig())
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeSessionSweep, sessionSweepHandler(d.Store, log))
 	if d.SMS != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -32,19 +33,16 @@ func (s *Store) ClaimSMS(ctx context.Context, msgID int64) (*OutboundSMS, *Chang
 	// trip): lock the message, check the gate, mark it sending. Anything
 	// else (not found, past sending, the gate closed) takes the full path
 	// below, which locks and checks again and records the reason.
+	//
+	// This commit does not wait for the WAL flush (synchronous_commit off
+	// for this transaction only): the mark is visible to every other
+	// transaction at once, so a STOP still serializes against it, and
+	// losing it in a database crash leaves the message queued, which the
+	// next attempt claims exactly as it claims a sending one. The send's
+	// own record (RecordSent) commits synchronously, and its flush
+	// covers this earlier WAL too.
 	var fast []OutboundSMS
-	err := s.db.NewRaw(`WITH m0 AS (
-			SELECT m.id, m.body, r.phone, i.sms_number
-			FROM messages m JOIN conversations c ON c.id = m.conversation_id
-			JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
-			WHERE m.id = ? AND m.direction = 'outbound' AND m.channel = 'sms' AND NOT m.is_note
-			  AND m.status IN (?, ?) AND (r.sms_opted_out_at IS NULL OR m.compliance) AND l.plan_status = ?
-			  AND r.phone IS NOT NULL AND i.sms_number IS NOT NULL
-			FOR UPDATE OF m
-		)
-		UPDATE messages SET status = ? FROM m0 WHERE messages.id = m0.id
-		RETURNING m0.id AS message_id, m0.sms_number AS "from", m0.phone AS "to", m0.body`,
-		msgID, MsgQueued, MsgSending, PlanActive, MsgSending).Scan(ctx, &fast)
+	err := s.prepared(ctx, &fast, claimSMSQuery, msgID)
 	if err == nil && len(fast) == 1 {
 		return &fast[0], nil, nil
 	}
@@ -111,33 +109,55 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 // RecordSent stores the provider's ids for a sent message (one per part)
 // and moves it to sent.
 func (s *Store) RecordSent(ctx context.Context, msgID int64, provider string, ids []string) (*Change, error) {
-	var ch *Change
-	err := s.inTx(ctx, func(tx bun.Tx) error {
-		m := new(Message)
-		if err := tx.NewSelect().Model(m).Where("id = ?", msgID).For("UPDATE").Scan(ctx); err != nil {
-			return notFound("message", err)
-		}
-		for _, id := range ids {
-			if _, err := tx.NewRaw(`INSERT INTO message_parts (message_id, provider, provider_message_id) VALUES (?, ?, ?)
-				ON CONFLICT (provider, provider_message_id) DO NOTHING`, msgID, provider, id).Exec(ctx); err != nil {
-				return fmt.Errorf("record part: %w", err)
-			}
-		}
-		first := ""
-		if len(ids) > 0 {
-			first = ids[0]
-		}
-		if _, err := tx.NewRaw(`UPDATE messages SET provider = ?, provider_message_id = coalesce(provider_message_id, NULLIF(?, '')),
-			sent_at = coalesce(sent_at, now()) WHERE id = ?`, provider, first, msgID).Exec(ctx); err != nil {
-			return fmt.Errorf("record provider id: %w", err)
-		}
-		var err error
-		ch, err = setMessageStatus(ctx, tx, m, MsgSent, "")
-		return err
-	})
+	return s.recordSent(ctx, msgID, provider, ids)
+}
+
+// recordSent writes everything in one statement (its own transaction, one
+// round trip): lock the message, record the provider and its ids, and move
+// the status forward to sent (never back, as setMessageStatus does) with
+// its message_status event. The conversation row for agents' screens is
+// read after the commit.
+func (s *Store) recordSent(ctx context.Context, msgID int64, provider string, ids []string) (*Change, error) {
+	if ids == nil {
+		ids = []string{}
+	}
+	first := ""
+	if len(ids) > 0 {
+		first = ids[0]
+	}
+	var rows []struct {
+		Message
+		OldStatus      string     `bun:"old_status"`
+		EventID        *int64     `bun:"event_id"`
+		EventInboxID   *int64     `bun:"event_inbox_id"`
+		EventCreatedAt *time.Time `bun:"event_created_at"`
+	}
+	// Past sent is: sent, delivered, failed (statusRank >= statusRank[sent]).
+	err := s.prepared(ctx, &rows, recordSentQuery, msgID, provider, first, ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: record sent: %w", err)
 	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("store: record sent: message %d: %w", msgID, ErrNotFound)
+	}
+	row := rows[0]
+	if row.EventID == nil {
+		return nil, nil // already sent (or past it): nothing new to show
+	}
+	m := row.Message
+	ev := Event{ID: *row.EventID, OrgID: m.OrgID, InboxID: *row.EventInboxID, ConversationID: m.ConversationID,
+		Kind: EvMessageStatus, MessageID: &m.ID, Detail: map[string]any{"status": MsgSent}, CreatedAt: *row.EventCreatedAt,
+		Message: &m}
+	ch := &Change{Events: []Event{ev}}
+	// Unscoped, as setMessageStatus reads it: the caller is the worker.
+	var conv []ConversationRow
+	if err := s.prepared(ctx, &conv, s.conversationRowQuery(), m.OrgID, m.ConversationID); err != nil || len(conv) != 1 {
+		if err == nil {
+			err = fmt.Errorf("conversation %d: %w", m.ConversationID, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: record sent: load conversation row: %w", err)
+	}
+	ch.Conversation = conv[0]
 	return ch, nil
 }
 
@@ -195,4 +215,67 @@ func setMessageStatus(ctx context.Context, tx bun.Tx, m *Message, status, reason
 	}
 	ch.Conversation = *row
 	return ch, nil
+}
+
+// The worker runs these for every send. They go to PostgreSQL as prepared
+// statements cached on each connection ($n parameters), so the server
+// plans them once per connection instead of on every call: bun inlines
+// its arguments, which makes every call a new statement, and planning
+// these joins cost several times more than running them (B3).
+
+// claimSMSQuery locks a message, checks the gate and marks it sending,
+// returning nothing when the gate or the status says no. Its commit does
+// not wait for the WAL flush (see ClaimSMS). The literals are MsgQueued,
+// MsgSending and PlanActive.
+const claimSMSQuery = `WITH m0 AS (
+		SELECT m.id, m.body, r.phone, i.sms_number
+		FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
+		WHERE m.id = $1 AND m.direction = 'outbound' AND m.channel = 'sms' AND NOT m.is_note
+		  AND m.status IN ('queued', 'sending') AND (r.sms_opted_out_at IS NULL OR m.compliance) AND l.plan_status = 'active'
+		  AND r.phone IS NOT NULL AND i.sms_number IS NOT NULL
+		FOR UPDATE OF m
+	)
+	UPDATE messages SET status = 'sending' FROM m0, (SELECT set_config('synchronous_commit', 'off', true)) AS async
+	WHERE messages.id = m0.id
+	RETURNING m0.id AS message_id, m0.sms_number AS "from", m0.phone AS "to", m0.body`
+
+// recordSentQuery is recordSent's statement: $1 message, $2 provider, $3
+// the first provider id, $4 all of them.
+// "Past sent" is sent, delivered or failed (statusRank >= statusRank[sent]).
+const recordSentQuery = `WITH old AS (
+		SELECT id, status FROM messages WHERE id = $1 FOR UPDATE
+	), upd AS (
+		UPDATE messages m SET provider = $2::text, provider_message_id = coalesce(m.provider_message_id, NULLIF($3::text, '')),
+			sent_at = coalesce(m.sent_at, now()),
+			status = CASE WHEN old.status IN ('sent', 'delivered', 'failed') THEN m.status ELSE 'sent' END,
+			status_reason = CASE WHEN old.status IN ('sent', 'delivered', 'failed') THEN m.status_reason ELSE '' END
+		FROM old WHERE m.id = old.id
+		RETURNING m.*, old.status AS old_status
+	), parts AS (
+		INSERT INTO message_parts (message_id, provider, provider_message_id)
+		SELECT old.id, $2::text, p.id FROM old, unnest($4::text[]) WITH ORDINALITY AS p(id, n) ORDER BY p.n
+		ON CONFLICT (provider, provider_message_id) DO NOTHING
+	), ev AS (
+		INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
+		SELECT c.org_id, c.inbox_id, c.id, 'message_status', upd.id, jsonb_build_object('status', 'sent')
+		FROM upd JOIN conversations c ON c.id = upd.conversation_id
+		WHERE upd.old_status NOT IN ('sent', 'delivered', 'failed')
+		RETURNING id, inbox_id, created_at
+	)
+	SELECT upd.*, ev.id AS event_id, ev.inbox_id AS event_inbox_id, ev.created_at AS event_created_at
+	FROM upd LEFT JOIN ev ON true`
+
+// conversationRowQuery is conversationRowSelect for one conversation:
+// $1 the organization, $2 the conversation.
+func (s *Store) conversationRowQuery() string { return s.convRowQuery }
+
+// prepared runs query with $n parameters as a cached prepared statement
+// and scans every row into dest (a pointer to a slice).
+func (s *Store) prepared(ctx context.Context, dest any, query string, args ...any) error {
+	rows, err := s.db.DB.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+	if err != nil {
+		return err
+	}
+	return s.db.ScanRows(ctx, rows, dest)
 }

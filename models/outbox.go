@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -12,7 +13,7 @@ import (
 // oldest first. Several relays may run (one per node): each entry is
 // locked while read, and concurrent relays skip locked ones.
 func (s *Store) PendingOutbox(ctx context.Context, limit int, fn func([]OutboxEntry) ([]int64, error)) error {
-	return s.outboxBatch(ctx, "enqueued_at IS NULL", limit, fn)
+	return s.outboxBatch(ctx, "done_at IS NULL AND enqueued_at IS NULL", limit, fn) // done_at: the partial index
 }
 
 // StaleOutbox returns entries handed to the queue longer than age ago and
@@ -47,10 +48,19 @@ func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn fun
 }
 
 // MarkOutboxDone records that an entry's work is finished, for good.
+//
+// The worker calls it for every task, after the task's own outcome is
+// committed (RecordSent, RecordSendFailed), so its commit does not wait
+// for the WAL flush (synchronous_commit off for this transaction only):
+// an entry whose mark a database crash loses is enqueued again by the
+// sweep, and its handler finds the work already done. It runs as a
+// prepared statement (see outbound.go).
 func (s *Store) MarkOutboxDone(ctx context.Context, id int64, lastErr string) error {
-	if _, err := s.db.NewUpdate().Model((*OutboxEntry)(nil)).
-		Set("done_at = coalesce(done_at, now()), last_error = ?", lastErr).Where("id = ?", id).Exec(ctx); err != nil {
+	if _, err := s.db.DB.ExecContext(ctx, markOutboxDoneQuery, pgx.QueryExecModeCacheStatement, id, lastErr); err != nil {
 		return fmt.Errorf("store: outbox done: %w", err)
 	}
 	return nil
 }
+
+const markOutboxDoneQuery = `UPDATE outbox SET done_at = coalesce(done_at, now()), last_error = $2::text
+	FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async WHERE id = $1`

@@ -14,10 +14,14 @@ import (
 // transaction of the application goes through its methods.
 type Store struct {
 	db *bun.DB
+	// convRowQuery is one conversation's list row as a prepared statement.
+	convRowQuery string
 }
 
 // NewStore wraps an open database.
-func NewStore(db *bun.DB) *Store { return &Store{db: db} }
+func NewStore(db *bun.DB) *Store {
+	return &Store{db: db, convRowQuery: conversationRowSelect(db).Where("c.org_id = $1 AND c.id = $2").String()}
+}
 
 // DB exposes the bun handle for migrations and tests.
 func (s *Store) DB() *bun.DB { return s.db }
