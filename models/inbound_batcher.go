@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,12 +30,28 @@ type InboundBatcher struct {
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
 	wg     sync.WaitGroup
+
+	batches, messages, fallbacks atomic.Int64
+}
+
+// BatcherStats counts what an InboundBatcher has committed.
+type BatcherStats struct {
+	Batches   int64 // group commits attempted
+	Messages  int64 // messages in them
+	Fallbacks int64 // groups that failed and were stored one by one
+}
+
+// Stats reports the batcher's counters since it started.
+func (b *InboundBatcher) Stats() BatcherStats {
+	return BatcherStats{Batches: b.batches.Load(), Messages: b.messages.Load(), Fallbacks: b.fallbacks.Load()}
 }
 
 // BatcherOptions shape an InboundBatcher.
 type BatcherOptions struct {
-	// Committers is how many batches may be in flight at once (default 4):
-	// while one waits for its WAL flush, the next is being built.
+	// Committers is how many batches may be in flight at once (default 2):
+	// while one waits for its WAL flush, the next is being built. More
+	// make smaller batches: at 32 concurrent webhooks, 1, 2 and 4
+	// committers stored 7.2-7.5k, 7.5-8.0k and 5.6-5.8k msgs/s (B2).
 	Committers int
 	// MaxBatch caps the messages per transaction (default 200).
 	MaxBatch int
@@ -52,7 +69,7 @@ type inboundCall struct {
 // NewInboundBatcher starts the committers. Close stops them.
 func NewInboundBatcher(s *Store, opt BatcherOptions, log *slog.Logger) *InboundBatcher {
 	if opt.Committers <= 0 {
-		opt.Committers = 4
+		opt.Committers = 2
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 200
@@ -147,6 +164,8 @@ func (b *InboundBatcher) commit(batch []*inboundCall) {
 	for i, c := range batch {
 		ins[i] = c.in
 	}
+	b.batches.Add(1)
+	b.messages.Add(int64(len(batch)))
 	res, err := b.store.ReceiveSMSBatch(ctx, ins)
 	if err == nil {
 		for i, c := range batch {
@@ -155,6 +174,7 @@ func (b *InboundBatcher) commit(batch []*inboundCall) {
 		}
 		return
 	}
+	b.fallbacks.Add(1)
 	if len(batch) > 1 {
 		b.log.Warn("group commit failed; storing its messages one by one", "messages", len(batch), "err", err)
 	}

@@ -145,6 +145,9 @@ type fixture struct {
 	rec    *recorder
 	kicks  atomic.Int64
 	cancel func()
+	// batcher is the handler's group-commit batcher (nil when the test
+	// passed its own store).
+	batcher *models.InboundBatcher
 }
 
 // newFixture serves webhook.New(cfg, live store, ...). With handlerStore
@@ -156,9 +159,11 @@ func newFixture(t testing.TB, cfg webhook.Config, handlerStore ...webhook.Store)
 	// The production path: inbound SMS through the group-commit batcher.
 	batcher := models.NewInboundBatcher(st, models.BatcherOptions{}, testLogger())
 	t.Cleanup(batcher.Close)
+	f.batcher = batcher
 	var hs webhook.Store = batcher
 	if len(handlerStore) > 0 {
 		hs = handlerStore[0]
+		f.batcher, _ = hs.(*models.InboundBatcher)
 	}
 	app := fiber.New(fiber.Config{Immutable: true, DisableStartupMessage: true})
 	webhook.New(cfg, hs, f.rec, func() { f.kicks.Add(1) }, testLogger()).Register(app)
