@@ -181,6 +181,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	g.Go(func() error { return worker.Run(gctx) })
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return pub.Run(gctx) })
+	if cfg.PprofAddr != "" {
+		g.Go(func() error { return web.ServePprof(gctx, cfg.PprofAddr) })
+	}
 
 	if withWeb {
 		inspector := asynq.NewInspector(queueOpt)

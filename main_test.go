@@ -45,6 +45,7 @@ func TestBadConfigNamesVariable(t *testing.T) {
 		{"PARLEY_REDIS_URL", "http://127.0.0.1:6379"},
 		{"PARLEY_HTTP_ADDR", "nonsense"},
 		{"PARLEY_SESSION_SECRET", "too-short"},
+		{"PARLEY_PPROF_ADDR", "0.0.0.0:6060"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			code, _, stderr := parley(t, map[string]string{tc.key: tc.value}, "serve")

@@ -28,6 +28,7 @@ type Config struct {
 	Concurrency   int           // PARLEY_WORKER_CONCURRENCY: asynq worker goroutines
 	MetricsToken  string        // PARLEY_METRICS_TOKEN: when set, /metrics requires "Authorization: Bearer <token>"
 	ShutdownGrace time.Duration // PARLEY_SHUTDOWN_GRACE: time allowed for in-flight work on SIGTERM
+	PprofAddr     string        // PARLEY_PPROF_ADDR: when set, a loopback address serving Go's /debug/pprof
 
 	VonageAPIKey          string // PARLEY_VONAGE_API_KEY: empty runs SMS through the built-in simulator
 	VonageAPISecret       string // PARLEY_VONAGE_API_SECRET
@@ -62,6 +63,7 @@ func (c *Config) settings() []setting {
 		{flag: "worker-concurrency", env: "PARLEY_WORKER_CONCURRENCY", def: "20", usage: "number of concurrent job handlers", num: &c.Concurrency},
 		{flag: "metrics-token", env: "PARLEY_METRICS_TOKEN", def: "", usage: "bearer token required by /metrics (empty: open)", str: &c.MetricsToken, secret: true},
 		{flag: "shutdown-grace", env: "PARLEY_SHUTDOWN_GRACE", def: "15s", usage: "time allowed for in-flight work on shutdown", dur: &c.ShutdownGrace},
+		{flag: "pprof-addr", env: "PARLEY_PPROF_ADDR", def: "", usage: "loopback address serving Go's /debug/pprof profiles (empty: off)", str: &c.PprofAddr},
 		{flag: "vonage-api-key", env: "PARLEY_VONAGE_API_KEY", def: "", usage: "Vonage API key (empty: SMS goes to the built-in simulator)", str: &c.VonageAPIKey},
 		{flag: "vonage-api-secret", env: "PARLEY_VONAGE_API_SECRET", def: "", usage: "Vonage API secret", str: &c.VonageAPISecret, secret: true},
 		{flag: "vonage-base-url", env: "PARLEY_VONAGE_BASE_URL", def: "", usage: "Vonage REST base URL (empty: https://rest.nexmo.com, or the simulator without an API key)", str: &c.VonageBaseURL},
@@ -158,6 +160,13 @@ func (c *Config) Validate(web bool) error {
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		bad("PARLEY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
+	}
+	if c.PprofAddr != "" {
+		// Profiles expose internals: loopback only, never the public listener.
+		host, port, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || port == "" || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			bad("PARLEY_PPROF_ADDR", "%q is not a loopback host:port", c.PprofAddr)
+		}
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("PARLEY_BASE_URL", "%q is not an http(s):// URL", c.BaseURL)
