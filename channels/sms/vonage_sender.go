@@ -81,14 +81,23 @@ func NewVonageSender(cfg VonageConfig) (*Sender, error) {
 	if !ok {
 		return nil, errors.New("sms: http.DefaultTransport is not an *http.Transport")
 	}
+	tr := t.Clone()
+	// Every worker talks to the one Vonage host: keep as many idle
+	// connections as sends run at once, not the default 2, or a burst
+	// opens a new TLS connection for most sends.
+	tr.MaxIdleConnsPerHost = maxIdlePerHost
 	return &Sender{
 		apiKey:    cfg.APIKey,
 		apiSecret: cfg.APISecret,
 		basePath:  strings.TrimRight(base, "/") + "/sms",
 		timeout:   timeout,
-		transport: t.Clone(),
+		transport: tr,
 	}, nil
 }
+
+// maxIdlePerHost bounds the idle connections kept to Vonage: above the
+// worker concurrency Parley runs with by default (20).
+const maxIdlePerHost = 64
 
 // CloseIdleConnections closes the sender's pooled connections to Vonage,
 // for shutdown.
