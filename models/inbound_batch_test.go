@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/models"
 )
@@ -206,5 +208,61 @@ func TestInboundBatcherConcurrentRetries(t *testing.T) {
 	}
 	if wrong != 0 {
 		t.Errorf("%d conversations with an unread count unlike their inbound messages", wrong)
+	}
+}
+
+// TestInboundBatcherAnswersAfterCallerGivesUp: a message queued for a group
+// commit is committed even when its caller's context ends first, so the
+// caller must get the real result (with the change to publish), not a
+// "not stored" error for a stored message whose retry would be a silent
+// duplicate.
+func TestInboundBatcherAnswersAfterCallerGivesUp(t *testing.T) {
+	ctx := context.Background()
+	st, _, _, _ := chatFixture(t)
+	b := models.NewInboundBatcher(st, models.BatcherOptions{Committers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(b.Close)
+	first, err := st.ReceiveSMS(ctx, sms("gu-1", "+15550107301", "first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hold the conversation's row lock so the group commit has to wait.
+	tx, err := st.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT id FROM conversations WHERE id = ? FOR UPDATE", first.Change.Conversation.ID); err != nil {
+		t.Fatal(err)
+	}
+	callCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	type outcome struct {
+		res *models.InboundResult
+		err error
+	}
+	out := make(chan outcome, 1)
+	go func() {
+		r, err := b.ReceiveSMS(callCtx, sms("gu-2", "+15550107301", "second"))
+		out <- outcome{r, err}
+	}()
+	// Wait until the group commit is blocked on that lock, and the caller's
+	// context has ended, then let it through.
+	for {
+		var waiting int
+		if err := st.DB().NewRaw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(ctx, &waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	<-callCtx.Done()
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	o := <-out
+	if o.err != nil || o.res == nil || o.res.Change == nil || o.res.Change.Conversation.ID != first.Change.Conversation.ID {
+		t.Fatalf("result after the caller's deadline: %+v, %v; want the stored change", o.res, o.err)
 	}
 }

@@ -105,14 +105,12 @@ func (b *InboundBatcher) ReceiveSMS(ctx context.Context, in InboundSMS) (*Inboun
 		b.mu.RUnlock()
 		return nil, ctx.Err()
 	}
-	select {
-	case <-call.done:
-		return call.res, call.err
-	case <-ctx.Done():
-		// The batch may still commit it; the provider's retry is then a
-		// duplicate, answered 200.
-		return nil, ctx.Err()
-	}
+	// Once queued, the message may be committed whatever the caller's
+	// context says, and its change exists only in the result: wait for it
+	// (the batch's own timeout bounds the wait), so it is never committed
+	// unannounced and then answered as not stored.
+	<-call.done
+	return call.res, call.err
 }
 
 // ApplyReceipt passes delivery receipts through to the store.

@@ -152,10 +152,11 @@ func (s *Store) recordSent(ctx context.Context, msgID int64, provider string, id
 	// Unscoped, as setMessageStatus reads it: the caller is the worker.
 	var conv []ConversationRow
 	if err := s.prepared(ctx, &conv, s.conversationRowQuery(), m.OrgID, m.ConversationID); err != nil || len(conv) != 1 {
-		if err == nil {
-			err = fmt.Errorf("conversation %d: %w", m.ConversationID, ErrNotFound)
-		}
-		return nil, fmt.Errorf("store: record sent: load conversation row: %w", err)
+		// The send is recorded (committed above): failing now would make
+		// the caller treat it as not recorded. Without the row there is
+		// nothing to show live; screens pick the event up on their next
+		// resume from conversation_events.
+		return nil, nil
 	}
 	ch.Conversation = conv[0]
 	return ch, nil
