@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -101,7 +100,7 @@ func (b *inboundBatch) store(ctx context.Context) error {
 // query runs a statement with its parameters sent apart, cached as a
 // prepared statement on the connection.
 func (b *inboundBatch) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return b.tx.Tx.QueryContext(ctx, q, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+	return queryCached(ctx, b.tx.Tx, q, args...)
 }
 
 // scanAll reads every row with scan, then closes rows.
@@ -174,10 +173,10 @@ func (b *inboundBatch) keepUnrouted(ctx context.Context, idx []int) error {
 		provider, id, from, to, body = append(provider, in.Provider), append(id, in.ProviderMessageID),
 			append(from, in.From), append(to, in.To), append(body, in.Body)
 	}
-	if _, err := b.tx.Tx.ExecContext(ctx, `INSERT INTO unrouted_messages (provider, provider_message_id, msisdn, to_number, body)
+	if _, err := execCached(ctx, b.tx.Tx, `INSERT INTO unrouted_messages (provider, provider_message_id, msisdn, to_number, body)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
 		ON CONFLICT (provider, provider_message_id) DO NOTHING`,
-		pgx.QueryExecModeCacheStatement, provider, id, from, to, body); err != nil {
+		provider, id, from, to, body); err != nil {
 		return fmt.Errorf("keep unrouted: %w", err)
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -218,11 +217,8 @@ func setMessageStatus(ctx context.Context, tx bun.Tx, m *Message, status, reason
 	return ch, nil
 }
 
-// The worker runs these for every send. They go to PostgreSQL as prepared
-// statements cached on each connection ($n parameters), so the server
-// plans them once per connection instead of on every call: bun inlines
-// its arguments, which makes every call a new statement, and planning
-// these joins cost several times more than running them (B3).
+// The worker runs these for every send, as cached prepared statements
+// (see prepared.go; B3).
 
 // claimSMSQuery locks a message, checks the gate and marks it sending,
 // returning nothing when the gate or the status says no. Its commit does
@@ -274,7 +270,7 @@ func (s *Store) conversationRowQuery() string { return s.convRowQuery }
 // prepared runs query with $n parameters as a cached prepared statement
 // and scans every row into dest (a pointer to a slice).
 func (s *Store) prepared(ctx context.Context, dest any, query string, args ...any) error {
-	rows, err := s.db.DB.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+	rows, err := queryCached(ctx, s.db.DB, query, args...)
 	if err != nil {
 		return err
 	}

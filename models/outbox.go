@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -56,7 +55,7 @@ func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn fun
 // sweep, and its handler finds the work already done. It runs as a
 // prepared statement (see outbound.go).
 func (s *Store) MarkOutboxDone(ctx context.Context, id int64, lastErr string) error {
-	if _, err := s.db.DB.ExecContext(ctx, markOutboxDoneQuery, pgx.QueryExecModeCacheStatement, id, lastErr); err != nil {
+	if _, err := execCached(ctx, s.db.DB, markOutboxDoneQuery, id, lastErr); err != nil {
 		return fmt.Errorf("store: outbox done: %w", err)
 	}
 	return nil
