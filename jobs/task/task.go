@@ -1,0 +1,164 @@
+// Package task is Parley's job catalogue: every asynq task type the system
+// can enqueue, with its queue, retry policy and typed payload. It is a leaf
+// package (standard library only), so the store writes outbox rows through
+// it and the worker decodes them with it, without either importing the
+// other. A new task type is added here first: a Type constant, a payload
+// struct, a constructor, and an entry in Catalogue; the worker refuses to
+// start until it has a handler for it.
+package task
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Queue names. Priorities decide how often each is polled relative to the
+// others (asynq's weighted priority): conversations beat bulk fan-out.
+const (
+	QueueCritical = "critical" // replies agents are waiting on, STOP confirmations
+	QueueDefault  = "default"  // auto-responses, forwarding, credit charges
+	QueueBulk     = "bulk"     // broadcasts, maintenance
+)
+
+// Queues maps each queue to its weight.
+func Queues() map[string]int {
+	return map[string]int{QueueCritical: 6, QueueDefault: 3, QueueBulk: 1}
+}
+
+// Task types, as asynq knows them (noun:verb).
+const (
+	// TypeSMSSend sends one queued outbound SMS (payload SMSSend).
+	TypeSMSSend = "sms:send"
+	// TypeSessionSweep deletes expired login sessions (no payload;
+	// scheduled, never written to the outbox).
+	TypeSessionSweep = "session:sweep"
+)
+
+// Kind describes one task type.
+type Kind struct {
+	Type  string
+	Queue string
+	// MaxRetry bounds the attempts after the first. For sends it also
+	// bounds duplicates (see the README's duplicate policy).
+	MaxRetry int
+	// Outbox is set for types written as outbox rows and moved to asynq by
+	// the relay; the others are enqueued by the scheduler.
+	Outbox bool
+	// Unique, for scheduled types, keeps one task per period across nodes.
+	Unique time.Duration
+	// decode parses a stored payload into its typed form (outbox types).
+	decode func([]byte) (Payload, error)
+}
+
+// Catalogue lists every task type that can be enqueued. The worker refuses
+// to start unless it has a handler for each.
+func Catalogue() []Kind {
+	return []Kind{
+		{Type: TypeSMSSend, Queue: QueueCritical, MaxRetry: 8, Outbox: true, decode: decodeAs[*SMSSend]},
+		{Type: TypeSessionSweep, Queue: QueueBulk, MaxRetry: 3, Unique: 50 * time.Minute},
+	}
+}
+
+// Lookup returns the kind of a task type.
+func Lookup(typ string) (Kind, bool) {
+	for _, k := range Catalogue() {
+		if k.Type == typ {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// ErrUnknownType: a task type the catalogue does not list.
+var ErrUnknownType = errors.New("unknown task type")
+
+// ErrMalformed: a payload that does not decode into its type's struct.
+var ErrMalformed = errors.New("malformed task payload")
+
+// Payload is a typed task payload. Every outbox task carries its outbox
+// row's id, so the handler can mark the row done.
+type Payload interface {
+	// Outbox returns the outbox row's id (0 before the relay sets it).
+	Outbox() int64
+	setOutbox(id int64)
+	valid() bool
+}
+
+// Spec is one task to enqueue: what the store writes as an outbox row
+// (type, queue and the payload's JSON, without the outbox id).
+type Spec struct {
+	Type    string
+	Queue   string
+	Payload json.RawMessage
+}
+
+func spec(typ string, p Payload) Spec {
+	k, ok := Lookup(typ)
+	if !ok {
+		panic("task: " + typ + " is not in the catalogue") // a programming error, caught by tests
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(fmt.Sprintf("task: marshal %s payload: %v", typ, err))
+	}
+	return Spec{Type: typ, Queue: k.Queue, Payload: b}
+}
+
+// ForOutbox is the asynq payload for an outbox row: its stored payload,
+// decoded into the type's struct, with the row's id set.
+func ForOutbox(typ string, outboxID int64, stored []byte) ([]byte, error) {
+	p, err := Decode(typ, stored)
+	if err != nil {
+		return nil, err
+	}
+	p.setOutbox(outboxID)
+	return json.Marshal(p)
+}
+
+// Decode parses an outbox task's payload into its typed struct.
+func Decode(typ string, b []byte) (Payload, error) {
+	k, ok := Lookup(typ)
+	if !ok || k.decode == nil {
+		return nil, fmt.Errorf("task %q: %w", typ, ErrUnknownType)
+	}
+	return k.decode(b)
+}
+
+// decodeAs decodes b into a new *T and checks it.
+func decodeAs[P interface {
+	*T
+	Payload
+}, T any](b []byte) (Payload, error) {
+	p := P(new(T))
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if !p.valid() {
+		return nil, fmt.Errorf("%w: %s", ErrMalformed, b)
+	}
+	return p, nil
+}
+
+// outboxRef is embedded in every outbox payload.
+type outboxRef struct {
+	OutboxID int64 `json:"outbox_id,omitempty"`
+}
+
+// Outbox implements Payload.
+func (r *outboxRef) Outbox() int64      { return r.OutboxID }
+func (r *outboxRef) setOutbox(id int64) { r.OutboxID = id }
+
+// SMSSend sends one queued outbound SMS. The wire form
+// {"outbox_id":N,"message_id":M} is the one tasks queued before the
+// catalogue existed carry.
+type SMSSend struct {
+	outboxRef
+	MessageID int64 `json:"message_id"`
+}
+
+func (p *SMSSend) valid() bool { return p.MessageID > 0 }
+
+// NewSMSSend is the task that sends message msgID.
+func NewSMSSend(msgID int64) Spec { return spec(TypeSMSSend, &SMSSend{MessageID: msgID}) }
