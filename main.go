@@ -193,7 +193,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			jobs.NewQueueCollector(inspector))
 		// Inbound SMS are committed in groups under load (B2); each
 		// webhook is still answered only after its own commit.
-		inbound := models.NewInboundBatcher(store, models.BatcherOptions{}, log)
+		inbound := webhook.NewBatcher(store, webhook.BatcherOptions{}, log)
 		defer inbound.Close()
 		hooks := webhook.New(webhookConfig(cfg), inbound, pub, relay.Kick, log)
 		srv, err = web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log,

@@ -210,10 +210,7 @@ func (s *Store) change(ctx context.Context, sc Scope, convID int64, op string,
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		conv := new(Conversation)
 		q := tx.NewSelect().Model(conv).Where("id = ? AND org_id = ?", convID, sc.OrgID).For("UPDATE")
-		if !sc.AllInboxes() {
-			q = q.Where("inbox_id IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
-		}
-		if err := q.Scan(ctx); err != nil {
+		if err := visibleInboxes(q, sc, "inbox_id").Scan(ctx); err != nil {
 			return notFound("conversation", err)
 		}
 		evs, err := fn(tx, conv)

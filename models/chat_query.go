@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // ConversationFilter narrows the chats list.
@@ -29,28 +30,21 @@ type ConversationPage struct {
 	More bool
 }
 
-// conversationRows selects ConversationRow columns within a scope.
+// conversationRows selects ConversationRow columns within a scope; read
+// them with selectConversationRows.
 func conversationRows(db bun.IDB, sc Scope) *bun.SelectQuery {
-	q := conversationRowSelect(db).Where("c.org_id = ?", sc.OrgID)
-	if !sc.AllInboxes() {
-		q = q.Where("c.inbox_id IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
-	}
-	return q
+	q := db.NewSelect().TableExpr("conversations AS c").ColumnExpr(conversationRowColumns).Join(conversationRowJoins).
+		Where("c.org_id = ?", sc.OrgID)
+	return visibleInboxes(q, sc, "c.inbox_id")
 }
 
-// conversationRowSelect selects ConversationRow columns, unscoped: for
-// internal callers that already know which conversations they touched.
-func conversationRowSelect(db bun.IDB) *bun.SelectQuery {
-	return db.NewSelect().
-		TableExpr("conversations AS c").
-		ColumnExpr("c.*").
-		ColumnExpr("r.name AS recipient_name, r.phone AS recipient_phone, r.email AS recipient_email").
-		ColumnExpr("(CASE WHEN c.channel = 'sms' THEN r.sms_opted_out_at ELSE r.email_opted_out_at END) IS NOT NULL AS opted_out").
-		ColumnExpr("i.name AS inbox_name, i.location_id").
-		ColumnExpr("u.name AS assignee_name").
-		Join("JOIN recipients AS r ON r.id = c.recipient_id").
-		Join("JOIN inboxes AS i ON i.id = c.inbox_id").
-		Join("LEFT JOIN users AS u ON u.id = c.assignee_id")
+// selectConversationRows runs a conversationRows query.
+func selectConversationRows(ctx context.Context, q *bun.SelectQuery) ([]ConversationRow, error) {
+	rows, err := q.Rows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return scanConversationRows(rows)
 }
 
 // Conversations lists conversations newest activity first.
@@ -88,7 +82,9 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 		q = q.Where("(c.last_message_at, c.id) < (?, ?)", f.BeforeAt, f.BeforeID)
 	}
 	page := &ConversationPage{}
-	if err := q.OrderExpr("c.last_message_at DESC, c.id DESC").Limit(int64(f.Limit+1)).Scan(ctx, &page.Rows); err != nil {
+	var err error
+	page.Rows, err = selectConversationRows(ctx, q.OrderExpr("c.last_message_at DESC, c.id DESC").Limit(int64(f.Limit+1)))
+	if err != nil {
 		return nil, fmt.Errorf("store: conversations: %w", err)
 	}
 	if len(page.Rows) > f.Limit {
@@ -103,11 +99,14 @@ func (s *Store) ConversationByID(ctx context.Context, sc Scope, id int64) (*Conv
 }
 
 func (s *Store) conversationRow(ctx context.Context, db bun.IDB, sc Scope, id int64) (*ConversationRow, error) {
-	row := new(ConversationRow)
-	if err := conversationRows(db, sc).Where("c.id = ?", id).Scan(ctx, row); err != nil {
-		return nil, notFound("conversation", err)
+	rows, err := selectConversationRows(ctx, conversationRows(db, sc).Where("c.id = ?", id))
+	if err != nil {
+		return nil, fmt.Errorf("store: conversation: %w", err)
 	}
-	return row, nil
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("store: conversation %d: %w", id, ErrNotFound)
+	}
+	return &rows[0], nil
 }
 
 // Timeline returns a conversation's events with their messages, oldest
@@ -139,7 +138,7 @@ func (s *Store) attachMessages(ctx context.Context, sc Scope, evs []Event) error
 		return nil
 	}
 	var msgs []Message
-	if err := s.db.NewSelect().Model(&msgs).Where("org_id = ? AND id IN (?)", sc.OrgID, bun.In(ids)).Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&msgs).Where("org_id = ? AND id = ANY(?)", sc.OrgID, pgdialect.Array(ids)).Scan(ctx); err != nil {
 		return fmt.Errorf("store: timeline messages: %w", err)
 	}
 	byID := make(map[int64]*Message, len(msgs))
@@ -162,9 +161,7 @@ func (s *Store) EventsSince(ctx context.Context, sc Scope, seq int64, limit int)
 		ColumnExpr("e.*, u.name AS actor_name").
 		Join("LEFT JOIN users AS u ON u.id = e.actor_user_id").
 		Where("e.org_id = ? AND e.id > ?", sc.OrgID, seq)
-	if !sc.AllInboxes() {
-		q = q.Where("e.inbox_id IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
-	}
+	q = visibleInboxes(q, sc, "e.inbox_id")
 	if err := q.OrderExpr("e.id").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("store: events since: %w", err)
 	}
@@ -176,9 +173,7 @@ func (s *Store) EventsSince(ctx context.Context, sc Scope, seq int64, limit int)
 func (s *Store) LatestSeq(ctx context.Context, sc Scope) (int64, error) {
 	var id int64
 	q := s.db.NewSelect().TableExpr("conversation_events").ColumnExpr("coalesce(max(id), 0)").Where("org_id = ?", sc.OrgID)
-	if !sc.AllInboxes() {
-		q = q.Where("inbox_id IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
-	}
+	q = visibleInboxes(q, sc, "inbox_id")
 	if err := q.Scan(ctx, &id); err != nil {
 		return 0, fmt.Errorf("store: latest seq: %w", err)
 	}

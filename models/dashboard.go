@@ -3,8 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-
-	"github.com/uptrace/bun"
 )
 
 // Dashboard is the landing page's figures, within one scope.
@@ -18,14 +16,6 @@ type Dashboard struct {
 type LocationSummary struct {
 	Location
 	Inboxes []Inbox
-}
-
-// visibleInboxes restricts a query on a table with inbox_id to the scope.
-func visibleInboxes(q *bun.SelectQuery, sc Scope, col string) *bun.SelectQuery {
-	if sc.AllInboxes() {
-		return q
-	}
-	return q.Where(col+" IN (?)", bun.In(append([]int64{0}, sc.InboxIDs...)))
 }
 
 // Dashboard computes the landing page's figures for a scope.

@@ -2,14 +2,27 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
 )
+
+// Inbound is one received message, channel-neutral: every channel's
+// adapter turns its provider's payload into this value at the edge, and
+// one core (receive, in inbound_core.go) stores it.
+type Inbound struct {
+	Channel                     string // ChannelSMS or ChannelEmail
+	Provider, ProviderMessageID string // unique together: a provider's retry is a no-op
+	From, To                    string // E.164 numbers for SMS, addresses for email
+	Body                        string
+	// ThreadKey names the email thread a message answers (its reply token
+	// or the Message-ID it refers to); empty for SMS, which threads by
+	// sender. The email channel fills it.
+	ThreadKey  string
+	ReceivedAt time.Time
+}
 
 // InboundSMS is one received SMS (or one part of a concatenated one), as
 // the webhook parsed it.
@@ -23,9 +36,15 @@ type InboundSMS struct {
 	Part, Total int
 }
 
+// Inbound is the SMS as the channel-neutral value the core stores.
+func (in InboundSMS) Inbound() Inbound {
+	return Inbound{Channel: ChannelSMS, Provider: in.Provider, ProviderMessageID: in.ProviderMessageID,
+		From: in.From, To: in.To, Body: in.Body, ReceivedAt: in.ReceivedAt}
+}
+
 // InboundResult says what receiving did. Change is nil when nothing
 // visible changed (a retry, a part still waiting for its siblings, or a
-// message to a number no inbox owns).
+// message to an address no inbox owns).
 type InboundResult struct {
 	Change    *Change
 	Duplicate bool
@@ -37,14 +56,44 @@ type InboundResult struct {
 // errDuplicate rolls back a transaction that found the message already stored.
 var errDuplicate = errors.New("duplicate provider message")
 
-// ReceiveSMS stores an inbound SMS in one transaction: routes it by the
-// number it was sent to, finds or creates the recipient and the
-// conversation, stores the message once (a provider retry is a no-op),
-// applies STOP/START/HELP and queues their one reply. Committed before the
-// caller acknowledges the provider.
+// Batchable reports whether an inbound SMS may be stored by ReceiveBatch:
+// a whole (not concatenated) message that is not a STOP/START/HELP
+// keyword. The others need ReceiveSMS's pre- and post-steps.
+func Batchable(in InboundSMS) bool {
+	return in.Total <= 1 && MatchKeyword(in.Body) == ""
+}
+
+// ReceiveBatch stores many inbound messages in one transaction with a
+// fixed number of statements, whatever their number: a group commit. It
+// returns one result per message, in order; on error nothing is stored.
+// Keywords are refused (they need ReceiveSMS).
+func (s *Store) ReceiveBatch(ctx context.Context, ins []Inbound) ([]*InboundResult, error) {
+	for _, in := range ins {
+		if in.Channel == ChannelSMS && MatchKeyword(in.Body) != "" {
+			return nil, fmt.Errorf("store: receive batch: message %s is a keyword and needs ReceiveSMS: %w", in.ProviderMessageID, ErrConflict)
+		}
+	}
+	var res []*InboundResult
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		var err error
+		res, err = s.receive(ctx, tx, ins)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: receive batch: %w", err)
+	}
+	return res, nil
+}
+
+// ReceiveSMS stores one inbound SMS in one transaction: the core as a
+// batch of one, after its pre-step (concatenated parts wait for their
+// siblings) and before its post-step (STOP/START/HELP change consent and
+// queue their one reply). Committed before the caller acknowledges the
+// provider; a provider retry is reported as a duplicate and changes nothing.
 func (s *Store) ReceiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, error) {
 	res := &InboundResult{}
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		msg := in.Inbound()
 		if in.Total > 1 {
 			body, complete, err := collectParts(ctx, tx, in)
 			if err != nil {
@@ -54,28 +103,18 @@ func (s *Store) ReceiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, 
 				res.Pending = true
 				return nil
 			}
-			in.Body = body
+			msg.Body = body
 		}
-		inbox := new(Inbox)
-		err := tx.NewSelect().Model(inbox).Where("sms_number = ?", in.To).Scan(ctx)
-		if errors.Is(err, sql.ErrNoRows) {
-			res.Unrouted = true
-			return keepUnrouted(ctx, tx, in)
-		}
+		rs, err := s.receive(ctx, tx, []Inbound{msg})
 		if err != nil {
-			return fmt.Errorf("route by number: %w", err)
+			return err
 		}
-		var exists bool
-		if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM messages WHERE provider = ? AND provider_message_id = ?)",
-			in.Provider, in.ProviderMessageID).Scan(ctx, &exists); err != nil {
-			return fmt.Errorf("check duplicate: %w", err)
+		res = rs[0]
+		if res.Change == nil {
+			return nil
 		}
-		if exists {
-			return errDuplicate
-		}
-		ch, kw, err := s.receive(ctx, tx, inbox, in)
-		res.Change, res.Keyword = ch, kw
-		return err
+		res.Keyword = MatchKeyword(msg.Body)
+		return s.applyKeywordTo(ctx, tx, res)
 	})
 	if errors.Is(err, errDuplicate) {
 		return &InboundResult{Duplicate: true}, nil
@@ -83,119 +122,41 @@ func (s *Store) ReceiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, 
 	if err != nil {
 		return nil, fmt.Errorf("store: receive sms: %w", err)
 	}
-	if res.Change == nil && !res.Pending && !res.Unrouted {
-		res.Duplicate = true
-	}
 	return res, nil
 }
 
-// receive stores a routed inbound message and its consequences.
-func (s *Store) receive(ctx context.Context, tx bun.Tx, inbox *Inbox, in InboundSMS) (*Change, string, error) {
-	rcpt, err := findOrCreateRecipient(ctx, tx, inbox.OrgID, in.From, "")
-	if err != nil {
-		return nil, "", err
+// applyKeywordTo carries out STOP, START or HELP (res.Keyword) for an
+// inbound SMS the core just stored, adding its events to the change and
+// reading the conversation's row again (consent may have changed).
+func (s *Store) applyKeywordTo(ctx context.Context, tx bun.Tx, res *InboundResult) error {
+	if res.Keyword == "" {
+		return nil
 	}
-	conv, created, err := findOrOpenConversation(ctx, tx, inbox.OrgID, inbox.ID, rcpt.ID, ChannelSMS, OriginRecipient)
-	if err != nil {
-		return nil, "", err
+	ch := res.Change
+	conv := &ch.Conversation.Conversation
+	inbox := new(Inbox)
+	if err := tx.NewSelect().Model(inbox).Where("id = ?", conv.InboxID).Scan(ctx); err != nil {
+		return fmt.Errorf("load inbox: %w", err)
 	}
-	ch := &Change{}
-	if created {
-		ev, err := insertEvent(ctx, tx, conv, EvCreated, nil, nil, map[string]any{"origin": OriginRecipient})
-		if err != nil {
-			return nil, "", err
+	rcpt := new(Recipient)
+	if err := tx.NewSelect().Model(rcpt).Where("id = ?", conv.RecipientID).For("UPDATE").Scan(ctx); err != nil {
+		return fmt.Errorf("load recipient: %w", err)
+	}
+	body := ""
+	for _, ev := range ch.Events {
+		if ev.Message != nil {
+			body = ev.Message.Body
 		}
-		ch.Events = append(ch.Events, *ev)
 	}
-	id := in.ProviderMessageID
-	msg := &Message{OrgID: conv.OrgID, ConversationID: conv.ID, Direction: "inbound", Channel: ChannelSMS,
-		Body: in.Body, AuthorType: "recipient", Status: MsgReceived, Provider: in.Provider, ProviderMessageID: &id}
-	msg.Encoding, msg.Segments = smsShape(in.Body)
-	r, err := tx.NewInsert().Model(msg).
-		On("CONFLICT (provider, provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING").
-		Returning("*").Exec(ctx)
+	more, err := s.applyKeyword(ctx, tx, inbox, conv, rcpt, res.Keyword, body)
 	if err != nil {
-		return nil, "", fmt.Errorf("insert inbound message: %w", err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil, "", errDuplicate
-	}
-	if _, err := tx.NewUpdate().Model(conv).
-		Set("last_message_at = now(), last_message_preview = ?, unread_count = unread_count + 1, updated_at = now()", preview(in.Body)).
-		WherePK().Exec(ctx); err != nil {
-		return nil, "", fmt.Errorf("update conversation: %w", err)
-	}
-	ev, err := insertEvent(ctx, tx, conv, EvMessage, &msg.ID, nil, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	ev.Message = msg
-	ch.Events = append(ch.Events, *ev)
-	kw := MatchKeyword(in.Body)
-	more, err := s.applyKeyword(ctx, tx, inbox, conv, rcpt, kw, in.Body)
-	if err != nil {
-		return nil, "", err
+		return err
 	}
 	ch.Events = append(ch.Events, more...)
-	row, err := s.conversationRow(ctx, tx, Scope{OrgID: conv.OrgID}, conv.ID)
+	row, err := loadConversationRow(ctx, tx.Tx, conv.OrgID, conv.ID)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	ch.Conversation = *row
-	return ch, kw, nil
-}
-
-// collectParts stores one part of a concatenated message; once every part
-// is in, it returns the whole text. Parts of one message are serialized by
-// an advisory lock so the last two arriving together cannot both miss.
-func collectParts(ctx context.Context, tx bun.Tx, in InboundSMS) (string, bool, error) {
-	if in.Part < 1 || in.Part > in.Total {
-		return "", false, fmt.Errorf("part %d of %d: %w", in.Part, in.Total, ErrConflict)
-	}
-	key := in.Provider + "|" + in.From + "|" + in.To + "|" + in.ConcatRef
-	if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", key).Exec(ctx); err != nil {
-		return "", false, fmt.Errorf("lock parts: %w", err)
-	}
-	r, err := tx.NewRaw(`INSERT INTO inbound_parts (provider, provider_message_id, msisdn, to_number, concat_ref, part, total, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, provider_message_id) DO NOTHING`,
-		in.Provider, in.ProviderMessageID, in.From, in.To, in.ConcatRef, in.Part, in.Total, in.Body).Exec(ctx)
-	if err != nil {
-		return "", false, fmt.Errorf("store part: %w", err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return "", false, errDuplicate // a retried part
-	}
-	var parts []struct {
-		Part int    `bun:"part"`
-		Body string `bun:"body"`
-	}
-	if err := tx.NewRaw(`SELECT DISTINCT ON (part) part, body FROM inbound_parts
-		WHERE provider = ? AND msisdn = ? AND to_number = ? AND concat_ref = ? AND consumed_at IS NULL
-		ORDER BY part, id`, in.Provider, in.From, in.To, in.ConcatRef).Scan(ctx, &parts); err != nil {
-		return "", false, fmt.Errorf("load parts: %w", err)
-	}
-	if len(parts) < in.Total {
-		return "", false, nil
-	}
-	var b strings.Builder
-	for _, p := range parts[:in.Total] {
-		b.WriteString(p.Body)
-	}
-	// The parts are consumed: mark them, so a retry of any part finds its
-	// own id and is a no-op, and a new message reusing the ref starts afresh.
-	if _, err := tx.NewRaw(`UPDATE inbound_parts SET consumed_at = now() WHERE provider = ? AND msisdn = ? AND to_number = ? AND concat_ref = ? AND consumed_at IS NULL`,
-		in.Provider, in.From, in.To, in.ConcatRef).Exec(ctx); err != nil {
-		return "", false, fmt.Errorf("consume parts: %w", err)
-	}
-	return b.String(), true, nil
-}
-
-// keepUnrouted stores a message to a number no inbox owns, once.
-func keepUnrouted(ctx context.Context, tx bun.Tx, in InboundSMS) error {
-	if _, err := tx.NewRaw(`INSERT INTO unrouted_messages (provider, provider_message_id, msisdn, to_number, body)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, provider_message_id) DO NOTHING`,
-		in.Provider, in.ProviderMessageID, in.From, in.To, in.Body).Exec(ctx); err != nil {
-		return fmt.Errorf("keep unrouted: %w", err)
-	}
 	return nil
 }

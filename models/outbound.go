@@ -149,15 +149,15 @@ func (s *Store) recordSent(ctx context.Context, msgID int64, provider string, id
 		Message: &m}
 	ch := &Change{Events: []Event{ev}}
 	// Unscoped, as setMessageStatus reads it: the caller is the worker.
-	var conv []ConversationRow
-	if err := s.prepared(ctx, &conv, s.conversationRowQuery(), m.OrgID, m.ConversationID); err != nil || len(conv) != 1 {
+	conv, err := loadConversationRow(ctx, s.db.DB, m.OrgID, m.ConversationID)
+	if err != nil {
 		// The send is recorded (committed above): failing now would make
 		// the caller treat it as not recorded. Without the row there is
 		// nothing to show live; screens pick the event up on their next
 		// resume from conversation_events.
 		return nil, nil
 	}
-	ch.Conversation = conv[0]
+	ch.Conversation = *conv
 	return ch, nil
 }
 
@@ -209,9 +209,9 @@ func setMessageStatus(ctx context.Context, tx bun.Tx, m *Message, status, reason
 	ev.Message = m
 	ch := &Change{Events: []Event{*ev}}
 	// The row is loaded unscoped: the caller is the worker or a webhook.
-	row := new(ConversationRow)
-	if err := conversationRows(tx, Scope{OrgID: conv.OrgID}).Where("c.id = ?", conv.ID).Scan(ctx, row); err != nil {
-		return nil, fmt.Errorf("load conversation row: %w", err)
+	row, err := loadConversationRow(ctx, tx.Tx, conv.OrgID, conv.ID)
+	if err != nil {
+		return nil, err
 	}
 	ch.Conversation = *row
 	return ch, nil
@@ -262,10 +262,6 @@ const recordSentQuery = `WITH old AS (
 	)
 	SELECT upd.*, ev.id AS event_id, ev.inbox_id AS event_inbox_id, ev.created_at AS event_created_at
 	FROM upd LEFT JOIN ev ON true`
-
-// conversationRowQuery is conversationRowSelect for one conversation:
-// $1 the organization, $2 the conversation.
-func (s *Store) conversationRowQuery() string { return s.convRowQuery }
 
 // prepared runs query with $n parameters as a cached prepared statement
 // and scans every row into dest (a pointer to a slice).

@@ -14,13 +14,15 @@ import (
 // transaction of the application goes through its methods.
 type Store struct {
 	db *bun.DB
-	// convRowQuery is one conversation's list row as a prepared statement.
-	convRowQuery string
+	// followUp decides the jobs each stored inbound message triggers
+	// (nil: none yet; the credits, auto-response and forwarding issues
+	// fill it).
+	followUp FollowUpFunc
 }
 
 // NewStore wraps an open database.
 func NewStore(db *bun.DB) *Store {
-	return &Store{db: db, convRowQuery: conversationRowSelect(db).Where("c.org_id = $1 AND c.id = $2").String()}
+	return &Store{db: db}
 }
 
 // DB exposes the bun handle for migrations and tests.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // Roles a user can hold.
@@ -59,4 +60,13 @@ func (s Scope) CanSeeInbox(id int64) bool {
 		}
 	}
 	return false
+}
+
+// visibleInboxes restricts a query to the scope's inboxes; col names the
+// query's inbox id column. Every scoped query goes through it (R9).
+func visibleInboxes(q *bun.SelectQuery, sc Scope, col string) *bun.SelectQuery {
+	if sc.AllInboxes() {
+		return q
+	}
+	return q.Where(col+" = ANY(?)", pgdialect.Array(sc.InboxIDs))
 }

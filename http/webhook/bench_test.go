@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/channels/sms"
-	"github.com/parley-chat/parley/models"
+	"github.com/parley-chat/parley/http/webhook"
 )
 
 // benchSenders spreads inbound messages over this many conversations
@@ -25,7 +25,7 @@ func BenchmarkInboundWebhook(b *testing.B) {
 	for _, committers := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("committers=%d", committers), func(b *testing.B) {
 			st, _ := sharedStore(b)
-			batcher := models.NewInboundBatcher(st, models.BatcherOptions{Committers: committers}, testLogger())
+			batcher := webhook.NewBatcher(st, webhook.BatcherOptions{Committers: committers}, testLogger())
 			b.Cleanup(batcher.Close)
 			benchInbound(b, newFixture(b, signedConfig(sms.SignatureMD5Hash), batcher))
 		})

@@ -641,8 +641,8 @@ func (s *switchStore) ApplyReceipt(ctx context.Context, r models.SMSReceipt) (*m
 func TestDatabaseDown(t *testing.T) {
 	live, _ := sharedStore(t)
 	// Both sides through the group-commit batcher, as in production.
-	liveB := models.NewInboundBatcher(live, models.BatcherOptions{}, testLogger())
-	deadB := models.NewInboundBatcher(deadStore(t), models.BatcherOptions{}, testLogger())
+	liveB := webhook.NewBatcher(live, webhook.BatcherOptions{}, testLogger())
+	deadB := webhook.NewBatcher(deadStore(t), webhook.BatcherOptions{}, testLogger())
 	t.Cleanup(liveB.Close)
 	t.Cleanup(deadB.Close)
 	sw := &switchStore{live: liveB, dead: deadB}

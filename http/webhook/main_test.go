@@ -147,7 +147,7 @@ type fixture struct {
 	cancel func()
 	// batcher is the handler's group-commit batcher (nil when the test
 	// passed its own store).
-	batcher *models.InboundBatcher
+	batcher *webhook.Batcher
 }
 
 // newFixture serves webhook.New(cfg, live store, ...). With handlerStore
@@ -157,13 +157,13 @@ func newFixture(t testing.TB, cfg webhook.Config, handlerStore ...webhook.Store)
 	st, demo := sharedStore(t)
 	f := &fixture{t: t, store: st, demo: demo, cfg: cfg, rec: &recorder{}}
 	// The production path: inbound SMS through the group-commit batcher.
-	batcher := models.NewInboundBatcher(st, models.BatcherOptions{}, testLogger())
+	batcher := webhook.NewBatcher(st, webhook.BatcherOptions{}, testLogger())
 	t.Cleanup(batcher.Close)
 	f.batcher = batcher
 	var hs webhook.Store = batcher
 	if len(handlerStore) > 0 {
 		hs = handlerStore[0]
-		f.batcher, _ = hs.(*models.InboundBatcher)
+		f.batcher, _ = hs.(*webhook.Batcher)
 	}
 	app := fiber.New(fiber.Config{Immutable: true, DisableStartupMessage: true})
 	webhook.New(cfg, hs, f.rec, func() { f.kicks.Add(1) }, testLogger()).Register(app)

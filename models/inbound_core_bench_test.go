@@ -8,11 +8,11 @@ import (
 	"github.com/parley-chat/parley/models"
 )
 
-// BenchmarkReceiveSMSBatch stores inbound messages in group commits of
+// BenchmarkReceiveBatch stores inbound messages in group commits of
 // several sizes, over 5,000 senders, from one caller: the database cost
 // per message of the batched path, without HTTP. Size 1 is the worst case
 // (an idle system, where every message commits alone).
-func BenchmarkReceiveSMSBatch(b *testing.B) {
+func BenchmarkReceiveBatch(b *testing.B) {
 	st, _, _, _ := chatFixture(b)
 	ctx := context.Background()
 	n := 0
@@ -24,7 +24,7 @@ func BenchmarkReceiveSMSBatch(b *testing.B) {
 					n++
 					batch[j] = sms(fmt.Sprintf("bb-%d", n), fmt.Sprintf("+1555031%04d", n%5000), "benchmark message")
 				}
-				if _, err := st.ReceiveSMSBatch(ctx, batch); err != nil {
+				if _, err := st.ReceiveBatch(ctx, inbound(batch...)); err != nil {
 					b.Fatal(err)
 				}
 			}

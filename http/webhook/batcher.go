@@ -1,4 +1,4 @@
-package models
+package webhook
 
 import (
 	"context"
@@ -6,9 +6,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/parley-chat/parley/models"
 )
 
-// InboundBatcher stores inbound SMS with group commits: callers arriving
+// BatchStore is what the batcher needs from the database: the inbound
+// core as a group commit, and as a single message with its SMS pre- and
+// post-steps.
+type BatchStore interface {
+	ReceiveBatch(ctx context.Context, ins []models.Inbound) ([]*models.InboundResult, error)
+	ReceiveSMS(ctx context.Context, in models.InboundSMS) (*models.InboundResult, error)
+	ApplyReceipt(ctx context.Context, r models.SMSReceipt) (*models.Change, error)
+}
+
+// Batcher stores inbound SMS with group commits (models.Store.ReceiveBatch): callers arriving
 // while a commit is in flight are gathered into the next one, so under
 // load one transaction (one WAL flush, a fixed number of statements)
 // stores many messages, and at rest a message is committed alone with no
@@ -17,11 +28,11 @@ import (
 // stored.
 //
 // Messages that are not Batchable (concatenated parts, keywords) go
-// straight to ReceiveSMS. When a batch fails (a race with another path,
+// straight to the store's ReceiveSMS. When a batch fails (a race with another path,
 // a constraint, a dead database) each of its messages is tried again
 // alone, so one bad message never fails its neighbours.
-type InboundBatcher struct {
-	store   *Store
+type Batcher struct {
+	store   BatchStore
 	queue   chan *inboundCall
 	max     int
 	timeout time.Duration
@@ -34,7 +45,7 @@ type InboundBatcher struct {
 	batches, messages, fallbacks atomic.Int64
 }
 
-// BatcherStats counts what an InboundBatcher has committed.
+// BatcherStats counts what an Batcher has committed.
 type BatcherStats struct {
 	Batches   int64 // group commits attempted
 	Messages  int64 // messages in them
@@ -42,11 +53,11 @@ type BatcherStats struct {
 }
 
 // Stats reports the batcher's counters since it started.
-func (b *InboundBatcher) Stats() BatcherStats {
+func (b *Batcher) Stats() BatcherStats {
 	return BatcherStats{Batches: b.batches.Load(), Messages: b.messages.Load(), Fallbacks: b.fallbacks.Load()}
 }
 
-// BatcherOptions shape an InboundBatcher.
+// BatcherOptions shape an Batcher.
 type BatcherOptions struct {
 	// Committers is how many batches may be in flight at once (default 2):
 	// while one waits for its WAL flush, the next is being built. More
@@ -60,14 +71,14 @@ type BatcherOptions struct {
 }
 
 type inboundCall struct {
-	in   InboundSMS
-	res  *InboundResult
+	in   models.InboundSMS
+	res  *models.InboundResult
 	err  error
 	done chan struct{}
 }
 
-// NewInboundBatcher starts the committers. Close stops them.
-func NewInboundBatcher(s *Store, opt BatcherOptions, log *slog.Logger) *InboundBatcher {
+// NewBatcher starts the committers. Close stops them.
+func NewBatcher(s BatchStore, opt BatcherOptions, log *slog.Logger) *Batcher {
 	if opt.Committers <= 0 {
 		opt.Committers = 2
 	}
@@ -77,7 +88,7 @@ func NewInboundBatcher(s *Store, opt BatcherOptions, log *slog.Logger) *InboundB
 	if opt.Timeout <= 0 {
 		opt.Timeout = 5 * time.Second
 	}
-	b := &InboundBatcher{store: s, queue: make(chan *inboundCall, opt.MaxBatch*opt.Committers),
+	b := &Batcher{store: s, queue: make(chan *inboundCall, opt.MaxBatch*opt.Committers),
 		max: opt.MaxBatch, timeout: opt.Timeout, log: log.With("component", "inbound-batcher")}
 	for range opt.Committers {
 		b.wg.Add(1)
@@ -88,8 +99,8 @@ func NewInboundBatcher(s *Store, opt BatcherOptions, log *slog.Logger) *InboundB
 
 // ReceiveSMS stores one inbound SMS, in the next group commit when it can
 // be batched, and returns once it is committed (or failed).
-func (b *InboundBatcher) ReceiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, error) {
-	if !Batchable(in) {
+func (b *Batcher) ReceiveSMS(ctx context.Context, in models.InboundSMS) (*models.InboundResult, error) {
+	if !models.Batchable(in) {
 		return b.store.ReceiveSMS(ctx, in)
 	}
 	call := &inboundCall{in: in, done: make(chan struct{})}
@@ -114,13 +125,13 @@ func (b *InboundBatcher) ReceiveSMS(ctx context.Context, in InboundSMS) (*Inboun
 }
 
 // ApplyReceipt passes delivery receipts through to the store.
-func (b *InboundBatcher) ApplyReceipt(ctx context.Context, r SMSReceipt) (*Change, error) {
+func (b *Batcher) ApplyReceipt(ctx context.Context, r models.SMSReceipt) (*models.Change, error) {
 	return b.store.ApplyReceipt(ctx, r)
 }
 
 // Close stops accepting batches, commits what is queued and waits for the
 // committers. Later calls are stored one by one.
-func (b *InboundBatcher) Close() {
+func (b *Batcher) Close() {
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
@@ -132,7 +143,7 @@ func (b *InboundBatcher) Close() {
 
 // commitLoop takes the first waiting call, gathers whatever else is
 // already queued (never waiting for more), and commits them together.
-func (b *InboundBatcher) commitLoop() {
+func (b *Batcher) commitLoop() {
 	defer b.wg.Done()
 	batch := make([]*inboundCall, 0, b.max)
 	for first := range b.queue {
@@ -155,16 +166,16 @@ func (b *InboundBatcher) commitLoop() {
 
 // commit stores one batch, falling back to one transaction per message
 // when the batch as a whole fails.
-func (b *InboundBatcher) commit(batch []*inboundCall) {
+func (b *Batcher) commit(batch []*inboundCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
-	ins := make([]InboundSMS, len(batch))
+	ins := make([]models.Inbound, len(batch))
 	for i, c := range batch {
-		ins[i] = c.in
+		ins[i] = c.in.Inbound()
 	}
 	b.batches.Add(1)
 	b.messages.Add(int64(len(batch)))
-	res, err := b.store.ReceiveSMSBatch(ctx, ins)
+	res, err := b.store.ReceiveBatch(ctx, ins)
 	if err == nil {
 		for i, c := range batch {
 			c.res = res[i]

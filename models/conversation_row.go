@@ -1,0 +1,87 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// A ConversationRow is read in one way only: conversationRowColumns over
+// conversations AS c with conversationRowJoins, scanned by
+// scanConversationRow. The list, a thread, every change a chat action or
+// the worker returns, and the inbound core's group commit all use it, so
+// what a screen shows of a conversation cannot differ by who loaded it.
+
+// conversationRowColumns are ConversationRow's columns, in
+// scanConversationRow's order.
+const conversationRowColumns = `c.id, c.org_id, c.inbox_id, c.recipient_id, c.channel, c.status, c.origin, c.assignee_id,
+	c.broadcast_id, c.previous_id, c.last_message_at, c.last_message_preview, c.unread_count, c.created_at, c.updated_at, c.closed_at,
+	r.name, r.phone, r.email, (CASE WHEN c.channel = 'sms' THEN r.sms_opted_out_at ELSE r.email_opted_out_at END) IS NOT NULL,
+	i.name, i.location_id, u.name`
+
+// conversationRowJoins brings in what a row shows of the recipient, the
+// inbox and the assignee.
+const conversationRowJoins = `JOIN recipients AS r ON r.id = c.recipient_id
+	JOIN inboxes AS i ON i.id = c.inbox_id
+	LEFT JOIN users AS u ON u.id = c.assignee_id`
+
+// conversationRowByIDQuery is one conversation's row, unscoped but for the
+// organization: $1 the organization, $2 the conversation. It runs as a
+// cached prepared statement on the worker's path (RecordSent).
+const conversationRowByIDQuery = `SELECT ` + conversationRowColumns + ` FROM conversations AS c ` + conversationRowJoins +
+	` WHERE c.org_id = $1 AND c.id = $2`
+
+// rowScanner is *sql.Rows or *sql.Row.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanConversationRow reads conversationRowColumns, then extra columns.
+func scanConversationRow(rs rowScanner, row *ConversationRow, extra ...any) error {
+	c := &row.Conversation
+	return rs.Scan(append([]any{&c.ID, &c.OrgID, &c.InboxID, &c.RecipientID, &c.Channel, &c.Status, &c.Origin, &c.AssigneeID,
+		&c.BroadcastID, &c.PreviousID, &c.LastMessageAt, &c.LastMessagePreview, &c.UnreadCount, &c.CreatedAt, &c.UpdatedAt, &c.ClosedAt,
+		&row.RecipientName, &row.RecipientPhone, &row.RecipientEmail, &row.OptedOut,
+		&row.InboxName, &row.LocationID, &row.AssigneeName}, extra...)...)
+}
+
+// scanConversationRows reads every row of rows, then closes them.
+func scanConversationRows(rows *sql.Rows) ([]ConversationRow, error) {
+	var out []ConversationRow
+	err := scanAll(rows, func() error {
+		var row ConversationRow
+		if err := scanConversationRow(rows, &row); err != nil {
+			return err
+		}
+		out = append(out, row)
+		return nil
+	})
+	return out, err
+}
+
+// loadConversationRow reads one conversation's row through db (the
+// store's pool or a transaction), unscoped but for the organization:
+// internal callers that already know which conversation they touched.
+func loadConversationRow(ctx context.Context, db execer, orgID, convID int64) (*ConversationRow, error) {
+	rows, err := queryCached(ctx, db, conversationRowByIDQuery, orgID, convID)
+	if err != nil {
+		return nil, fmt.Errorf("load conversation row: %w", err)
+	}
+	list, err := scanConversationRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("load conversation row: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("conversation %d: %w", convID, ErrNotFound)
+	}
+	return &list[0], nil
+}
+
+// scanAll reads every row with scan, then closes rows.
+func scanAll(rows *sql.Rows, scan func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
