@@ -107,10 +107,10 @@ func queueAutomation(ctx context.Context, tx bun.Tx, conv *Conversation, body st
 // reach screens through catch-up).
 func cancelQueuedSMS(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *Recipient) ([]Event, error) {
 	var msgs []Message
-	if err := tx.NewRaw(`UPDATE messages SET status = 'failed', status_reason = 'Recipient opted out'
-		WHERE conversation_id IN (SELECT id FROM conversations WHERE recipient_id = ? AND channel = 'sms')
-		  AND direction = 'outbound' AND status IN ('queued', 'sending') AND NOT compliance
-		RETURNING *`, rcpt.ID).Scan(ctx, &msgs); err != nil {
+	if err := tx.NewRaw(`UPDATE messages SET status = ?, status_reason = ?
+		WHERE conversation_id IN (SELECT id FROM conversations WHERE recipient_id = ? AND channel = ?)
+		  AND direction = 'outbound' AND status IN `+pendingStatusesSQL+` AND NOT compliance
+		RETURNING *`, MsgFailed, ReasonOptedOut, rcpt.ID, ChannelSMS).Scan(ctx, &msgs); err != nil {
 		return nil, fmt.Errorf("cancel queued sends: %w", err)
 	}
 	var evs []Event

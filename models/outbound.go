@@ -55,12 +55,11 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		var row struct {
 			Message
-			Phone      *string    `bun:"phone"`
-			OptedOutAt *time.Time `bun:"opted_out_at"`
-			SMSNumber  *string    `bun:"sms_number"`
-			Plan       string     `bun:"plan_status"`
+			Phone     *string `bun:"phone"`
+			SMSNumber *string `bun:"sms_number"`
+			Reason    string  `bun:"gate_reason"`
 		}
-		err := tx.NewRaw(`SELECT m.*, r.phone, r.sms_opted_out_at AS opted_out_at, i.sms_number, l.plan_status
+		err := tx.NewRaw(`SELECT m.*, r.phone, i.sms_number, `+sendGateSQL+` AS gate_reason
 			FROM messages m JOIN conversations c ON c.id = m.conversation_id
 			JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
 			WHERE m.id = ? AND m.direction = 'outbound' AND m.channel = 'sms' AND NOT m.is_note
@@ -71,26 +70,17 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 		if err != nil {
 			return fmt.Errorf("load message: %w", err)
 		}
-		if row.Status != MsgQueued && row.Status != MsgSending {
+		if !pending(row.Status) {
 			return fmt.Errorf("message %d is %s: %w", msgID, row.Status, ErrNotSendable)
 		}
-		reason := ""
-		switch {
-		case row.OptedOutAt != nil && !row.Compliance:
-			reason = "Recipient opted out"
-		case row.Plan != PlanActive:
-			reason = "Chat plan not active"
-		case row.Phone == nil || row.SMSNumber == nil:
-			reason = "No SMS number on the recipient or inbox"
-		}
-		if reason != "" {
+		if reason := row.Reason; reason != "" {
 			ch, err = setMessageStatus(ctx, tx, &row.Message, MsgFailed, reason)
 			if err != nil {
 				return err
 			}
 			return fmt.Errorf("message %d: %s: %w", msgID, reason, ErrNotSendable)
 		}
-		if _, err := tx.NewRaw("UPDATE messages SET status = 'sending' WHERE id = ?", msgID).Exec(ctx); err != nil {
+		if _, err := tx.NewRaw("UPDATE messages SET status = ? WHERE id = ?", MsgSending, msgID).Exec(ctx); err != nil {
 			return fmt.Errorf("mark sending: %w", err)
 		}
 		out = &OutboundSMS{MessageID: msgID, From: *row.SMSNumber, To: *row.Phone, Body: row.Body}
@@ -131,7 +121,6 @@ func (s *Store) recordSent(ctx context.Context, msgID int64, provider string, id
 		EventInboxID   *int64     `bun:"event_inbox_id"`
 		EventCreatedAt *time.Time `bun:"event_created_at"`
 	}
-	// Past sent is: sent, delivered, failed (statusRank >= statusRank[sent]).
 	err := s.prepared(ctx, &rows, recordSentQuery, msgID, provider, first, ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: record sent: %w", err)
@@ -179,10 +168,6 @@ func (s *Store) RecordSendFailed(ctx context.Context, msgID int64, reason string
 	return ch, nil
 }
 
-// statusRank orders delivery states; a status only ever moves forward
-// (a late "buffered" receipt never overwrites "delivered").
-var statusRank = map[string]int{MsgQueued: 0, MsgSending: 1, MsgSent: 2, MsgDelivered: 3, MsgFailed: 3}
-
 // setMessageStatus moves a locked message forward to status and records a
 // message_status event; it returns nil when the status would go backward
 // or stay the same.
@@ -220,33 +205,30 @@ func setMessageStatus(ctx context.Context, tx bun.Tx, m *Message, status, reason
 // The worker runs these for every send, as cached prepared statements
 // (see prepared.go; B3).
 
-// claimSMSQuery locks a message, checks the gate and marks it sending,
-// returning nothing when the gate or the status says no. Its commit does
-// not wait for the WAL flush (see ClaimSMS). The literals are MsgQueued,
-// MsgSending and PlanActive.
-const claimSMSQuery = `WITH m0 AS (
+// claimSMSQuery locks a message, checks the status and the send gate and
+// marks it sending, returning nothing when either says no. Its commit does
+// not wait for the WAL flush (see ClaimSMS).
+var claimSMSQuery = `WITH m0 AS (
 		SELECT m.id, m.body, r.phone, i.sms_number
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id
 		JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
-		WHERE m.id = $1 AND m.direction = 'outbound' AND m.channel = 'sms' AND NOT m.is_note
-		  AND m.status IN ('queued', 'sending') AND (r.sms_opted_out_at IS NULL OR m.compliance) AND l.plan_status = 'active'
-		  AND r.phone IS NOT NULL AND i.sms_number IS NOT NULL
+		WHERE m.id = $1 AND m.direction = 'outbound' AND m.channel = '` + ChannelSMS + `' AND NOT m.is_note
+		  AND m.status IN ` + pendingStatusesSQL + ` AND ` + sendGateSQL + ` = ''
 		FOR UPDATE OF m
 	)
-	UPDATE messages SET status = 'sending' FROM m0, (SELECT set_config('synchronous_commit', 'off', true)) AS async
+	UPDATE messages SET status = '` + MsgSending + `' FROM m0, (SELECT set_config('synchronous_commit', 'off', true)) AS async
 	WHERE messages.id = m0.id
 	RETURNING m0.id AS message_id, m0.sms_number AS "from", m0.phone AS "to", m0.body`
 
 // recordSentQuery is recordSent's statement: $1 message, $2 provider, $3
 // the first provider id, $4 all of them.
-// "Past sent" is sent, delivered or failed (statusRank >= statusRank[sent]).
-const recordSentQuery = `WITH old AS (
+var recordSentQuery = `WITH old AS (
 		SELECT id, status FROM messages WHERE id = $1 FOR UPDATE
 	), upd AS (
 		UPDATE messages m SET provider = $2::text, provider_message_id = coalesce(m.provider_message_id, NULLIF($3::text, '')),
 			sent_at = coalesce(m.sent_at, now()),
-			status = CASE WHEN old.status IN ('sent', 'delivered', 'failed') THEN m.status ELSE 'sent' END,
-			status_reason = CASE WHEN old.status IN ('sent', 'delivered', 'failed') THEN m.status_reason ELSE '' END
+			status = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status ELSE '` + MsgSent + `' END,
+			status_reason = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status_reason ELSE '' END
 		FROM old WHERE m.id = old.id
 		RETURNING m.*, old.status AS old_status
 	), parts AS (
@@ -255,9 +237,9 @@ const recordSentQuery = `WITH old AS (
 		ON CONFLICT (provider, provider_message_id) DO NOTHING
 	), ev AS (
 		INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
-		SELECT c.org_id, c.inbox_id, c.id, 'message_status', upd.id, jsonb_build_object('status', 'sent')
+		SELECT c.org_id, c.inbox_id, c.id, 'message_status', upd.id, jsonb_build_object('status', '` + MsgSent + `')
 		FROM upd JOIN conversations c ON c.id = upd.conversation_id
-		WHERE upd.old_status NOT IN ('sent', 'delivered', 'failed')
+		WHERE upd.old_status NOT IN ` + pastSentStatusesSQL + `
 		RETURNING id, inbox_id, created_at
 	)
 	SELECT upd.*, ev.id AS event_id, ev.inbox_id AS event_inbox_id, ev.created_at AS event_created_at

@@ -1,0 +1,97 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/uptrace/bun"
+)
+
+// The send gate and the delivery-status order are each defined once, here,
+// and reach SQL as expressions built from these definitions: the worker's
+// one-statement claim, its step-by-step fallback, composing a message and
+// STOP's cancelling of queued sends all use them.
+
+// Reasons a message may not go out, as recorded on it and shown to agents.
+const (
+	ReasonOptedOut     = "Recipient opted out"
+	ReasonPlanInactive = "Chat plan not active"
+	ReasonNoAddress    = "No address for this channel on the recipient or inbox"
+)
+
+// sendGateSQL is the reason a message may not go out, or '' when it may,
+// over m (the message: channel, compliance), r (its recipient), i (its
+// inbox) and l (the inbox's location). Compliance messages (STOP and
+// START confirmations, HELP) reach opted-out recipients; nothing else does.
+var sendGateSQL = `(CASE
+	WHEN NOT m.compliance AND (CASE WHEN m.channel = '` + ChannelSMS + `' THEN r.sms_opted_out_at ELSE r.email_opted_out_at END) IS NOT NULL
+		THEN '` + ReasonOptedOut + `'
+	WHEN l.plan_status <> '` + PlanActive + `' THEN '` + ReasonPlanInactive + `'
+	WHEN (CASE WHEN m.channel = '` + ChannelSMS + `' THEN r.phone IS NULL OR i.sms_number IS NULL
+		ELSE r.email IS NULL OR i.email_address IS NULL END) THEN '` + ReasonNoAddress + `'
+	ELSE '' END)`
+
+// gateError turns a gate reason into the error composing returns.
+func gateError(reason string) error {
+	switch reason {
+	case "":
+		return nil
+	case ReasonOptedOut:
+		return ErrOptedOut
+	case ReasonPlanInactive:
+		return ErrPlanInactive
+	}
+	return fieldErr("to", "%s.", reason)
+}
+
+// statusRank orders delivery states; a status only ever moves forward
+// (a late "buffered" receipt never overwrites "delivered"). Delivered and
+// failed are both final.
+var statusRank = map[string]int{MsgQueued: 0, MsgSending: 1, MsgSent: 2, MsgDelivered: 3, MsgFailed: 3}
+
+// pending reports whether an outbound status is before sent: the message
+// may still be claimed, and a STOP cancels it.
+func pending(status string) bool {
+	r, ok := statusRank[status]
+	return ok && r < statusRank[MsgSent]
+}
+
+// statusesSQL lists, as an SQL list of literals, the outbound statuses
+// keep selects, in rank order.
+func statusesSQL(keep func(rank int) bool) string {
+	var names []string
+	for s, r := range statusRank {
+		if keep(r) {
+			names = append(names, s)
+		}
+	}
+	sort.Slice(names, func(a, b int) bool {
+		if statusRank[names[a]] != statusRank[names[b]] {
+			return statusRank[names[a]] < statusRank[names[b]]
+		}
+		return names[a] < names[b]
+	})
+	return "('" + strings.Join(names, "', '") + "')"
+}
+
+var (
+	// pendingStatusesSQL: queued, sending.
+	pendingStatusesSQL = statusesSQL(func(r int) bool { return r < statusRank[MsgSent] })
+	// pastSentStatusesSQL: sent, delivered, failed.
+	pastSentStatusesSQL = statusesSQL(func(r int) bool { return r >= statusRank[MsgSent] })
+)
+
+// composeGate checks the send gate for a new message on a conversation,
+// with the same expression the worker checks again at send time.
+func composeGate(ctx context.Context, db bun.IDB, convID int64, channel string, compliance bool) error {
+	var reason string
+	err := db.NewRaw(`SELECT `+sendGateSQL+` FROM (SELECT ?::text AS channel, ?::boolean AS compliance) AS m, conversations AS c
+		JOIN recipients AS r ON r.id = c.recipient_id JOIN inboxes AS i ON i.id = c.inbox_id JOIN locations AS l ON l.id = i.location_id
+		WHERE c.id = ?`, channel, compliance, convID).Scan(ctx, &reason)
+	if err != nil {
+		return fmt.Errorf("send gate: %w", err)
+	}
+	return gateError(reason)
+}
