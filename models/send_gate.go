@@ -21,7 +21,7 @@ const (
 	ReasonNoAddress    = "No address for this channel on the recipient or inbox"
 )
 
-// sendGateSQL is the reason a message may not go out, or ” when it may,
+// sendGateSQL is the reason a message may not go out, or empty when it may,
 // over m (the message: channel, compliance), r (its recipient), i (its
 // inbox) and l (the inbox's location). Compliance messages (STOP and
 // START confirmations, HELP) reach opted-out recipients; nothing else does.
