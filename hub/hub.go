@@ -73,7 +73,7 @@ type Hub struct {
 	shutdownMu sync.Once
 
 	presence atomic.Pointer[presence] // nil until a presence handler is set
-	relay    *relay    // nil when Config.Broker is nil
+	relay    *relay                   // nil when Config.Broker is nil
 	stats    counters
 }
 
