@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/parley-chat/parley/models"
@@ -21,9 +22,18 @@ type problem struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// underAPI says whether a path is the API's. Fiber's groups match a bare
+// prefix, so /api/v1x would be taken too without this check.
+func underAPI(path string) bool {
+	return path == apiPrefix || strings.HasPrefix(path, apiPrefix+"/")
+}
+
 // apiProblems answers every error under /api/v1 as problem details, so the
 // API's handlers return errors as the pages' handlers do.
 func (s *Server) apiProblems(c *fiber.Ctx) error {
+	if !underAPI(c.Path()) {
+		return c.Next()
+	}
 	err := c.Next()
 	if err == nil {
 		return nil
@@ -52,6 +62,9 @@ func writeProblem(c *fiber.Ctx, code int, detail string) error {
 
 // apiNotFound ends the API's route table: a path under /api/v1 that no
 // handler took is a 404 problem, never a page.
-func apiNotFound(*fiber.Ctx) error {
+func apiNotFound(c *fiber.Ctx) error {
+	if !underAPI(c.Path()) {
+		return c.Next()
+	}
 	return fiber.NewError(fiber.StatusNotFound, "No such API endpoint.")
 }

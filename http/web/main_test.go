@@ -46,7 +46,8 @@ type fixture struct {
 type serverOpts struct {
 	redisURL  string        // override (e.g. a dead Redis)
 	db        *models.Store // override (e.g. a dead PostgreSQL)
-	callbacks web.ProviderCallbacks
+	// callbacks builds the provider callbacks from what serve hands them.
+	callbacks func(*models.Store, *web.Publisher) web.ProviderCallbacks
 	simulator web.Simulator
 	pubQueue  int  // the publisher's queue (0: the default)
 	pubIdle   bool // the publisher does not run (its queue only fills)
@@ -113,8 +114,12 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 		go func() { defer close(pubDone); pub.Run(pubCtx) }()
 		t.Cleanup(func() { stopPub(); <-pubDone })
 	}
-	srv, err := web.New(web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h, Publisher: pub,
-		Callbacks: o.callbacks, Simulator: o.simulator, Metrics: prometheus.NewRegistry(), Logger: testLogger()})
+	deps := web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h, Publisher: pub,
+		Simulator: o.simulator, Metrics: prometheus.NewRegistry(), Logger: testLogger()}
+	if o.callbacks != nil {
+		deps.Callbacks = o.callbacks(serverStore, pub)
+	}
+	srv, err := web.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
