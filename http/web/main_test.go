@@ -44,8 +44,8 @@ type fixture struct {
 }
 
 type serverOpts struct {
-	redisURL  string        // override (e.g. a dead Redis)
-	db        *models.Store // override (e.g. a dead PostgreSQL)
+	redisURL string        // override (e.g. a dead Redis)
+	db       *models.Store // override (e.g. a dead PostgreSQL)
 	// callbacks builds the provider callbacks from what serve hands them.
 	callbacks func(*models.Store, *web.Publisher) web.ProviderCallbacks
 	simulator web.Simulator
