@@ -34,6 +34,7 @@ type statusSeen struct {
 	seq    int64
 	status string
 	reason string
+	at     time.Time
 }
 
 func (sh *shard) run(ctx context.Context) {
@@ -58,11 +59,19 @@ func (sh *shard) run(ctx context.Context) {
 	}
 }
 
-// forget drops the state of conversations without a change for orderMemory.
+// forget drops the state of conversations without a change for
+// orderMemory, and of message statuses published that long ago (a busy
+// conversation would otherwise keep one per message it ever sent).
 func (sh *shard) forget(now time.Time) {
 	for id, o := range sh.convs {
 		if now.Sub(o.seen) > orderMemory {
 			delete(sh.convs, id)
+			continue
+		}
+		for msg, st := range o.status {
+			if now.Sub(st.at) > orderMemory {
+				delete(o.status, msg)
+			}
 		}
 	}
 }
@@ -80,7 +89,7 @@ func (sh *shard) publish(ch *models.Change) {
 		sh.convs[convID] = o
 	}
 	o.seen = time.Now()
-	plan := o.plan(ch)
+	plan := o.plan(ch, o.seen)
 	f := sh.p.render(ch, plan.state, plan.events)
 	seq := ch.LastSeq()
 	if plan.state {
@@ -95,8 +104,8 @@ type publishPlan struct {
 	events []models.Event // items and ticks, messages at their newest known status
 }
 
-// plan decides what of ch to publish and records it as published.
-func (o *convOrder) plan(ch *models.Change) publishPlan {
+// plan decides what of ch to publish and records it as published at now.
+func (o *convOrder) plan(ch *models.Change, now time.Time) publishPlan {
 	var pl publishPlan
 	alters := false
 	for _, ev := range ch.Events {
@@ -117,7 +126,7 @@ func (o *convOrder) plan(ch *models.Change) publishPlan {
 			if ok && seen.seq >= ev.ID {
 				continue // an older tick than the one shown
 			}
-			o.status[ev.Message.ID] = statusSeen{seq: ev.ID, status: ev.Message.Status, reason: ev.Message.StatusReason}
+			o.status[ev.Message.ID] = statusSeen{seq: ev.ID, status: ev.Message.Status, reason: ev.Message.StatusReason, at: now}
 		} else if ok && seen.seq > ev.ID {
 			// The item comes after a newer status of its message went out.
 			m := *ev.Message
