@@ -1,7 +1,9 @@
-// Package web is Parley's agent-facing HTTP server: the Fiber app, its
-// routes, pages and fragments, sessions, CSRF, and the operations
-// endpoints. It reads and writes only through models.Store and renders
-// only through views; provider callbacks live in http/webhook.
+// Package web is Parley's HTTP server: the Fiber app and its one route
+// table, pages and fragments, sessions, CSRF, the operations endpoints,
+// and the Publisher that carries every live change to agents' sockets. It
+// reads and writes only through models.Store and renders only through
+// views; the provider callbacks (http/webhook) and the Vonage simulator
+// (http/simulator) are handed in through interfaces it defines.
 package web
 
 import (
