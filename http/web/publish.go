@@ -63,6 +63,11 @@ const publishTimeout = time.Second
 //     one by its event id (data-seq, static/js/app.js), so a thread reads
 //     in event order.
 //
+// The acting browser is outside this order: its own response is rendered
+// from its change at once (it must see its result without waiting), and a
+// newer change that reached its socket first can be overwritten by that
+// response until the next frame of the conversation.
+//
 // This bookkeeping lives in this process and forgets a conversation after
 // orderMemory without changes: a change handed over later than that after a
 // newer one could still show an older row. With several nodes, each node's
