@@ -28,7 +28,6 @@ import (
 	"syscall"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/channels/sms"
 	"github.com/parley-chat/parley/config"
@@ -105,7 +104,7 @@ Commands:
 
 Run "parley <command> --help" for a command's flags.`
 
-// serve runs the web server (when web is set) and the job worker until ctx
+// serve runs the web server (when withWeb) and the job worker until ctx
 // ends, then shuts down gracefully: in-flight requests finish, running
 // tasks get the grace period and the rest go back to their queue.
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, withWeb bool) error {
@@ -118,120 +117,178 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	log := cfg.Logger(stderr)
-
-	db, err := models.OpenDB(ctx, cfg.DatabaseURL)
+	p, err := build(ctx, cfg, log, withWeb)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := requireMigrated(ctx, db); err != nil {
-		return err
-	}
-	store := models.NewStore(db)
-
-	queueOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("PARLEY_REDIS_URL: %w", err)
-	}
-	redisOpt, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("PARLEY_REDIS_URL: %w", err)
-	}
-	rdb := redis.NewClient(redisOpt)
-	defer rdb.Close()
-
-	// The hub fans events out to this node's agent sockets; the Redis
-	// broker carries them to every other node sharing this Redis. OnPresence
-	// renders through the web server, built below; no socket (hence no
-	// presence) exists before it serves.
-	var srv *web.Server
-	// Pub/sub ignores Redis database numbers: the channel carries the number
-	// so deployments (or test runs) sharing a Redis server stay apart.
-	h := hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, fmt.Sprintf("parley:hub:%d", redisOpt.DB)), Logger: log.With("component", "hub"),
-		OnPresence: func(topic string, members []hub.Member) {
-			if srv != nil {
-				srv.PresenceChanged(topic, members)
-			}
-		}})
-	defer h.Close()
-	pub, err := web.NewPublisher(store, h, log)
-	if err != nil {
-		return err
-	}
-
-	queue := asynq.NewClient(queueOpt)
-	defer queue.Close()
-	relay := jobs.NewRelay(store, queue, log)
-	relayInspector := asynq.NewInspector(queueOpt)
-	defer relayInspector.Close()
-	relay.Inspector = relayInspector
-	smsSender, sim, err := smsProvider(cfg, withWeb, log)
-	if err != nil {
-		return err
-	}
-	worker, err := jobs.NewWorker(queueOpt, jobs.WorkerConfig{
-		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownGrace, Logger: log,
-	}, jobs.Deps{Store: store, SMS: smsSender, Notify: pub,
-		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: cfg.SMSRate, Limiter: redis_rate.NewLimiter(rdb)}})
-	if err != nil {
-		return err
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return worker.Run(gctx) })
-	g.Go(func() error { return relay.Run(gctx) })
-	g.Go(func() error { return pub.Run(gctx) })
-	if cfg.PprofAddr != "" {
-		g.Go(func() error { return web.ServePprof(gctx, cfg.PprofAddr) })
-	}
-
-	if withWeb {
-		inspector := asynq.NewInspector(queueOpt)
-		defer inspector.Close()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-			jobs.NewQueueCollector(inspector))
-		// Inbound SMS are committed in groups under load (B2); each
-		// webhook is still answered only after its own commit.
-		inbound := webhook.NewBatcher(store, webhook.BatcherOptions{}, log)
-		defer inbound.Close()
-		hooks := webhook.New(webhookConfig(cfg), inbound, pub, relay.Kick, log)
-		srv, err = web.New(web.Deps{Config: cfg, Store: store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: h, Logger: log,
-			Outbox: relay,
-			Callbacks: func(r fiber.Router) {
-				hooks.Register(r)
-				if sim != nil {
-					sim.RegisterAPI(r)
-				}
-			},
-			Pages: func(r fiber.Router, kit web.PageKit) {
-				if sim != nil {
-					sim.RegisterPages(r, kit)
-				}
-			}})
-		if err != nil {
-			return err
-		}
-		g.Go(func() error {
-			log.Info("web server listening", "addr", cfg.HTTPAddr, "url", cfg.BaseURL, "sms", smsMode(cfg))
-			return srv.Serve(cfg.HTTPAddr)
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
-			defer cancel()
-			log.Info("shutting down", "grace", cfg.ShutdownGrace)
-			// Hub first: sockets end with "going away" so the web server
-			// is not left waiting on them.
-			herr := h.Shutdown(sctx)
-			return errors.Join(herr, srv.Shutdown(sctx))
-		})
-	}
-	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+	defer p.close()
+	if err := p.run(ctx); err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// parts are what one process runs, wired by build, started and stopped
+// by run, released by close.
+type parts struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  *models.Store
+	hub    *hub.Hub
+	pub    *web.Publisher // every live change, whatever made it
+	relay  *jobs.Relay
+	worker *jobs.Worker
+	web    *web.Server // nil for `parley worker`
+
+	closers []func() error // in the order built
+}
+
+// onClose registers what close releases.
+func (p *parts) onClose(f func() error) { p.closers = append(p.closers, f) }
+
+// close releases the parts, the last built first.
+func (p *parts) close() error {
+	var errs []error
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		errs = append(errs, p.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// build wires the parts from the config, each handed what it uses: the
+// database and the store, Redis, the hub and the one publisher, the outbox
+// relay and the worker, and for serve the webhooks, the simulator and the
+// web server. Nothing runs yet. On error, what was built is released.
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bool) (_ *parts, err error) {
+	p := &parts{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+
+	db, err := models.OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	p.onClose(db.Close)
+	if err := requireMigrated(ctx, db); err != nil {
+		return nil, err
+	}
+	p.store = models.NewStore(db)
+
+	queueOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	redisOpt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(redisOpt)
+	p.onClose(rdb.Close)
+
+	// The hub fans events out to this node's agent sockets; the Redis
+	// broker carries them to every other node sharing this Redis. Pub/sub
+	// ignores Redis database numbers: the channel carries the number so
+	// deployments (or test runs) sharing a Redis server stay apart.
+	p.hub = hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, fmt.Sprintf("parley:hub:%d", redisOpt.DB)),
+		Logger: log.With("component", "hub")})
+	p.onClose(p.hub.Close)
+	// One publisher for every live change (the web server's actions, the
+	// webhooks, the worker's jobs), so a conversation's frames keep their
+	// order whatever produced them. It renders presence too; no socket
+	// (hence no presence) exists before the web server runs.
+	p.pub, err = web.NewPublisher(web.PublisherConfig{Store: p.store, Hub: p.hub, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	p.hub.HandlePresence(p.pub.PresenceChanged)
+
+	queue := asynq.NewClient(queueOpt)
+	p.onClose(queue.Close)
+	inspector := asynq.NewInspector(queueOpt)
+	p.onClose(inspector.Close)
+	p.relay = jobs.NewRelay(p.store, queue, log)
+	p.relay.Inspector = inspector
+	smsSender, sim, err := smsProvider(cfg, withWeb, log)
+	if err != nil {
+		return nil, err
+	}
+	p.worker, err = jobs.NewWorker(queueOpt, jobs.WorkerConfig{
+		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownGrace, Logger: log,
+	}, jobs.Deps{Store: p.store, SMS: smsSender, Notify: p.pub,
+		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: cfg.SMSRate, Limiter: redis_rate.NewLimiter(rdb)}})
+	if err != nil {
+		return nil, err
+	}
+	if !withWeb {
+		return p, nil
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		jobs.NewQueueCollector(inspector))
+	// Inbound SMS are committed in groups under load (B2); each webhook is
+	// still answered only after its own commit.
+	inbound := webhook.NewBatcher(p.store, webhook.BatcherOptions{}, log)
+	p.onClose(func() error { inbound.Close(); return nil })
+	deps := web.Deps{Config: cfg, Store: p.store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: p.hub, Logger: log,
+		Publisher: p.pub, Outbox: p.relay,
+		Callbacks: webhook.New(webhookConfig(cfg), inbound, p.pub, p.relay.Kick, log)}
+	if sim != nil { // a nil *Simulator in the interface would look present
+		deps.Simulator = sim
+	}
+	if p.web, err = web.New(deps); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// run starts the parts and, when ctx ends, stops them in the order that
+// keeps what was committed: first what commits (the web server: its
+// sockets, then its in-flight requests; the worker: its running tasks get
+// the grace period), then the publisher, which publishes what they handed
+// it last, then the hub, which flushes that to the other nodes.
+func (p *parts) run(ctx context.Context) error {
+	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPub()
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- p.pub.Run(pubCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.worker.Run(gctx) })
+	g.Go(func() error { return p.relay.Run(gctx) })
+	if p.cfg.PprofAddr != "" {
+		g.Go(func() error { return web.ServePprof(gctx, p.cfg.PprofAddr) })
+	}
+	if p.web != nil {
+		g.Go(func() error {
+			p.log.Info("web server listening", "addr", p.cfg.HTTPAddr, "url", p.cfg.BaseURL, "sms", smsMode(p.cfg))
+			return p.web.Serve(p.cfg.HTTPAddr)
+		})
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		p.log.Info("shutting down", "grace", p.cfg.ShutdownGrace)
+		if p.web == nil {
+			return nil
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.ShutdownGrace)
+		defer cancel()
+		return p.web.Shutdown(sctx)
+	})
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+
+	stopPub()
+	perr := <-pubDone
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.ShutdownGrace)
+	defer cancel()
+	return errors.Join(err, perr, p.hub.Shutdown(hctx))
 }
 
 // simulatorAPIKey / simulatorAPISecret are the credentials the built-in

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +152,78 @@ func TestServeStartsAndStopsGracefully(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		t.Fatal("still serving after shutdown")
+	}
+}
+
+// logWatch is a log writer that signals the first time the log contains want.
+type logWatch struct {
+	want string
+	seen chan struct{}
+
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	done bool
+}
+
+func newLogWatch(want string) *logWatch { return &logWatch{want: want, seen: make(chan struct{})} }
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		close(w.seen)
+	}
+	return n, err
+}
+
+func (w *logWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// TestWorkerStartsAndStops: `parley worker` builds the parts without the
+// web server (nothing listens on the HTTP address), runs its jobs, and
+// stops gracefully on the signal.
+func TestWorkerStartsAndStops(t *testing.T) {
+	if code, _, stderr := parley(t, nil, "migrate", "up"); code != 0 {
+		t.Fatal(stderr)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	vars := map[string]string{
+		"PARLEY_DATABASE_URL": env.DatabaseURL, "PARLEY_REDIS_URL": env.RedisURL, "PARLEY_HTTP_ADDR": addr,
+	}
+	log := newLogWatch("worker started")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"worker"}, func(k string) string { return vars[k] }, io.Discard, log)
+	}()
+	select {
+	case <-log.seen:
+	case code := <-done:
+		t.Fatalf("worker exited %d before it started:\n%s", code, log)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("worker did not start within 15s:\n%s", log)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("something listens on %s: the worker must not serve HTTP", addr)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(log.String(), "stopped") {
+			t.Fatalf("worker exited %d after the signal:\n%s", code, log)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not stop within 30s of the signal")
 	}
 }

@@ -11,13 +11,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/parley-chat/parley/channels/sms"
+	"github.com/parley-chat/parley/config"
 )
+
+// nodeSecret is the session secret every node shares.
+const nodeSecret = "two-node-secret-two-node-secret-0001"
 
 // node is one `parley serve` process.
 type node struct {
@@ -44,7 +50,7 @@ func startNode(t *testing.T, bin string) *node {
 	cmd.Env = append(os.Environ(),
 		"PARLEY_DATABASE_URL="+env.DatabaseURL, "PARLEY_REDIS_URL="+env.RedisURL,
 		"PARLEY_HTTP_ADDR="+addr, "PARLEY_BASE_URL=http://"+addr,
-		"PARLEY_SESSION_SECRET=two-node-secret-two-node-secret-0001", "PARLEY_LOG_LEVEL=warn")
+		"PARLEY_SESSION_SECRET="+nodeSecret, "PARLEY_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -174,15 +180,44 @@ func TestTwoNodes(t *testing.T) {
 	resp.Body.Close()
 
 	// The issue asks for delivery within a second.
+	awaitFrame(t, conn, "Sent through node B", sent)
+
+	// A provider callback to node B (the route table's callback group,
+	// signed as Vonage signs it) reaches node A's socket too: webhooks
+	// publish through the same publisher as actions.
+	cfg, _, err := config.Parse("serve", nil, func(k string) string {
+		return map[string]string{"PARLEY_SESSION_SECRET": nodeSecret}[k]
+	}, io.Discard, config.Options{Web: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := webhookConfig(cfg)
+	p := url.Values{"msisdn": {"15550100401"}, "to": {"15550100100"}, "messageId": {"two-node-inbound"},
+		"text": {"Texted to node B"}, "type": {"text"}, "message-timestamp": {"2026-11-24 09:15:00"},
+		"timestamp": {strconv.FormatInt(time.Now().Unix(), 10)}}
+	p.Set("sig", sms.Sign(p, wc.SignatureSecret, wc.SignatureMethod))
+	sent = time.Now()
+	resp, err = http.PostForm(b.url+"/webhooks/vonage/inbound", p)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("inbound webhook on node B: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	awaitFrame(t, conn, "Texted to node B", sent)
+}
+
+// awaitFrame reads the socket until a frame contains want, failing after a
+// second (the issue's bound for a change to reach every node's screens).
+func awaitFrame(t *testing.T, conn *websocket.Conn, want string, since time.Time) {
+	t.Helper()
 	rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
 	defer rcancel()
 	for {
 		_, frame, err := conn.Read(rctx)
 		if err != nil {
-			t.Fatalf("node A's socket did not get node B's event within 1s: %v", err)
+			t.Fatalf("node A's socket did not get %q from node B within 1s: %v", want, err)
 		}
-		if strings.Contains(string(frame), "Sent through node B") {
-			t.Logf("node B request → node A socket: %v", time.Since(sent))
+		if strings.Contains(string(frame), want) {
+			t.Logf("node B → node A socket: %v", time.Since(since))
 			return
 		}
 	}

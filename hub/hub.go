@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 )
 
 // Errors a subscriber ends with, and that hub calls return.
@@ -71,14 +72,14 @@ type Hub struct {
 	wg         sync.WaitGroup // every goroutine the hub started
 	shutdownMu sync.Once
 
-	presence *presence // nil when Config.OnPresence is nil
-	relay    *relay    // nil when Config.Broker is nil
+	presence atomic.Pointer[presence] // nil until a presence handler is set
+	relay    *relay                   // nil when Config.Broker is nil
 	stats    counters
 }
 
 // New returns a running hub. It starts the broker subscription (if
-// cfg.Broker is set) and the presence notifier (if cfg.OnPresence is set);
-// rooms start on demand. Stop it with Shutdown.
+// cfg.Broker is set) and the presence notifier (if cfg.OnPresence is set;
+// HandlePresence sets it later); rooms start on demand. Stop it with Shutdown.
 func New(cfg Config) *Hub {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,9 +93,7 @@ func New(cfg Config) *Hub {
 		cancel: cancel,
 	}
 	if cfg.OnPresence != nil {
-		h.presence = newPresence(cfg.OnPresence)
-		h.wg.Add(1)
-		go func() { defer h.wg.Done(); h.presence.run(h.done) }()
+		h.HandlePresence(cfg.OnPresence)
 	}
 	if cfg.Broker != nil {
 		h.relay = newRelay(h, cfg.Broker, newNodeID())

@@ -157,7 +157,7 @@ func (r *room) leave(s *Subscriber) {
 }
 
 func (r *room) presenceChanged() {
-	if p := r.hub.presence; p != nil {
+	if p := r.hub.presence.Load(); p != nil {
 		p.post(r.topic, slices.Clone(r.members.list))
 	}
 }

@@ -9,20 +9,13 @@ import (
 	"github.com/parley-chat/parley/views"
 )
 
-// RegisterAPI mounts the simulated Vonage REST API (a provider endpoint:
-// no session, no CSRF; it checks the API key and secret instead).
-func (s *Simulator) RegisterAPI(r fiber.Router) {
-	r.Post(Path+"/sms/json", s.sendSMS)
+// Phone returns the phone pages, rendered through the web app's kit;
+// http/web's route table mounts them behind its login check.
+func (s *Simulator) Phone(kit web.PageKit) web.PhonePages {
+	return &phonePages{s: s, kit: kit, inboxes: kit.Inboxes}
 }
 
-// RegisterPages mounts the phone page behind the app's login.
-func (s *Simulator) RegisterPages(r fiber.Router, kit web.PageKit) {
-	ph := &phonePages{s: s, kit: kit, inboxes: kit.Inboxes}
-	r.Get("/simulator/phone", kit.RequireUser, ph.page)
-	r.Get("/simulator/phone/thread", kit.RequireUser, ph.thread)
-	r.Post("/simulator/phone/send", kit.RequireUser, ph.send)
-}
-
+// phonePages implements web.PhonePages.
 type phonePages struct {
 	s       *Simulator
 	kit     web.PageKit
@@ -52,7 +45,8 @@ func (p *phonePages) data(c *fiber.Ctx, phone, errMsg string) (*views.PhoneData,
 	return d, nil
 }
 
-func (p *phonePages) page(c *fiber.Ctx) error {
+// Page shows a phone: its number, the inboxes it can text and its thread.
+func (p *phonePages) Page(c *fiber.Ctx) error {
 	phone, ok := models.ParsePhone(c.Query("phone", DefaultPhone))
 	errMsg := ""
 	if !ok {
@@ -65,7 +59,8 @@ func (p *phonePages) page(c *fiber.Ctx) error {
 	return p.kit.Render(c, "phone", "Phone simulator", "phone", d)
 }
 
-func (p *phonePages) thread(c *fiber.Ctx) error {
+// Thread renders the phone's thread alone, for an HTMX refresh.
+func (p *phonePages) Thread(c *fiber.Ctx) error {
 	phone, _ := models.ParsePhone(c.Query("phone"))
 	d, err := p.data(c, phone, "")
 	if err != nil {
@@ -74,8 +69,8 @@ func (p *phonePages) thread(c *fiber.Ctx) error {
 	return p.kit.Fragment(c, "phone", "phone-thread", d)
 }
 
-// send texts from the simulated phone through the real inbound webhook.
-func (p *phonePages) send(c *fiber.Ctx) error {
+// Send texts from the simulated phone through the real inbound webhook.
+func (p *phonePages) Send(c *fiber.Ctx) error {
 	// Fiber's strings point into buffers it reuses; the simulator keeps these.
 	phone, ok := models.ParsePhone(strings.Clone(c.FormValue("phone")))
 	text := strings.Clone(c.FormValue("text"))

@@ -18,7 +18,8 @@ import (
 )
 
 // Path is where the simulated Vonage REST API lives; point the SMS
-// client's base URL at BaseURL + Path.
+// client's base URL at BaseURL + Path. http/web's route table mounts
+// VonageSend at Path + "/sms/json".
 const Path = "/simulator/vonage"
 
 // Config configures the simulator.

@@ -22,9 +22,11 @@ func newID() string {
 	return strings.ToUpper(hex.EncodeToString(b))
 }
 
-// sendSMS answers POST {Path}/sms/json like Vonage's SMS API, records the
-// text on the phone, and posts a receipt for every part shortly after.
-func (s *Simulator) sendSMS(c *fiber.Ctx) error {
+// VonageSend answers POST {Path}/sms/json like Vonage's SMS API, records
+// the text on the phone, and posts a receipt for every part shortly after.
+// It is a provider endpoint: no session, no CSRF; it checks the API key
+// and secret instead. http/web's route table mounts it.
+func (s *Simulator) VonageSend(c *fiber.Ctx) error {
 	// Clone: Fiber's strings point into buffers it reuses, and these are kept.
 	f := func(k string) string { return strings.Clone(strings.TrimSpace(c.FormValue(k))) }
 	if f("api_key") != s.cfg.APIKey || f("api_secret") != s.cfg.APISecret {

@@ -40,11 +40,17 @@ type fixture struct {
 	Demo  *models.DemoResult
 	Redis *redis.Client
 	Hub   *hub.Hub
+	Pub   *web.Publisher
 }
 
 type serverOpts struct {
 	redisURL string        // override (e.g. a dead Redis)
 	db       *models.Store // override (e.g. a dead PostgreSQL)
+	// callbacks builds the provider callbacks from what serve hands them.
+	callbacks func(*models.Store, *web.Publisher) web.ProviderCallbacks
+	simulator web.Simulator
+	pubQueue  int  // the publisher's queue (0: the default)
+	pubIdle   bool // the publisher does not run (its queue only fills)
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, serverOpts{}) }
@@ -93,15 +99,27 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	if o.db != nil {
 		serverStore = o.db
 	}
-	var srv *web.Server
-	h := hub.New(hub.Config{OnPresence: func(topic string, m []hub.Member) {
-		if srv != nil {
-			srv.PresenceChanged(topic, m)
-		}
-	}})
+	// Wired as serve wires them: the hub, then the one publisher, which
+	// renders presence too.
+	h := hub.New(hub.Config{})
 	t.Cleanup(func() { h.Close() })
-	srv, err = web.New(web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h,
-		Metrics: prometheus.NewRegistry(), Logger: testLogger()})
+	pub, err := web.NewPublisher(web.PublisherConfig{Store: serverStore, Hub: h, Logger: testLogger(), Queue: o.pubQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.HandlePresence(pub.PresenceChanged)
+	if !o.pubIdle {
+		pubCtx, stopPub := context.WithCancel(context.Background())
+		pubDone := make(chan struct{})
+		go func() { defer close(pubDone); pub.Run(pubCtx) }()
+		t.Cleanup(func() { stopPub(); <-pubDone })
+	}
+	deps := web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h, Publisher: pub,
+		Simulator: o.simulator, Metrics: prometheus.NewRegistry(), Logger: testLogger()}
+	if o.callbacks != nil {
+		deps.Callbacks = o.callbacks(serverStore, pub)
+	}
+	srv, err := web.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +131,7 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	})
 	// Login throttling counts live in Redis; start every test with none.
 	rdb.FlushDB(ctx)
-	return &fixture{URL: base, Store: store, Demo: demo, Redis: rdb, Hub: h}
+	return &fixture{URL: base, Store: store, Demo: demo, Redis: rdb, Hub: h, Pub: pub}
 }
 
 // client is a browser-like HTTP client: a cookie jar, no automatic redirects.

@@ -10,10 +10,13 @@ import (
 	"github.com/parley-chat/parley/views"
 )
 
-// PresenceChanged is the hub's OnPresence callback: when who views a
-// conversation changes, the thread and the list row show it. Presence is
-// per node (the hub's Members are this node's sockets).
-func (s *Server) PresenceChanged(topic string, members []hub.Member) {
+// PresenceChanged is the hub's presence handler (hub.HandlePresence): when
+// who views a conversation changes, the thread and the list row show it.
+// Presence is per node (the hub's Members are this node's sockets). It
+// publishes directly, not through a shard: viewers are their own swap
+// targets, and a row re-rendered for a change gets them back in the
+// browser (app.js), so they need no order with the conversation's changes.
+func (p *Publisher) PresenceChanged(topic string, members []hub.Member) {
 	idText, ok := strings.CutPrefix(topic, "conv:")
 	if !ok {
 		return
@@ -24,7 +27,7 @@ func (s *Server) PresenceChanged(topic string, members []hub.Member) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
-	inboxID, err := s.store.ConversationInboxID(ctx, id)
+	inboxID, err := p.store.ConversationInboxID(ctx, id)
 	if err != nil {
 		return
 	}
@@ -38,10 +41,10 @@ func (s *Server) PresenceChanged(topic string, members []hub.Member) {
 		{"frame-viewers-row", inboxTopic(inboxID)}, {"frame-viewers-thread", convTopic(id)},
 	} {
 		var buf bytes.Buffer
-		if err := s.views.Fragment(&buf, "chats", fr.name, f); err != nil {
-			s.log.Error("render viewers frame", "err", err)
+		if err := p.views.Fragment(&buf, "chats", fr.name, f); err != nil {
+			p.log.Error("render viewers frame", "err", err)
 			return
 		}
-		s.hub.Publish(ctx, hub.Event{Topic: fr.topic, Frame: buf.Bytes()})
+		p.hub.Publish(ctx, hub.Event{Topic: fr.topic, Frame: buf.Bytes()})
 	}
 }

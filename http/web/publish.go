@@ -1,11 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/hub"
@@ -19,178 +20,170 @@ import (
 func inboxTopic(id int64) string { return "inbox:" + strconv.FormatInt(id, 10) }
 func convTopic(id int64) string  { return "conv:" + strconv.FormatInt(id, 10) }
 
-// publishTimeout bounds how long an action waits on a full hub mailbox;
+// publishTimeout bounds how long one frame waits on a full hub mailbox;
 // the change is committed either way, and browsers catch up from the database.
 const publishTimeout = time.Second
 
-// Publisher renders committed changes once and publishes them to every
-// screen that shows them, on every node. The web server uses it after each
-// action; workers use it (as jobs.Notifier) after sends and receipts.
+// Publisher is the one way a committed change reaches agents' screens: the
+// web server's actions, the provider webhooks and the job worker all hand
+// it their changes (Notify), and it renders each once and publishes it to
+// the hub, which carries it to every node.
+//
+// Notify never blocks. A change that finds the queue full is dropped from
+// the live path (counted, and logged at most once a second); the change is
+// committed, and screens catch up from the database when they reconnect.
+//
+// # Order
+//
+// What it promises, per conversation, for the changes handed to this
+// process's publisher (each node runs one; see below for several):
+//
+//   - Frames go out one change at a time, in the order the changes were
+//     handed over: one goroutine (a shard) publishes every change of a
+//     conversation.
+//   - A screen never goes back to an older state of the conversation. A
+//     change handed over late (two changes committed by different
+//     goroutines can reach Notify in the other order) is recognised by its
+//     events' ids: the publisher remembers, per conversation, the newest
+//     event whose list row and thread header it published, and a change
+//     whose events are all older publishes no row and no header. This is
+//     sound because every change that alters a conversation (a message, an
+//     assignment, a close, an inbound text, an opt-out) locks the
+//     conversation's row before it writes its events: their ids follow
+//     commit order, and the row a newer change carries includes the older
+//     one's effect. (models must keep doing so.)
+//   - A change of message statuses only (sent, delivered, failed) does not
+//     lock the conversation and alters nothing the row or the header show,
+//     so it publishes neither; only the ticks. A status older than one
+//     already published for the same message (by event id; a message's
+//     status events follow commit order, its row being locked) is skipped,
+//     and a message item handed over after a newer status of its message
+//     shows that status, so a tick never goes back.
+//   - Timeline items always go out, late or not; the browser places each
+//     one by its event id (data-seq, static/js/app.js), so a thread reads
+//     in event order.
+//
+// The acting browser is outside this order: its own response is rendered
+// from its change at once (it must see its result without waiting), and a
+// newer change that reached its socket first can be overwritten by that
+// response until the next frame of the conversation.
+//
+// This bookkeeping lives in this process and forgets a conversation after
+// orderMemory without changes: a change handed over later than that after a
+// newer one could still show an older row. With several nodes, each node's
+// publisher orders what that node commits and pub/sub keeps one node's
+// order, but a change committed on one node and an older one committed on
+// another can reach a screen in either order.
 type Publisher struct {
-	views *views.Renderer
-	hub   *hub.Hub
-	store *models.Store
-	log   *slog.Logger
-	// shards hold changes for Run, each conversation always on the same
-	// shard so its frames go out in order; nil for a synchronous publisher.
-	shards []chan *models.Change
+	views  *views.Renderer
+	hub    *hub.Hub
+	store  *models.Store
+	log    *slog.Logger
+	shards []*shard
+
+	dropped   atomic.Uint64
+	droppedAt atomic.Int64 // unix nanoseconds of the last drop logged
 
 	mu        sync.Mutex
 	assignees map[int64]assigneeEntry // by inbox, for thread headers
 }
 
-// assigneeEntry is an inbox's assignable users as loaded at some time.
-type assigneeEntry struct {
-	users []models.User
-	at    time.Time
+// PublisherConfig configures a Publisher.
+type PublisherConfig struct {
+	Store  *models.Store
+	Hub    *hub.Hub
+	Logger *slog.Logger
+	// Queue bounds the changes waiting to be published, over all shards
+	// (DefaultPublishQueue).
+	Queue int
 }
 
-// notifyQueue bounds the changes waiting to be rendered, over all shards.
-// A burst beyond it is dropped from the live path (browsers catch up from
-// the database).
-const notifyQueue = 4096
+// DefaultPublishQueue bounds the changes waiting to be rendered. A burst
+// beyond it is dropped from the live path (browsers catch up from the
+// database) rather than making a webhook or an action wait.
+const DefaultPublishQueue = 4096
 
 // publishShards is how many changes are rendered and published at once:
 // rendering waits on the database and Redis, so a few overlap well.
 const publishShards = 4
 
-// assigneesTTL is how long a thread header's assignee list is reused
-// across changes of the same inbox. Pages always load it fresh.
-const assigneesTTL = 2 * time.Second
-
-// NewPublisher builds an asynchronous publisher with its own renderer, for
-// webhooks and workers: Notify returns at once and Run publishes, in order
-// per conversation.
-func NewPublisher(store *models.Store, h *hub.Hub, log *slog.Logger) (*Publisher, error) {
+// NewPublisher builds the publisher; Run publishes what Notify queues.
+func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
+	if cfg.Hub == nil || cfg.Store == nil {
+		return nil, errors.New("web: publisher: a hub and a store are required")
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultPublishQueue
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	// Frames carry no asset URLs, so the renderer needs no versions.
 	r, err := views.New(func(p string) string { return "/static/" + p })
 	if err != nil {
 		return nil, err
 	}
-	p := &Publisher{views: r, hub: h, store: store, log: log}
+	p := &Publisher{views: r, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger.With("component", "publisher")}
+	per := max(cfg.Queue/publishShards, 1)
 	for range publishShards {
-		p.shards = append(p.shards, make(chan *models.Change, notifyQueue/publishShards))
+		p.shards = append(p.shards, &shard{p: p, queue: make(chan *models.Change, per)})
 	}
 	return p, nil
 }
 
-// Notify implements jobs.Notifier and webhook.Notifier: it never blocks.
+// Notify queues a committed change for every screen that shows it. It
+// never blocks (webhook.Notifier, jobs.Notifier, and the web server's
+// actions all call it before or just after answering).
 func (p *Publisher) Notify(ch *models.Change) {
-	if p.shards == nil {
-		p.publish(ch)
+	if ch == nil || len(ch.Events) == 0 {
 		return
 	}
+	id := ch.Events[0].ConversationID
 	select {
-	case p.shards[ch.Conversation.ID%int64(len(p.shards))] <- ch:
+	case p.shards[uint64(id)%uint64(len(p.shards))].queue <- ch:
 	default:
-		p.log.Warn("live update dropped: publisher queue full; screens catch up on reconnect", "conversation", ch.Conversation.ID)
+		p.drop(id)
 	}
 }
 
-// Run publishes queued changes until ctx ends, then drains what is left.
+// drop counts a change the queue had no room for; the log says so at most
+// once a second, so a burst does not also flood the log.
+func (p *Publisher) drop(convID int64) {
+	n := p.dropped.Add(1)
+	now, last := time.Now().UnixNano(), p.droppedAt.Load()
+	if now-last >= int64(time.Second) && p.droppedAt.CompareAndSwap(last, now) {
+		p.log.Warn("live updates dropped: publisher queue full; screens catch up on reconnect",
+			"conversation", convID, "dropped_total", n)
+	}
+}
+
+// Dropped is how many changes Notify has dropped for a full queue.
+func (p *Publisher) Dropped() uint64 { return p.dropped.Load() }
+
+// Run publishes queued changes until ctx ends, then what is still queued.
+// Stop it after the parts that call Notify, so their last changes go out.
 func (p *Publisher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, q := range p.shards {
+	for _, sh := range p.shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.drain(ctx, q)
+			sh.run(ctx)
 		}()
 	}
 	wg.Wait()
 	return nil
 }
 
-// drain publishes one shard's changes until ctx ends, then what is left.
-func (p *Publisher) drain(ctx context.Context, q chan *models.Change) {
-	for {
-		select {
-		case ch := <-q:
-			p.publish(ch)
-		case <-ctx.Done():
-			for {
-				select {
-				case ch := <-q:
-					p.publish(ch)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-// assigneesOf returns an inbox's assignable users, reusing a recent load.
-func (p *Publisher) assigneesOf(ctx context.Context, orgID, inboxID int64) ([]models.User, error) {
-	p.mu.Lock()
-	e, ok := p.assignees[inboxID]
-	p.mu.Unlock()
-	if ok && time.Since(e.at) < assigneesTTL {
-		return e.users, nil
-	}
-	users, err := p.store.Assignees(ctx, models.Scope{OrgID: orgID}, inboxID)
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	if p.assignees == nil {
-		p.assignees = map[int64]assigneeEntry{}
-	}
-	p.assignees[inboxID] = assigneeEntry{users: users, at: time.Now()}
-	p.mu.Unlock()
-	return users, nil
-}
-
-// changeFrames are a change rendered once for every viewer.
-type changeFrames struct {
-	row    []byte // for the inbox feed: the conversation's list row
-	thread []byte // for the thread: its header and new timeline items
-}
-
-// frames renders a change's websocket frames (out-of-band swaps by id).
-func (s *Publisher) frames(ch *models.Change) changeFrames {
-	var row, thread bytes.Buffer
-	conv := ch.Conversation
-	seq := ch.LastSeq()
-	if err := s.views.Fragment(&row, "chats", "frame-row", views.RowFrame{Row: conv, Seq: seq}); err != nil {
-		s.log.Error("render row frame", "conversation", conv.ID, "err", err)
-	}
-	actx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-	defer cancel()
-	assignees, err := s.assigneesOf(actx, conv.OrgID, conv.InboxID)
-	if err != nil {
-		s.log.Error("load assignees for frame", "conversation", conv.ID, "err", err)
-	}
-	if err := s.views.Fragment(&thread, "chats", "frame-head", views.ThreadData{Conv: conv, Assignees: assignees}); err != nil {
-		s.log.Error("render head frame", "conversation", conv.ID, "err", err)
-	}
-	for _, ev := range ch.Events {
-		var err error
-		if ev.Kind == models.EvMessageStatus && ev.Message != nil {
-			err = s.views.Fragment(&thread, "chats", "frame-status", ev.Message)
-		} else {
-			err = s.views.Fragment(&thread, "chats", "frame-item", views.ItemFrame{Conv: conv, Item: ev, Seq: ev.ID})
-		}
-		if err != nil {
-			s.log.Error("render item frame", "conversation", conv.ID, "event", ev.ID, "err", err)
-		}
-	}
-	return changeFrames{row: row.Bytes(), thread: thread.Bytes()}
-}
-
-// publish sends a committed change to every screen that shows it, on
-// every node. Nothing is published for a change with no events.
-func (s *Publisher) publish(ch *models.Change) {
-	if s.hub == nil || len(ch.Events) == 0 {
+// send publishes one frame, logging (not returning) a failure: the change
+// is committed, and screens catch up from the database.
+func (p *Publisher) send(topic string, seq int64, frame []byte) {
+	if len(frame) == 0 {
 		return
 	}
-	f := s.frames(ch)
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
-	seq := ch.LastSeq()
-	if err := s.hub.Publish(ctx, hub.Event{Topic: inboxTopic(ch.Conversation.InboxID), Seq: seq, Frame: f.row}); err != nil {
-		s.log.Warn("publish row", "conversation", ch.Conversation.ID, "err", err)
-	}
-	if err := s.hub.Publish(ctx, hub.Event{Topic: convTopic(ch.Conversation.ID), Seq: seq, Frame: f.thread}); err != nil {
-		s.log.Warn("publish thread", "conversation", ch.Conversation.ID, "err", err)
+	if err := p.hub.Publish(ctx, hub.Event{Topic: topic, Seq: seq, Frame: frame}); err != nil {
+		p.log.Warn("publish", "topic", topic, "err", err)
 	}
 }

@@ -9,13 +9,15 @@ import (
 	"github.com/parley-chat/parley/static"
 )
 
-// routes registers every route of the web server, in one place.
+// routes is the route table: every path the server answers, grouped by how
+// a request is authenticated. Fiber matches in registration order, so the
+// groups without a session come before the middleware that loads it.
 func (s *Server) routes() error {
 	app := s.app
 	app.Use(s.observe)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
 
-	// Operations: no session, no CSRF.
+	// Operations: no session, no CSRF (/metrics may want a bearer token).
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metricsHandler())
@@ -25,24 +27,33 @@ func (s *Server) routes() error {
 		MaxAge: 365 * 24 * 3600,
 	}))
 
-	if s.deps.Callbacks != nil {
-		s.deps.Callbacks(app)
+	// Provider callbacks: no session, no CSRF. Vonage signs its webhooks
+	// (and calls them with GET or POST); the simulator's Vonage-compatible
+	// API checks an API key and secret, as Vonage's does.
+	if cb := s.deps.Callbacks; cb != nil {
+		for _, m := range []string{fiber.MethodGet, fiber.MethodPost} {
+			app.Add(m, "/webhooks/vonage/inbound", cb.VonageInbound)
+			app.Add(m, "/webhooks/vonage/status", cb.VonageStatus)
+		}
+	}
+	if sim := s.deps.Simulator; sim != nil {
+		app.Post("/simulator/vonage/sms/json", sim.VonageSend) // simulator.Path + "/sms/json"
 	}
 
-	app.Use(s.loadSession, s.checkCSRF)
+	// API: bearer tokens (spec/api.md), before the session and CSRF checks;
+	// errors are problem details. Its handlers go between these two lines:
+	// apiNotFound answers whatever they do not take.
+	api := app.Group(apiPrefix, s.apiProblems)
+	api.Use(apiNotFound)
 
+	// Session pages: from here on the session is loaded and every
+	// state-changing request must carry the CSRF token.
+	app.Use(s.loadSession, s.checkCSRF)
 	app.Get("/login", s.loginPage)
 	app.Post("/login", s.login)
 	app.Post("/logout", s.logout)
-
-	queues, err := s.queuesHandler()
-	if err != nil {
-		return err
-	}
-	app.Use(queuesPath, s.requireUser, s.requireAdmin, queues)
-
 	app.Get("/", s.requireUser, s.dashboard)
-	app.Get("/ws", s.ws)
+	app.Get("/ws", s.ws) // answers 401 itself: a socket cannot follow a redirect
 	app.Get("/chats", s.requireUser, s.chats)
 	app.Get("/chats/new", s.requireUser, s.newChat)
 	app.Post("/chats", s.requireUser, s.startChat)
@@ -56,10 +67,19 @@ func (s *Server) routes() error {
 	app.Get("/broadcasts", s.requireUser, s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
 	app.Get("/credits", s.requireUser, s.credits)
-
-	if s.deps.Pages != nil {
-		s.deps.Pages(app, s.pageKit())
+	if sim := s.deps.Simulator; sim != nil {
+		phone := sim.Phone(s.pageKit())
+		app.Get("/simulator/phone", s.requireUser, phone.Page)
+		app.Get("/simulator/phone/thread", s.requireUser, phone.Thread)
+		app.Post("/simulator/phone/send", s.requireUser, phone.Send)
 	}
+
+	// Admin: a session of an admin; anyone else gets a 404.
+	queues, err := s.queuesHandler()
+	if err != nil {
+		return err
+	}
+	app.Use(queuesPath, s.requireUser, s.requireAdmin, queues)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return nil

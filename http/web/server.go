@@ -1,7 +1,9 @@
-// Package web is Parley's agent-facing HTTP server: the Fiber app, its
-// routes, pages and fragments, sessions, CSRF, and the operations
-// endpoints. It reads and writes only through models.Store and renders
-// only through views; provider callbacks live in http/webhook.
+// Package web is Parley's HTTP server: the Fiber app and its one route
+// table, pages and fragments, sessions, CSRF, the operations endpoints,
+// and the Publisher that carries every live change to agents' sockets. It
+// reads and writes only through models.Store and renders only through
+// views; the provider callbacks (http/webhook) and the Vonage simulator
+// (http/simulator) are handed in through interfaces it defines.
 package web
 
 import (
@@ -30,16 +32,19 @@ type Deps struct {
 	Redis   redis.UniversalClient // login throttling and readiness
 	Queue   asynq.RedisConnOpt    // the Asynq dashboard's connection
 	Metrics *prometheus.Registry  // HTTP metrics are registered here; /metrics serves it
-	Hub     *hub.Hub              // live events to agents' sockets
+	Hub     *hub.Hub              // agents' sockets subscribe here
+	// Publisher carries every live change to agents' screens, the web
+	// server's actions' included (required; the webhooks and the worker
+	// share it, so a conversation's frames keep their order).
+	Publisher *Publisher
 	// Outbox is kicked after a commit that queued work (optional).
 	Outbox interface{ Kick() }
-	// Callbacks mounts provider callbacks: no session, no CSRF (they are
-	// signed by the provider instead).
-	Callbacks func(r fiber.Router)
-	// Pages mounts extra pages (the SMS simulator) behind the session and
-	// CSRF checks, with helpers to require a login and render in the layout.
-	Pages  func(r fiber.Router, p PageKit)
-	Logger *slog.Logger
+	// Callbacks answer the SMS provider's webhooks (nil: not mounted).
+	Callbacks ProviderCallbacks
+	// Simulator is the built-in stand-in for Vonage (nil when a Vonage
+	// account is configured: its API and phone pages are not mounted).
+	Simulator Simulator
+	Logger    *slog.Logger
 }
 
 // Server is the web application.
@@ -102,11 +107,14 @@ func New(d Deps) (*Server, error) {
 		origin:   base.Scheme + "://" + base.Host, originHost: base.Host,
 		httpm: newHTTPMetrics(d.Metrics),
 	}
-	if d.Hub == nil {
-		return nil, errors.New("web: a hub is required")
+	if d.Hub == nil || d.Publisher == nil {
+		return nil, errors.New("web: a hub and a publisher are required")
 	}
-	d.Metrics.MustRegister(newHubCollector(d.Hub))
-	s.pub = &Publisher{views: r, hub: d.Hub, store: d.Store, log: d.Logger}
+	d.Metrics.MustRegister(newHubCollector(d.Hub), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_live_changes_dropped_total",
+		Help: "Committed changes left off the live path because the publisher's queue was full.",
+	}, func() float64 { return float64(d.Publisher.Dropped()) }))
+	s.pub = d.Publisher
 	s.outbox = d.Outbox
 	s.deps = d
 	s.wsCtx, s.wsCancel = context.WithCancel(context.Background())
@@ -155,10 +163,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// publish shows a committed change everywhere and wakes the outbox relay
-// for any work the change queued.
+// publish hands a committed change to the publisher for every other
+// screen (it never blocks the request) and wakes the outbox relay for any
+// work the change queued. The acting browser gets its result in the
+// response.
 func (s *Server) publish(ch *models.Change) {
-	s.pub.publish(ch)
+	s.pub.Notify(ch)
 	if s.outbox != nil {
 		s.outbox.Kick()
 	}
@@ -167,9 +177,9 @@ func (s *Server) publish(ch *models.Change) {
 // frames renders a change's frames (for an action's own response).
 func (s *Server) frames(ch *models.Change) changeFrames { return s.pub.frames(ch) }
 
-// PageKit lets extra pages share the app's login check and layout.
+// PageKit lets extra pages (the simulator's phone) share the app's layout
+// and session; routes.go puts the login check in front of them.
 type PageKit struct {
-	RequireUser fiber.Handler
 	// Render writes a full page of the named template inside the layout.
 	Render func(c *fiber.Ctx, page, title, active string, data any) error
 	// Fragment writes one named template of a page (an HTMX swap).
@@ -182,7 +192,6 @@ type PageKit struct {
 
 func (s *Server) pageKit() PageKit {
 	return PageKit{
-		RequireUser: s.requireUser,
 		Render: func(c *fiber.Ctx, page, title, active string, data any) error {
 			return s.render(c, page, views.Layout{Title: title, Active: active}, data)
 		},

@@ -166,7 +166,12 @@ func newFixture(t testing.TB, cfg webhook.Config, handlerStore ...webhook.Store)
 		f.batcher, _ = hs.(*webhook.Batcher)
 	}
 	app := fiber.New(fiber.Config{Immutable: true, DisableStartupMessage: true})
-	webhook.New(cfg, hs, f.rec, func() { f.kicks.Add(1) }, testLogger()).Register(app)
+	// The paths of http/web's route table, where serve mounts the handler.
+	h := webhook.New(cfg, hs, f.rec, func() { f.kicks.Add(1) }, testLogger())
+	for _, m := range []string{fiber.MethodGet, fiber.MethodPost} {
+		app.Add(m, inboundPath, h.VonageInbound)
+		app.Add(m, statusPath, h.VonageStatus)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -51,14 +51,6 @@ func New(cfg Config, store Store, notify Notifier, kick func(), log *slog.Logger
 	return &Handler{cfg: cfg, store: store, notify: notify, kick: kick, log: log.With("component", "webhook")}
 }
 
-// Register mounts the callbacks; Vonage may call with GET or POST.
-func (h *Handler) Register(r fiber.Router) {
-	for _, m := range []string{fiber.MethodGet, fiber.MethodPost} {
-		r.Add(m, "/webhooks/vonage/inbound", h.inbound)
-		r.Add(m, "/webhooks/vonage/status", h.status)
-	}
-}
-
 // dbTimeout bounds a callback's database work well under Vonage's own
 // timeout, so a stuck database answers 5xx (and Vonage retries) in time.
 const dbTimeout = 5 * time.Second
@@ -98,8 +90,10 @@ func (h *Handler) params(c *fiber.Ctx) (sms.Request, error) {
 	return req, nil
 }
 
-// inbound stores an inbound SMS, then answers 200, then publishes.
-func (h *Handler) inbound(c *fiber.Ctx) error {
+// VonageInbound stores an inbound SMS, then answers 200, then publishes.
+// Vonage calls it with GET or POST; http/web's route table mounts it at
+// /webhooks/vonage/inbound.
+func (h *Handler) VonageInbound(c *fiber.Ctx) error {
 	req, err := h.params(c)
 	if err != nil {
 		return err
@@ -134,8 +128,10 @@ func (h *Handler) inbound(c *fiber.Ctx) error {
 	return nil
 }
 
-// status applies a delivery receipt, then answers 200, then publishes.
-func (h *Handler) status(c *fiber.Ctx) error {
+// VonageStatus applies a delivery receipt, then answers 200, then
+// publishes. Vonage calls it with GET or POST; http/web's route table
+// mounts it at /webhooks/vonage/status.
+func (h *Handler) VonageStatus(c *fiber.Ctx) error {
 	req, err := h.params(c)
 	if err != nil {
 		return err

@@ -89,6 +89,7 @@
     document.querySelectorAll("#conv-list > .conv-row, .timeline > [id^=ev-]").forEach(function (el) {
       if (seen[el.id]) { el.remove(); } else { seen[el.id] = true; }
     });
+    document.querySelectorAll(".timeline").forEach(inOrder);
     var list = document.getElementById("conv-list");
     if (list) {
       list.querySelectorAll(".conv-row").forEach(function (row) {
@@ -105,6 +106,17 @@
       if (t.dataset.user === me()) { t.remove(); }
     });
     countNew();
+  }
+
+  // Timeline items are appended as they arrive, which is not always the
+  // order they happened: a change handed to the server's publisher late
+  // still sends its items. Each carries its event id (data-seq); move any
+  // item that landed after a newer one back to its place.
+  function inOrder(timeline) {
+    var items = Array.prototype.slice.call(timeline.querySelectorAll(":scope > [data-seq]"));
+    var sorted = items.slice().sort(function (a, b) { return Number(a.dataset.seq) - Number(b.dataset.seq); });
+    if (sorted.every(function (el, i) { return el === items[i]; })) { return; }
+    sorted.forEach(function (el) { timeline.appendChild(el); });
   }
 
   // The tab title shows how many New conversations the list holds.
