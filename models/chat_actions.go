@@ -37,10 +37,10 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 	var channel, phone, email string
 	if p, ok := ParsePhone(in.To); ok && !strings.Contains(in.To, "@") {
 		channel, phone = ChannelSMS, p
-	} else if e, ok := ParseEmail(in.To); ok {
-		channel, email = ChannelEmail, e
+	} else if _, ok := ParseEmail(in.To); ok {
+		return nil, errEmailUnavailable("to")
 	} else {
-		return nil, fieldErr("to", "Enter a phone number (e.g. +15551234567) or an email address.")
+		return nil, fieldErr("to", "Enter a phone number, e.g. +15551234567.")
 	}
 	if err := checkBody(in.Body); err != nil {
 		return nil, err

@@ -146,11 +146,25 @@ func reopen(ctx context.Context, tx bun.Tx, conv *Conversation, actor int64) (*E
 	return insertEvent(ctx, tx, conv, EvReopened, nil, &actor, nil)
 }
 
+// errEmailUnavailable refuses to queue an email. No worker sends email
+// yet: a queued one used to be retried, archived and re-enqueued by the
+// sweep forever while the agent saw "Queued" with no explanation. field
+// is the form field the message belongs next to.
+func errEmailUnavailable(field string) error {
+	if field == "to" {
+		return fieldErr(field, "Email is not available yet on this Parley. Enter a phone number to send a text message instead.")
+	}
+	return fieldErr(field, "Email is not available yet on this Parley, so this reply cannot be sent. Leave an internal note, or start a chat with the recipient's phone number instead.")
+}
+
 // addOutbound records an agent's message (queued for the worker through
 // the outbox) or note on a locked conversation, and its events.
 func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conversation, rcpt *Recipient, body string, note bool) ([]Event, error) {
 	var evs []Event
 	if !note {
+		if conv.Channel == ChannelEmail {
+			return nil, errEmailUnavailable("body")
+		}
 		optedOut := rcpt.SMSOptedOutAt != nil
 		if conv.Channel == ChannelEmail {
 			optedOut = rcpt.EmailOptedOutAt != nil
