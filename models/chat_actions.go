@@ -15,12 +15,6 @@ import (
 // own, tighter segment limit, checked by the caller with channels/sms.
 const MaxBodyLength = 10000
 
-// Task types the chat actions put in the outbox for the worker.
-const (
-	TaskSMSSend   = "sms:send"
-	TaskEmailSend = "email:send"
-)
-
 // StartInput starts a chat from the Chats module.
 type StartInput struct {
 	InboxID int64

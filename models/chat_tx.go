@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/uptrace/bun"
 )
 
@@ -195,13 +196,8 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	if !note {
-		task := TaskSMSSend
-		if conv.Channel == ChannelEmail {
-			task = TaskEmailSend
-		}
-		if _, err := tx.NewInsert().Model(&OutboxEntry{OrgID: conv.OrgID, TaskType: task, Queue: "critical",
-			Payload: map[string]any{"message_id": msg.ID}}).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("insert outbox: %w", err)
+		if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
+			return nil, err
 		}
 		if _, err := tx.NewUpdate().Model(conv).
 			Set("last_message_at = now(), last_message_preview = ?, unread_count = 0, updated_at = now()", preview(body)).
@@ -216,15 +212,4 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 	}
 	ev.Message = msg
 	return append(evs, *ev), nil
-}
-
-// OutboxEntry is work for the job queue, committed with the change that caused it.
-type OutboxEntry struct {
-	bun.BaseModel `bun:"table:outbox"`
-
-	ID       int64          `bun:"id,pk,autoincrement"`
-	OrgID    int64          `bun:"org_id"`
-	TaskType string         `bun:"task_type"`
-	Queue    string         `bun:"queue"`
-	Payload  map[string]any `bun:"payload,type:jsonb"`
 }
