@@ -32,8 +32,11 @@ type Store interface {
 
 // Deps are the worker's collaborators, passed in.
 type Deps struct {
-	Store  Store
-	SMS    SMSSender // nil: SMS tasks fail and are retried until a sender is configured
+	Store Store
+	// SMS is required: without it sms:send has no handler, and NewWorker
+	// refuses to build a worker (main always configures Vonage or the
+	// simulator).
+	SMS    SMSSender
 	Notify Notifier
 	SMSCfg SMSConfig
 }
@@ -81,7 +84,8 @@ func schedule() []struct{ Type, Spec string } {
 	}
 }
 
-// NewWorker wires the handlers for every task type.
+// NewWorker wires a handler for every task type in the catalogue, and
+// refuses (naming them) when any has none.
 func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -106,7 +110,8 @@ func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, err
 	return &Worker{srv: srv, mux: mux, sched: sched, log: log}, nil
 }
 
-// newMux registers the handlers.
+// newMux registers the handlers and checks that every task type in the
+// catalogue has one.
 func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(task.TypeSessionSweep, sessionSweepHandler(d.Store, log))
@@ -115,6 +120,9 @@ func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 			d.SMSCfg.Rate = DefaultSMSRate
 		}
 		mux.Handle(task.TypeSMSSend, &smsSend{cfg: d.SMSCfg, store: d.Store, sender: d.SMS, notify: d.Notify, log: log})
+	}
+	if err := checkHandlers(mux, task.Catalogue()); err != nil {
+		return nil, err
 	}
 	return mux, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,23 @@ func TestWorkerRunsTasksAndStops(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("worker did not stop")
+	}
+}
+
+// Without an SMS sender, sms:send would have no handler: its tasks would
+// retry, be archived and be swept back forever. The worker refuses to
+// start instead, naming the type.
+func TestWorkerWithoutSMSSenderRefusesToStart(t *testing.T) {
+	opt, err := asynq.ParseRedisURI(env.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{Concurrency: 1}, jobs.Deps{Store: sweepStore{}})
+	var missing *jobs.MissingHandlersError
+	if !errors.As(err, &missing) || w != nil {
+		t.Fatalf("NewWorker without an SMS sender = %v, %v; want a missing-handler error", w, err)
+	}
+	if len(missing.Types) != 1 || missing.Types[0] != task.TypeSMSSend || !strings.Contains(err.Error(), task.TypeSMSSend) {
+		t.Fatalf("error %q (types %v) should name %s and only it", err, missing.Types, task.TypeSMSSend)
 	}
 }
