@@ -11,7 +11,6 @@ package jobs_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +30,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/channels/sms"
 	"github.com/parley-chat/parley/jobs"
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
@@ -162,7 +162,7 @@ func BenchmarkNoopAsynq(b *testing.B) {
 	rpid := redisPID(rdb)
 	var handled countdown
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(models.TaskSMSSend, func(context.Context, *asynq.Task) error {
+	mux.HandleFunc(task.TypeSMSSend, func(context.Context, *asynq.Task) error {
 		handled.add(time.Now())
 		return nil
 	})
@@ -173,8 +173,8 @@ func BenchmarkNoopAsynq(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		err := parallel(*b3Agents, n, func(k int) error {
-			p, _ := json.Marshal(jobs.TaskPayload{OutboxID: int64(k + 1), MessageID: int64(k + 1)})
-			_, err := client.Enqueue(asynq.NewTask(models.TaskSMSSend, p), asynq.Queue(jobs.QueueCritical),
+			p, _ := task.ForOutbox(task.TypeSMSSend, int64(k+1), task.NewSMSSend(int64(k+1)).Payload)
+			_, err := client.Enqueue(asynq.NewTask(task.TypeSMSSend, p), asynq.Queue(task.QueueCritical),
 				asynq.TaskID(fmt.Sprintf("outbox-%d-%d", i, k+1)), asynq.MaxRetry(8))
 			return err
 		})

@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/channels/sms"
 	"github.com/parley-chat/parley/jobs"
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
 	"github.com/redis/go-redis/v9"
 )
@@ -408,7 +409,7 @@ func (h *harness) outbox(msgID int64) outboxRow {
 	h.t.Helper()
 	var rows []outboxRow
 	if err := h.store.DB().NewRaw(`SELECT id, enqueued_at, done_at, attempts, last_error FROM outbox
-		WHERE task_type = ? AND (payload->>'message_id')::bigint = ?`, models.TaskSMSSend, msgID).Scan(h.ctx, &rows); err != nil {
+		WHERE task_type = ? AND (payload->>'message_id')::bigint = ?`, task.TypeSMSSend, msgID).Scan(h.ctx, &rows); err != nil {
 		h.t.Fatalf("load outbox of message %d: %v", msgID, err)
 	}
 	if len(rows) != 1 {
@@ -435,7 +436,7 @@ func (h *harness) parts(msgID int64) []partRow {
 // taskInfo is the asynq task of an outbox entry, or nil when none exists.
 func (h *harness) taskInfo(outboxID int64) *asynq.TaskInfo {
 	h.t.Helper()
-	info, err := h.insp.GetTaskInfo(jobs.QueueCritical, taskID(outboxID))
+	info, err := h.insp.GetTaskInfo(task.QueueCritical, taskID(outboxID))
 	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
 		return nil
 	}

@@ -1,24 +1,14 @@
-// Package jobs owns Parley's background work on asynq: the task types, the
-// enqueue side, and the worker's handlers. Handlers reach the database
+// Package jobs owns Parley's background work on asynq: the enqueue side
+// (the outbox relay), the worker and its handlers. The task types, their
+// queues, retry policy and payloads are the catalogue in jobs/task, which
+// the store also writes outbox rows through; the worker refuses to start
+// without a handler for every type there. Handlers reach the database
 // through small interfaces defined here and connected agents through a
 // notifier interface; this package never imports http/ (architecture.md).
 // asynq runs tasks at least once, so every handler is idempotent.
 package jobs
 
 import "time"
-
-// Queue names. Priorities decide how often each is polled relative to the
-// others (asynq's weighted priority): conversations beat bulk fan-out.
-const (
-	QueueCritical = "critical" // replies agents are waiting on, STOP confirmations
-	QueueDefault  = "default"  // auto-responses, forwarding, credit charges
-	QueueBulk     = "bulk"     // broadcasts, maintenance
-)
-
-// Queues maps each queue to its weight.
-func Queues() map[string]int {
-	return map[string]int{QueueCritical: 6, QueueDefault: 3, QueueBulk: 1}
-}
 
 // DefaultTaskCheckInterval is how long an idle worker waits before polling
 // Redis again. asynq's default (1 s) adds about half a second to every

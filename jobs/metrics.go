@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -40,7 +41,7 @@ func (c *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *QueueCollector) Collect(ch chan<- prometheus.Metric) {
 	up := 1.0
-	for q := range Queues() {
+	for q := range task.Queues() {
 		info, err := c.insp.GetQueueInfo(q)
 		if err != nil {
 			// A queue that never received a task does not exist yet in Redis.

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -30,8 +30,8 @@ const (
 
 // OutboxStore is what the relay needs from the database.
 type OutboxStore interface {
-	PendingOutbox(ctx context.Context, limit int, fn func([]models.OutboxEntry) ([]int64, error)) error
-	StaleOutbox(ctx context.Context, age time.Duration, limit int, fn func([]models.OutboxEntry) ([]int64, error)) error
+	PendingOutbox(ctx context.Context, limit int, fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error
+	StaleOutbox(ctx context.Context, age time.Duration, limit int, fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error
 }
 
 // Relay moves committed outbox entries into asynq. The task id is the
@@ -85,7 +85,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		full := false
-		err := r.store.PendingOutbox(ctx, relayBatch, func(rows []models.OutboxEntry) ([]int64, error) {
+		err := r.store.PendingOutbox(ctx, relayBatch, func(rows []models.OutboxEntry) (models.OutboxOutcome, error) {
 			full = len(rows) == relayBatch
 			return r.enqueue(rows)
 		})
@@ -98,12 +98,6 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// TaskPayload is what every outbox task carries: ids only.
-type TaskPayload struct {
-	OutboxID  int64 `json:"outbox_id"`
-	MessageID int64 `json:"message_id,omitempty"`
-}
-
 // relayEnqueuers is how many enqueues of a batch are in flight at once.
 // The batch's outbox rows stay locked until every task is in Redis, and a
 // worker that finishes one of them waits on that lock to mark it done:
@@ -111,11 +105,12 @@ type TaskPayload struct {
 // milliseconds under a burst (B3).
 const relayEnqueuers = 16
 
-// enqueue hands a batch to asynq and reports which entries made it.
-func (r *Relay) enqueue(rows []models.OutboxEntry) ([]int64, error) {
+// enqueue hands a batch to asynq and reports which entries made it and
+// which can never run (see enqueueOne).
+func (r *Relay) enqueue(rows []models.OutboxEntry) (models.OutboxOutcome, error) {
 	var (
 		mu   sync.Mutex
-		done = make([]int64, 0, len(rows))
+		out  = models.OutboxOutcome{Enqueued: make([]int64, 0, len(rows))}
 		errs []error
 		next atomic.Int64
 		wg   sync.WaitGroup
@@ -127,53 +122,50 @@ func (r *Relay) enqueue(rows []models.OutboxEntry) ([]int64, error) {
 				if i >= len(rows) {
 					return
 				}
-				err := r.enqueueOne(rows[i])
+				refused, err := r.enqueueOne(rows[i])
 				mu.Lock()
-				if err != nil {
+				switch {
+				case refused != nil:
+					out.Refused = append(out.Refused, models.OutboxRefusal{ID: rows[i].ID, Reason: refused.Error()})
+				case err != nil:
 					errs = append(errs, err)
-				} else {
-					done = append(done, rows[i].ID)
+				default:
+					out.Enqueued = append(out.Enqueued, rows[i].ID)
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return done, errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
-// enqueueOne hands one entry to asynq; an entry whose task already
-// exists counts as handed over.
-func (r *Relay) enqueueOne(row models.OutboxEntry) error {
-	p := TaskPayload{OutboxID: row.ID}
-	if v, ok := row.Payload["message_id"].(float64); ok {
-		p.MessageID = int64(v)
+// enqueueOne hands one entry to asynq as the catalogue describes its
+// type (payload, queue, retries); an entry whose task already exists
+// counts as handed over. An entry that can never run (its type is not in
+// the catalogue, its payload does not decode) is refused: closed with the
+// reason and logged, rather than retried and swept back forever.
+func (r *Relay) enqueueOne(row models.OutboxEntry) (refused, err error) {
+	payload, err := task.ForOutbox(row.TaskType, row.ID, row.Payload)
+	if err != nil {
+		r.log.Error("outbox entry refused: it can never run", "outbox_id", row.ID, "type", row.TaskType, "err", err)
+		return err, nil
 	}
-	b, _ := json.Marshal(p)
+	k, _ := task.Lookup(row.TaskType) // ForOutbox found it
 	id := "outbox-" + strconv.FormatInt(row.ID, 10)
-	task := asynq.NewTask(row.TaskType, b)
-	opts := []asynq.Option{asynq.Queue(row.Queue), asynq.TaskID(id), asynq.MaxRetry(maxRetry(row.TaskType))}
-	_, err := r.client.Enqueue(task, opts...)
+	t := asynq.NewTask(k.Type, payload)
+	opts := append(kindOptions(k), asynq.TaskID(id))
+	_, err = r.client.Enqueue(t, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) && r.Inspector != nil {
 		// An archived task (out of retries) blocks its id; replace it.
-		if info, ierr := r.Inspector.GetTaskInfo(row.Queue, id); ierr == nil && info.State == asynq.TaskStateArchived {
-			if derr := r.Inspector.DeleteTask(row.Queue, id); derr == nil {
-				_, err = r.client.Enqueue(task, opts...)
+		if info, ierr := r.Inspector.GetTaskInfo(k.Queue, id); ierr == nil && info.State == asynq.TaskStateArchived {
+			if derr := r.Inspector.DeleteTask(k.Queue, id); derr == nil {
+				_, err = r.client.Enqueue(t, opts...)
 			}
 		}
 	}
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("enqueue outbox %d: %w", row.ID, err)
+		return nil, fmt.Errorf("enqueue outbox %d: %w", row.ID, err)
 	}
-	return nil
-}
-
-// maxRetry bounds a task's attempts. For SMS it also bounds duplicates:
-// a send is repeated only when the provider accepted it but recording that
-// failed (the worker died, or the database refused the write).
-func maxRetry(taskType string) int {
-	if taskType == models.TaskSMSSend {
-		return 8
-	}
-	return 12
+	return nil, nil
 }

@@ -2,9 +2,11 @@ package jobs_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/jobs"
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -36,19 +39,19 @@ func TestRelayEnqueuesOutboxEntry(t *testing.T) {
 	if info == nil {
 		t.Fatal("no task in Redis for the relayed entry")
 	}
-	if info.Type != models.TaskSMSSend || info.Queue != jobs.QueueCritical || info.State != asynq.TaskStatePending || info.MaxRetry != 8 {
+	if info.Type != task.TypeSMSSend || info.Queue != task.QueueCritical || info.State != asynq.TaskStatePending || info.MaxRetry != 8 {
 		t.Errorf("task %+v", info)
 	}
-	var p jobs.TaskPayload
-	if err := json.Unmarshal(info.Payload, &p); err != nil || p != (jobs.TaskPayload{OutboxID: row.ID, MessageID: msgID}) {
-		t.Errorf("payload %s (%v), want outbox %d message %d", info.Payload, err, row.ID, msgID)
+	// The wire form tasks queued before the catalogue carry.
+	if want := fmt.Sprintf(`{"outbox_id":%d,"message_id":%d}`, row.ID, msgID); string(info.Payload) != want {
+		t.Errorf("payload %s, want %s", info.Payload, want)
 	}
 
 	// A relay sweeping every 20 ms with age 0 enqueues the entry again and
 	// again (no worker runs it); the task id keeps it one task.
 	h.startRelay(fastSweep)
 	waitUntil(t, 10*time.Second, "two sweeps of the entry", func() bool { return h.outbox(msgID).Attempts >= 3 })
-	q, err := h.insp.GetQueueInfo(jobs.QueueCritical)
+	q, err := h.insp.GetQueueInfo(task.QueueCritical)
 	if err != nil || q.Size != 1 {
 		t.Errorf("queue after repeated sweeps: %+v %v, want 1 task", q, err)
 	}
@@ -82,35 +85,35 @@ func TestRelayRedisFlushIsRecoveredBySweep(t *testing.T) {
 	}
 
 	// The store side, without stamping anything (fn hands nothing over).
-	seen := func(query func(fn func([]models.OutboxEntry) ([]int64, error)) error) []models.OutboxEntry {
+	seen := func(query func(fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error) []models.OutboxEntry {
 		t.Helper()
 		var got []models.OutboxEntry
-		if err := query(func(rows []models.OutboxEntry) ([]int64, error) {
+		if err := query(func(rows []models.OutboxEntry) (models.OutboxOutcome, error) {
 			for _, r := range rows {
 				if r.ID == row.ID {
 					got = append(got, r)
 				}
 			}
-			return nil, nil
+			return models.OutboxOutcome{}, nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 		return got
 	}
-	if got := seen(func(fn func([]models.OutboxEntry) ([]int64, error)) error {
+	if got := seen(func(fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error {
 		return h.store.PendingOutbox(h.ctx, 100, fn)
 	}); len(got) != 0 {
 		t.Error("PendingOutbox returned an entry already enqueued")
 	}
-	if got := seen(func(fn func([]models.OutboxEntry) ([]int64, error)) error {
+	if got := seen(func(fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error {
 		return h.store.StaleOutbox(h.ctx, 10*time.Minute, 100, fn)
 	}); len(got) != 0 {
 		t.Error("StaleOutbox(10m, the production age) returned an entry enqueued just now")
 	}
-	got := seen(func(fn func([]models.OutboxEntry) ([]int64, error)) error {
+	got := seen(func(fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error {
 		return h.store.StaleOutbox(h.ctx, 0, 100, fn)
 	})
-	if len(got) != 1 || got[0].TaskType != models.TaskSMSSend || got[0].Queue != jobs.QueueCritical {
+	if len(got) != 1 || got[0].TaskType != task.TypeSMSSend || got[0].Queue != task.QueueCritical {
 		t.Fatalf("StaleOutbox(0) = %+v, want the flushed entry", got)
 	}
 	if after := h.outbox(msgID); after.Attempts != 1 || !after.EnqueuedAt.Equal(*row.EnqueuedAt) {
@@ -127,7 +130,7 @@ func TestRelayRedisFlushIsRecoveredBySweep(t *testing.T) {
 	if m := h.message(msgID); m.Status != models.MsgSent {
 		t.Errorf("message is %q, want sent", m.Status)
 	}
-	if got := seen(func(fn func([]models.OutboxEntry) ([]int64, error)) error {
+	if got := seen(func(fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error {
 		return h.store.StaleOutbox(h.ctx, 0, 100, fn)
 	}); len(got) != 0 {
 		t.Error("StaleOutbox returned a done entry")
@@ -199,7 +202,7 @@ func TestRelaySweepRevivesArchivedTask(t *testing.T) {
 	waitUntil(t, 30*time.Second, "the task to be archived after its retries", func() bool {
 		info := h.taskInfo(row.ID)
 		if info != nil && info.State == asynq.TaskStateRetry {
-			_ = h.insp.RunTask(jobs.QueueCritical, info.ID)
+			_ = h.insp.RunTask(task.QueueCritical, info.ID)
 		}
 		return info != nil && info.State == asynq.TaskStateArchived
 	})
@@ -219,5 +222,93 @@ func TestRelaySweepRevivesArchivedTask(t *testing.T) {
 	if row.DoneAt == nil {
 		t.Errorf("after %d sweeps the entry is still open and the message %q: the archived task blocks the re-enqueue",
 			row.Attempts-1, h.message(msgID).Status)
+	}
+}
+
+// syncBuffer is a log sink the relay's goroutines can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// An entry that can never run (a type the catalogue does not know, such
+// as the email:send rows queued before email chats were refused, or a
+// payload that does not decode) is closed with the reason and logged, so
+// it is neither enqueued nor offered again by the sweep; entries beside
+// it in the batch are relayed as usual.
+func TestRelayClosesEntriesThatCanNeverRun(t *testing.T) {
+	h := newHarness(t, vonageOK)
+	good := h.start(newPhone(), "Your table is ready")
+	bad := map[string]struct {
+		typ, payload, reason string
+	}{
+		"unknown type":    {"email:send", `{"message_id": 1}`, `task "email:send": unknown task type`},
+		"wrong field":     {task.TypeSMSSend, `{"message_id": "1"}`, "malformed task payload"},
+		"missing message": {task.TypeSMSSend, `{}`, "malformed task payload"},
+	}
+	ids := map[string]int64{}
+	for name, b := range bad {
+		var id int64
+		if err := h.store.DB().NewRaw("INSERT INTO outbox (org_id, task_type, queue, payload) VALUES (?, ?, 'critical', ?::jsonb) RETURNING id",
+			h.demo.Org.ID, b.typ, b.payload).Scan(h.ctx, &id); err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = id
+	}
+
+	logs := &syncBuffer{}
+	client := asynq.NewClient(h.opt)
+	t.Cleanup(func() { client.Close() })
+	relay := jobs.NewRelay(h.store, client, slog.New(slog.NewTextHandler(logs, nil)))
+	relay.SweepEvery, relay.SweepAge = 20*time.Millisecond, 0 // sweeps keep running meanwhile
+	stop := stopper(t, "relay", relay.Run)
+	relay.Kick()
+	state := func(id int64) (row outboxRow) {
+		t.Helper()
+		if err := h.store.DB().NewRaw("SELECT id, enqueued_at, done_at, attempts, last_error FROM outbox WHERE id = ?", id).Scan(h.ctx, &row); err != nil {
+			t.Fatal(err)
+		}
+		return row
+	}
+	waitUntil(t, 10*time.Second, "the batch to be relayed", func() bool {
+		if h.outbox(good).EnqueuedAt == nil {
+			return false
+		}
+		for _, id := range ids {
+			if state(id).DoneAt == nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitUntil(t, 10*time.Second, "a sweep after the refusals", func() bool { return h.outbox(good).Attempts >= 2 })
+	stop()
+
+	if info := h.taskInfo(h.outbox(good).ID); info == nil || info.Type != task.TypeSMSSend {
+		t.Errorf("the good entry's task: %+v", info)
+	}
+	for name, id := range ids {
+		row := state(id)
+		if !strings.Contains(row.LastError, bad[name].reason) || row.EnqueuedAt != nil || row.Attempts != 0 {
+			t.Errorf("%s: entry %+v, want done, never enqueued, last_error containing %q", name, row, bad[name].reason)
+		}
+		if info := h.taskInfo(id); info != nil {
+			t.Errorf("%s: a task reached Redis: %+v", name, info)
+		}
+		if !strings.Contains(logs.String(), fmt.Sprintf("outbox_id=%d ", id)) {
+			t.Errorf("%s: the refusal of entry %d was not logged:\n%s", name, id, logs)
+		}
 	}
 }

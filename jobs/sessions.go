@@ -8,12 +8,9 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// TypeSessionSweep deletes expired login sessions.
-const TypeSessionSweep = "session:sweep"
-
-// NewSessionSweepTask makes a session sweep task (no payload).
-func NewSessionSweepTask() *asynq.Task { return asynq.NewTask(TypeSessionSweep, nil) }
-
+// sessionSweepHandler runs session:sweep: it deletes expired login
+// sessions. Every node schedules it; the kind's Unique keeps one per
+// period.
 func sessionSweepHandler(store Store, log *slog.Logger) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
 		n, err := store.DeleteExpiredSessions(ctx)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -74,12 +75,17 @@ type smsSend struct {
 // ProcessTask sends one queued SMS: wait for the rate limit, re-check the
 // gate, send, record. Permanent refusals are recorded and not retried.
 func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var p TaskPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.MessageID == 0 {
-		if p.OutboxID != 0 {
-			h.done(ctx, p, "malformed task payload")
+	p, err := decodeSMSSend(t)
+	if err != nil {
+		// Not a payload the relay builds (it decodes every row through the
+		// catalogue first): close its entry, if it names one, for good.
+		var ref struct {
+			OutboxID int64 `json:"outbox_id"`
 		}
-		return fmt.Errorf("jobs: sms:send payload %q: %w", t.Payload(), asynq.SkipRetry)
+		if json.Unmarshal(t.Payload(), &ref) == nil && ref.OutboxID != 0 {
+			h.done(ctx, ref.OutboxID, err.Error())
+		}
+		return fmt.Errorf("jobs: %w: %w", err, asynq.SkipRetry)
 	}
 	// Wait first: the claim re-checks opt-out, and must come right before
 	// the send, or a STOP committed during the wait would not stop it (R7).
@@ -91,7 +97,7 @@ func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		h.notify.Notify(failed)
 	}
 	if errors.Is(err, models.ErrNotSendable) || errors.Is(err, models.ErrNotFound) {
-		h.done(ctx, p, err.Error())
+		h.done(ctx, p.Outbox(), err.Error())
 		return nil // nothing to retry: the reason is on the message
 	}
 	if err != nil {
@@ -124,11 +130,11 @@ func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if ch != nil {
 		h.notify.Notify(ch)
 	}
-	h.done(ctx, p, "")
+	h.done(ctx, p.Outbox(), "")
 	return nil
 }
 
-func (h *smsSend) fail(ctx context.Context, p TaskPayload, reason string, ret error) error {
+func (h *smsSend) fail(ctx context.Context, p *task.SMSSend, reason string, ret error) error {
 	ch, err := h.store.RecordSendFailed(ctx, p.MessageID, reason)
 	if err != nil {
 		return err
@@ -136,14 +142,27 @@ func (h *smsSend) fail(ctx context.Context, p TaskPayload, reason string, ret er
 	if ch != nil {
 		h.notify.Notify(ch)
 	}
-	h.done(ctx, p, reason)
+	h.done(ctx, p.Outbox(), reason)
 	return ret
 }
 
-func (h *smsSend) done(ctx context.Context, p TaskPayload, lastErr string) {
-	if err := h.store.MarkOutboxDone(ctx, p.OutboxID, lastErr); err != nil {
-		h.log.Warn("mark outbox done", "outbox_id", p.OutboxID, "err", err)
+func (h *smsSend) done(ctx context.Context, outboxID int64, lastErr string) {
+	if err := h.store.MarkOutboxDone(ctx, outboxID, lastErr); err != nil {
+		h.log.Warn("mark outbox done", "outbox_id", outboxID, "err", err)
 	}
+}
+
+// decodeSMSSend reads an sms:send task's payload through the catalogue.
+func decodeSMSSend(t *asynq.Task) (*task.SMSSend, error) {
+	p, err := task.Decode(t.Type(), t.Payload())
+	if err != nil {
+		return nil, err
+	}
+	sp, ok := p.(*task.SMSSend)
+	if !ok {
+		return nil, fmt.Errorf("task %q: %w: not an sms:send payload", t.Type(), task.ErrMalformed)
+	}
+	return sp, nil
 }
 
 // wait blocks until the shared rate limit lets one more message out:

@@ -14,6 +14,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/jobs"
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -217,7 +218,7 @@ func TestSMSServerErrorWaitsInRetrySet(t *testing.T) {
 		if n := h.vonage.count(); n != attempt {
 			t.Errorf("after failure %d the fake got %d requests", attempt, n)
 		}
-		if err := h.insp.RunTask(jobs.QueueCritical, taskID(outboxID)); err != nil {
+		if err := h.insp.RunTask(task.QueueCritical, taskID(outboxID)); err != nil {
 			t.Fatalf("release retry %d: %v", attempt, err)
 		}
 	}
@@ -578,5 +579,42 @@ func TestClaimAndRecordSentTwice(t *testing.T) {
 	// A sent message is never claimed again.
 	if _, _, err := h.store.ClaimSMS(h.ctx, msgID); !errors.Is(err, models.ErrNotSendable) {
 		t.Errorf("claim after sent: %v, want ErrNotSendable", err)
+	}
+}
+
+// A task in Redis whose payload the catalogue cannot decode (not one the
+// relay builds: it decodes every entry first) is archived at once, never
+// retried, and its outbox entry closed with the reason; nothing is sent.
+func TestSMSSendMalformedTaskIsClosed(t *testing.T) {
+	h := newHarness(t, vonageOK)
+	var outboxID int64
+	if err := h.store.DB().NewRaw("INSERT INTO outbox (org_id, task_type, queue, payload) VALUES (?, ?, ?, '{}') RETURNING id",
+		h.demo.Org.ID, task.TypeSMSSend, task.QueueCritical).Scan(h.ctx, &outboxID); err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(h.opt)
+	t.Cleanup(func() { client.Close() })
+	if _, err := client.Enqueue(asynq.NewTask(task.TypeSMSSend, []byte(fmt.Sprintf(`{"outbox_id":%d}`, outboxID))),
+		asynq.Queue(task.QueueCritical), asynq.TaskID(taskID(outboxID)), asynq.MaxRetry(8)); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(2, jobs.SMSConfig{})
+	var lastErr string
+	waitUntil(t, 15*time.Second, "the malformed task's entry to be closed", func() bool {
+		var done bool
+		if err := h.store.DB().NewRaw("SELECT done_at IS NOT NULL, last_error FROM outbox WHERE id = ?", outboxID).Scan(h.ctx, &done, &lastErr); err != nil {
+			t.Fatal(err)
+		}
+		return done
+	})
+	if !strings.Contains(lastErr, "malformed task payload") {
+		t.Errorf("last_error %q, want the decoding error", lastErr)
+	}
+	waitUntil(t, 10*time.Second, "the task to be archived", func() bool {
+		info := h.taskInfo(outboxID)
+		return info != nil && info.State == asynq.TaskStateArchived && info.Retried == 0
+	})
+	if n := h.vonage.count(); n != 0 {
+		t.Errorf("%d requests reached Vonage", n)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/parley-chat/parley/models"
+	"github.com/parley-chat/parley/jobs/task"
 )
 
 // WorkerConfig sets up the asynq server.
@@ -32,8 +32,11 @@ type Store interface {
 
 // Deps are the worker's collaborators, passed in.
 type Deps struct {
-	Store  Store
-	SMS    SMSSender // nil: SMS tasks fail and are retried until a sender is configured
+	Store Store
+	// SMS is required: without it sms:send has no handler, and NewWorker
+	// refuses to build a worker (main always configures Vonage or the
+	// simulator).
+	SMS    SMSSender
 	Notify Notifier
 	SMSCfg SMSConfig
 }
@@ -59,7 +62,7 @@ func (cfg WorkerConfig) ServerConfig() asynq.Config {
 	log := cfg.Logger.With("component", "worker")
 	return asynq.Config{
 		Concurrency:              cfg.Concurrency,
-		Queues:                   Queues(),
+		Queues:                   task.Queues(),
 		TaskCheckInterval:        cfg.TaskCheckInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		RetryDelayFunc:           cfg.RetryDelay,
@@ -73,28 +76,55 @@ func (cfg WorkerConfig) ServerConfig() asynq.Config {
 	}
 }
 
-// NewWorker wires the handlers for every task type.
+// schedule is the periodic work: each task type with its cron spec. Its
+// queue, retries and uniqueness come from the catalogue.
+func schedule() []struct{ Type, Spec string } {
+	return []struct{ Type, Spec string }{
+		{task.TypeSessionSweep, "@every 1h"},
+	}
+}
+
+// NewWorker wires a handler for every task type in the catalogue, and
+// refuses (naming them) when any has none.
 func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := cfg.Logger.With("component", "worker")
+	mux, err := newMux(d, log)
+	if err != nil {
+		return nil, err
+	}
 	srv := asynq.NewServer(redis, cfg.ServerConfig())
+	sched := asynq.NewScheduler(redis, &asynq.SchedulerOpts{Logger: asynqLogger{log}, LogLevel: asynq.WarnLevel})
+	// Every node registers the schedule; each kind's Unique keeps one task per period.
+	for _, s := range schedule() {
+		k, ok := task.Lookup(s.Type)
+		if !ok {
+			return nil, fmt.Errorf("jobs: schedule %s: %w", s.Type, task.ErrUnknownType)
+		}
+		if _, err := sched.Register(s.Spec, asynq.NewTask(k.Type, nil), kindOptions(k)...); err != nil {
+			return nil, fmt.Errorf("jobs: schedule %s: %w", k.Type, err)
+		}
+	}
+	return &Worker{srv: srv, mux: mux, sched: sched, log: log}, nil
+}
+
+// newMux registers the handlers and checks that every task type in the
+// catalogue has one.
+func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(TypeSessionSweep, sessionSweepHandler(d.Store, log))
+	mux.HandleFunc(task.TypeSessionSweep, sessionSweepHandler(d.Store, log))
 	if d.SMS != nil {
 		if d.SMSCfg.Rate <= 0 {
 			d.SMSCfg.Rate = DefaultSMSRate
 		}
-		mux.Handle(models.TaskSMSSend, &smsSend{cfg: d.SMSCfg, store: d.Store, sender: d.SMS, notify: d.Notify, log: log})
+		mux.Handle(task.TypeSMSSend, &smsSend{cfg: d.SMSCfg, store: d.Store, sender: d.SMS, notify: d.Notify, log: log})
 	}
-
-	sched := asynq.NewScheduler(redis, &asynq.SchedulerOpts{Logger: asynqLogger{log}, LogLevel: asynq.WarnLevel})
-	// Every node registers the schedule; Unique keeps one task per period.
-	if _, err := sched.Register("@every 1h", NewSessionSweepTask(), asynq.Queue(QueueBulk), asynq.Unique(50*time.Minute)); err != nil {
-		return nil, fmt.Errorf("jobs: schedule session sweep: %w", err)
+	if err := checkHandlers(mux, task.Catalogue()); err != nil {
+		return nil, err
 	}
-	return &Worker{srv: srv, mux: mux, sched: sched, log: log}, nil
+	return mux, nil
 }
 
 // Run processes tasks until ctx ends, then shuts down gracefully: tasks

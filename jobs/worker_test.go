@@ -2,15 +2,18 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/jobs"
+	"github.com/parley-chat/parley/jobs/task"
 )
 
 var env testenv.Env
@@ -28,6 +31,14 @@ func (s sweepStore) DeleteExpiredSessions(context.Context) (int64, error) {
 	return 3, nil
 }
 
+// noSends is an SMS sender for workers that must send nothing.
+type noSends struct{ t *testing.T }
+
+func (n noSends) SendSMS(context.Context, jobs.SMS) ([]string, error) {
+	n.t.Error("a worker that had nothing to send sent an SMS")
+	return nil, errors.New("no sends expected")
+}
+
 func TestWorkerRunsTasksAndStops(t *testing.T) {
 	opt, err := asynq.ParseRedisURI(env.RedisURL)
 	if err != nil {
@@ -37,7 +48,7 @@ func TestWorkerRunsTasksAndStops(t *testing.T) {
 	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{
 		Concurrency: 2, ShutdownTimeout: 2 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, jobs.Deps{Store: store})
+	}, jobs.Deps{Store: store, SMS: noSends{t}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +58,11 @@ func TestWorkerRunsTasksAndStops(t *testing.T) {
 
 	client := asynq.NewClient(opt)
 	defer client.Close()
-	info, err := client.Enqueue(jobs.NewSessionSweepTask(), asynq.Queue(jobs.QueueBulk))
+	info, err := client.Enqueue(asynq.NewTask(task.TypeSessionSweep, nil), asynq.Queue(task.QueueBulk))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Queue != jobs.QueueBulk || info.Type != jobs.TypeSessionSweep {
+	if info.Queue != task.QueueBulk || info.Type != task.TypeSessionSweep {
 		t.Fatalf("enqueued %+v", info)
 	}
 	select {
@@ -70,9 +81,20 @@ func TestWorkerRunsTasksAndStops(t *testing.T) {
 	}
 }
 
-func TestQueuesHavePriorities(t *testing.T) {
-	q := jobs.Queues()
-	if !(q[jobs.QueueCritical] > q[jobs.QueueDefault] && q[jobs.QueueDefault] > q[jobs.QueueBulk] && q[jobs.QueueBulk] > 0) {
-		t.Fatalf("queue weights %v", q)
+// Without an SMS sender, sms:send would have no handler: its tasks would
+// retry, be archived and be swept back forever. The worker refuses to
+// start instead, naming the type.
+func TestWorkerWithoutSMSSenderRefusesToStart(t *testing.T) {
+	opt, err := asynq.ParseRedisURI(env.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{Concurrency: 1}, jobs.Deps{Store: sweepStore{}})
+	var missing *jobs.MissingHandlersError
+	if !errors.As(err, &missing) || w != nil {
+		t.Fatalf("NewWorker without an SMS sender = %v, %v; want a missing-handler error", w, err)
+	}
+	if len(missing.Types) != 1 || missing.Types[0] != task.TypeSMSSend || !strings.Contains(err.Error(), task.TypeSMSSend) {
+		t.Fatalf("error %q (types %v) should name %s and only it", err, missing.Types, task.TypeSMSSend)
 	}
 }

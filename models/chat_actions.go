@@ -15,12 +15,6 @@ import (
 // own, tighter segment limit, checked by the caller with channels/sms.
 const MaxBodyLength = 10000
 
-// Task types the chat actions put in the outbox for the worker.
-const (
-	TaskSMSSend   = "sms:send"
-	TaskEmailSend = "email:send"
-)
-
 // StartInput starts a chat from the Chats module.
 type StartInput struct {
 	InboxID int64
@@ -37,10 +31,10 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 	var channel, phone, email string
 	if p, ok := ParsePhone(in.To); ok && !strings.Contains(in.To, "@") {
 		channel, phone = ChannelSMS, p
-	} else if e, ok := ParseEmail(in.To); ok {
-		channel, email = ChannelEmail, e
+	} else if _, ok := ParseEmail(in.To); ok {
+		return nil, errEmailUnavailable("to")
 	} else {
-		return nil, fieldErr("to", "Enter a phone number (e.g. +15551234567) or an email address.")
+		return nil, fieldErr("to", "Enter a phone number, e.g. +15551234567.")
 	}
 	if err := checkBody(in.Body); err != nil {
 		return nil, err

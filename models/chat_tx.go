@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/uptrace/bun"
 )
 
@@ -146,11 +147,25 @@ func reopen(ctx context.Context, tx bun.Tx, conv *Conversation, actor int64) (*E
 	return insertEvent(ctx, tx, conv, EvReopened, nil, &actor, nil)
 }
 
+// errEmailUnavailable refuses to queue an email. No worker sends email
+// yet: a queued one used to be retried, archived and re-enqueued by the
+// sweep forever while the agent saw "Queued" with no explanation. field
+// is the form field the message belongs next to.
+func errEmailUnavailable(field string) error {
+	if field == "to" {
+		return fieldErr(field, "Email is not available yet on this Parley. Enter a phone number to send a text message instead.")
+	}
+	return fieldErr(field, "Email is not available yet on this Parley, so this reply cannot be sent. Leave an internal note, or start a chat with the recipient's phone number instead.")
+}
+
 // addOutbound records an agent's message (queued for the worker through
 // the outbox) or note on a locked conversation, and its events.
 func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conversation, rcpt *Recipient, body string, note bool) ([]Event, error) {
 	var evs []Event
 	if !note {
+		if conv.Channel == ChannelEmail {
+			return nil, errEmailUnavailable("body")
+		}
 		optedOut := rcpt.SMSOptedOutAt != nil
 		if conv.Channel == ChannelEmail {
 			optedOut = rcpt.EmailOptedOutAt != nil
@@ -181,13 +196,8 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	if !note {
-		task := TaskSMSSend
-		if conv.Channel == ChannelEmail {
-			task = TaskEmailSend
-		}
-		if _, err := tx.NewInsert().Model(&OutboxEntry{OrgID: conv.OrgID, TaskType: task, Queue: "critical",
-			Payload: map[string]any{"message_id": msg.ID}}).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("insert outbox: %w", err)
+		if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
+			return nil, err
 		}
 		if _, err := tx.NewUpdate().Model(conv).
 			Set("last_message_at = now(), last_message_preview = ?, unread_count = 0, updated_at = now()", preview(body)).
@@ -202,15 +212,4 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 	}
 	ev.Message = msg
 	return append(evs, *ev), nil
-}
-
-// OutboxEntry is work for the job queue, committed with the change that caused it.
-type OutboxEntry struct {
-	bun.BaseModel `bun:"table:outbox"`
-
-	ID       int64          `bun:"id,pk,autoincrement"`
-	OrgID    int64          `bun:"org_id"`
-	TaskType string         `bun:"task_type"`
-	Queue    string         `bun:"queue"`
-	Payload  map[string]any `bun:"payload,type:jsonb"`
 }

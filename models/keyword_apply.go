@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/uptrace/bun"
 )
 
@@ -90,9 +91,8 @@ func queueAutomation(ctx context.Context, tx bun.Tx, conv *Conversation, body st
 	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert automated message: %w", err)
 	}
-	if _, err := tx.NewInsert().Model(&OutboxEntry{OrgID: conv.OrgID, TaskType: TaskSMSSend, Queue: "critical",
-		Payload: map[string]any{"message_id": msg.ID}}).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("insert outbox: %w", err)
+	if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
+		return nil, err
 	}
 	ev, err := insertEvent(ctx, tx, conv, EvMessage, &msg.ID, nil, nil)
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -93,5 +95,126 @@ func TestReceiptByClientRefAndOptOut(t *testing.T) {
 	st.DB().NewRaw("UPDATE recipients SET sms_opted_out_at = now() WHERE phone = '+15550100902'").Exec(ctx)
 	if _, fc, err := st.ClaimSMS(ctx, r.Events[len(r.Events)-1].Message.ID); !errors.Is(err, models.ErrNotSendable) || fc == nil {
 		t.Fatalf("claim for an opted-out recipient: %v %v", fc, err)
+	}
+}
+
+// outboxOf is the one outbox row whose payload names message msgID.
+func outboxOf(t *testing.T, st *models.Store, msgID int64) models.OutboxEntry {
+	t.Helper()
+	var rows []models.OutboxEntry
+	if err := st.DB().NewSelect().Model(&rows).Where("(payload->>'message_id')::bigint = ?", msgID).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("message %d has %d outbox rows, want 1", msgID, len(rows))
+	}
+	return rows[0]
+}
+
+// Both writers of outbox rows (an agent's message, an automated reply)
+// write what the catalogue specifies, and the relay can decode it.
+func TestOutboxRowsFollowTheCatalogue(t *testing.T) {
+	ctx := context.Background()
+	st, demo, admin, _ := chatFixture(t)
+	ch, err := st.StartConversation(ctx, admin, models.StartInput{InboxID: demo.Inbox.ID, To: "+15550100903", Body: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentMsg := ch.Events[len(ch.Events)-1].Message.ID
+	stop, err := st.ReceiveSMS(ctx, models.InboundSMS{Provider: "vonage", ProviderMessageID: "catalogue-stop",
+		From: "+15550100903", To: "+15550100100", Body: "STOP", ReceivedAt: time.Now()})
+	if err != nil || stop.Change == nil {
+		t.Fatalf("STOP: %+v %v", stop, err)
+	}
+	ev := stop.Change.Events[len(stop.Change.Events)-1]
+	if ev.Message == nil || ev.Message.AuthorType != "automation" {
+		t.Fatalf("the STOP's last event is not its confirmation: %+v", ev)
+	}
+	for name, msgID := range map[string]int64{"agent message": agentMsg, "STOP confirmation": ev.Message.ID} {
+		t.Run(name, func(t *testing.T) {
+			row := outboxOf(t, st, msgID)
+			want := task.NewSMSSend(msgID)
+			if row.TaskType != want.Type || row.Queue != want.Queue || row.OrgID != demo.Org.ID {
+				t.Fatalf("row %+v, want type %s queue %s org %d", row, want.Type, want.Queue, demo.Org.ID)
+			}
+			p, err := task.Decode(row.TaskType, row.Payload)
+			if err != nil {
+				t.Fatalf("stored payload %s: %v", row.Payload, err)
+			}
+			if got := p.(*task.SMSSend).MessageID; got != msgID {
+				t.Fatalf("payload names message %d, want %d", got, msgID)
+			}
+		})
+	}
+}
+
+// The relay's batch stamps only the entries its fn reports as handed
+// over and closes only those it refused, with their reason; the others
+// stay pending for the next pass.
+func TestOutboxBatchRecordsTheOutcome(t *testing.T) {
+	ctx := context.Background()
+	st, demo, admin, _ := chatFixture(t)
+	var ids []int64
+	for _, to := range []string{"+15550100904", "+15550100905", "+15550100906"} {
+		ch, err := st.StartConversation(ctx, admin, models.StartInput{InboxID: demo.Inbox.ID, To: to, Body: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, outboxOf(t, st, ch.Events[len(ch.Events)-1].Message.ID).ID)
+	}
+	enqueued, untouched, refused := ids[0], ids[1], ids[2]
+	err := st.PendingOutbox(ctx, 1000, func(rows []models.OutboxEntry) (models.OutboxOutcome, error) {
+		var out models.OutboxOutcome
+		for _, r := range rows {
+			switch r.ID {
+			case enqueued:
+				out.Enqueued = append(out.Enqueued, r.ID)
+			case refused:
+				out.Refused = append(out.Refused, models.OutboxRefusal{ID: r.ID, Reason: "it's a trap"})
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pending []int64
+	if err := st.PendingOutbox(ctx, 1000, func(rows []models.OutboxEntry) (models.OutboxOutcome, error) {
+		for _, r := range rows {
+			if r.ID == enqueued || r.ID == untouched || r.ID == refused {
+				pending = append(pending, r.ID)
+			}
+		}
+		return models.OutboxOutcome{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0] != untouched {
+		t.Fatalf("pending after the batch: %v, want only %d", pending, untouched)
+	}
+	type state struct {
+		ID        int64  `bun:"id"`
+		Enqueued  bool   `bun:"enqueued"`
+		Done      bool   `bun:"done"`
+		Attempts  int    `bun:"attempts"`
+		LastError string `bun:"last_error"`
+	}
+	var got []state
+	if err := st.DB().NewRaw(`SELECT id, enqueued_at IS NOT NULL AS enqueued, done_at IS NOT NULL AS done, attempts, last_error
+		FROM outbox WHERE id IN (?, ?, ?) ORDER BY id`, enqueued, untouched, refused).Scan(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []state{
+		{ID: enqueued, Enqueued: true, Attempts: 1},
+		{ID: untouched},
+		{ID: refused, Done: true, LastError: "it's a trap"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rows %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("entry %d: %+v, want %+v", want[i].ID, got[i], want[i])
+		}
 	}
 }

@@ -2,29 +2,84 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/parley-chat/parley/jobs/task"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
+
+// OutboxEntry is work for the job queue, committed with the change that
+// caused it. Its type, queue and payload come from the job catalogue
+// (jobs/task); the relay decodes the payload with the same catalogue.
+type OutboxEntry struct {
+	bun.BaseModel `bun:"table:outbox"`
+
+	ID       int64           `bun:"id,pk,autoincrement"`
+	OrgID    int64           `bun:"org_id"`
+	TaskType string          `bun:"task_type"`
+	Queue    string          `bun:"queue"`
+	Payload  json.RawMessage `bun:"payload,type:jsonb"`
+}
+
+// insertOutbox writes one outbox row per spec, in db's transaction, so
+// the work is queued if and only if the change that caused it commits.
+// Every outbox row is written here, from a catalogue spec: a type the
+// worker has no handler for cannot reach the table.
+func insertOutbox(ctx context.Context, db bun.IDB, orgID int64, specs ...task.Spec) error {
+	if len(specs) == 0 {
+		return nil
+	}
+	rows := make([]OutboxEntry, len(specs))
+	for i, sp := range specs {
+		if k, ok := task.Lookup(sp.Type); !ok || !k.Outbox {
+			return fmt.Errorf("insert outbox: %q: %w", sp.Type, task.ErrUnknownType)
+		}
+		rows[i] = OutboxEntry{OrgID: orgID, TaskType: sp.Type, Queue: sp.Queue, Payload: sp.Payload}
+	}
+	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert outbox: %w", err)
+	}
+	return nil
+}
+
+// OutboxOutcome is what the relay did with a batch of entries.
+type OutboxOutcome struct {
+	// Enqueued are the entries handed to the queue.
+	Enqueued []int64
+	// Refused are entries that can never run: a task type the job
+	// catalogue does not know, or a payload that does not decode. They are
+	// closed with their reason, so no sweep offers them again.
+	Refused []OutboxRefusal
+}
+
+// OutboxRefusal is an entry the relay will never enqueue, and why.
+type OutboxRefusal struct {
+	ID     int64
+	Reason string
+}
 
 // PendingOutbox returns up to limit entries never handed to the queue,
 // oldest first. Several relays may run (one per node): each entry is
 // locked while read, and concurrent relays skip locked ones.
-func (s *Store) PendingOutbox(ctx context.Context, limit int, fn func([]OutboxEntry) ([]int64, error)) error {
+func (s *Store) PendingOutbox(ctx context.Context, limit int, fn func([]OutboxEntry) (OutboxOutcome, error)) error {
 	return s.outboxBatch(ctx, "done_at IS NULL AND enqueued_at IS NULL", limit, fn) // done_at: the partial index
 }
 
 // StaleOutbox returns entries handed to the queue longer than age ago and
 // still not done: their task was lost (Redis flushed or restarted) or is
 // still retrying; enqueueing again is safe because handlers are idempotent.
-func (s *Store) StaleOutbox(ctx context.Context, age time.Duration, limit int, fn func([]OutboxEntry) ([]int64, error)) error {
+func (s *Store) StaleOutbox(ctx context.Context, age time.Duration, limit int, fn func([]OutboxEntry) (OutboxOutcome, error)) error {
 	return s.outboxBatch(ctx, fmt.Sprintf("done_at IS NULL AND enqueued_at < now() - interval '%d seconds'", int(age.Seconds())), limit, fn)
 }
 
-// outboxBatch locks a batch, lets fn enqueue it, and stamps enqueued_at
-// on the ids fn reports as handed over, all in one transaction.
-func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn func([]OutboxEntry) ([]int64, error)) error {
+// outboxBatch locks a batch and lets fn enqueue it; in the same
+// transaction it stamps enqueued_at on the entries fn handed over and
+// closes those it refused. The batch's rows stay locked until then, so
+// the refusals cannot be written from another connection.
+func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn func([]OutboxEntry) (OutboxOutcome, error)) error {
 	return s.inTx(ctx, func(tx bun.Tx) error {
 		var rows []OutboxEntry
 		err := tx.NewSelect().Model(&rows).Where(where).Order("id").Limit(int64(limit)).For("UPDATE SKIP LOCKED").Scan(ctx)
@@ -34,12 +89,24 @@ func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn fun
 		if len(rows) == 0 {
 			return nil
 		}
-		done, err := fn(rows)
-		if len(done) > 0 {
+		out, err := fn(rows)
+		if len(out.Enqueued) > 0 {
 			if _, uerr := tx.NewUpdate().Model((*OutboxEntry)(nil)).
 				Set("enqueued_at = now(), attempts = attempts + 1").
-				Where("id IN (?)", bun.In(done)).Exec(ctx); uerr != nil {
+				Where("id = ANY(?)", pgdialect.Array(out.Enqueued)).Exec(ctx); uerr != nil {
 				return fmt.Errorf("store: mark enqueued: %w", uerr)
+			}
+		}
+		if len(out.Refused) > 0 {
+			ids := make([]int64, len(out.Refused))
+			reasons := make([]string, len(out.Refused))
+			for i, r := range out.Refused {
+				ids[i], reasons[i] = r.ID, r.Reason
+			}
+			if _, uerr := tx.NewRaw(`UPDATE outbox AS o SET done_at = now(), last_error = r.reason
+				FROM unnest(?::bigint[], ?::text[]) AS r(id, reason) WHERE o.id = r.id`,
+				pgdialect.Array(ids), pgdialect.Array(reasons)).Exec(ctx); uerr != nil {
+				return fmt.Errorf("store: close refused outbox entries: %w", uerr)
 			}
 		}
 		return err

@@ -28,8 +28,12 @@ func TestChatsListAndFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed, err := f.Store.StartConversation(ctx, admin, models.StartInput{InboxID: f.Demo.Inbox.ID, To: "closed@example.org", Body: "closed one"})
+	closed, err := f.Store.StartConversation(ctx, admin, models.StartInput{InboxID: f.Demo.Inbox.ID, To: "+15550100502", Body: "closed one"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Searching finds a recipient by email too (email chats cannot be started yet).
+	if _, err := f.Store.DB().NewRaw("UPDATE recipients SET email = 'closed@example.org' WHERE phone = '+15550100502'").Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.Store.Close(ctx, admin, closed.Conversation.ID); err != nil {
@@ -100,6 +104,72 @@ func TestNewChatErrorsNextToFields(t *testing.T) {
 	}
 	if after := count(); after != before {
 		t.Fatalf("a refused start stored %d rows", after-before)
+	}
+}
+
+// Until the email channel exists, the new-chat form says so, and an
+// email address or a reply on an email conversation is refused with the
+// reason next to the field (422), storing nothing.
+func TestEmailRefusedNextToFields(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.client(t)
+	c.login(adminEmail, adminPassword)
+	const unavailable = "Email is not available yet on this Parley"
+	_, body := c.get("/chats/new")
+	form := doc(t, body).Find("#new-chat")
+	if hint := form.Find("p.muted").Text(); !strings.Contains(hint, unavailable) || strings.Contains(hint, "email address") {
+		t.Fatalf("new-chat hint %q", hint)
+	}
+	if ph, _ := form.Find("input[name=to]").Attr("placeholder"); strings.Contains(ph, "@") {
+		t.Fatalf("the To field suggests an email address: %q", ph)
+	}
+	count := func() (n int) {
+		t.Helper()
+		if err := f.Store.DB().NewRaw(`SELECT (SELECT count(*) FROM conversations) + (SELECT count(*) FROM recipients)
+			+ (SELECT count(*) FROM messages) + (SELECT count(*) FROM outbox)`).Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	before := count()
+	resp, body := c.post("/chats", url.Values{"inbox": {itoa(f.Demo.Inbox.ID)}, "to": {"someone@example.org"}, "body": {"hello"}})
+	d := doc(t, body)
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if msg := d.Find("#to-error").Text(); !strings.Contains(msg, unavailable) || !strings.Contains(msg, "phone number") {
+		t.Fatalf("to error %q", msg)
+	}
+	if v, _ := d.Find("#new-chat input[name=to]").Attr("value"); v != "someone@example.org" {
+		t.Fatalf("to not kept: %q", v)
+	}
+	if after := count(); after != before {
+		t.Fatalf("a refused email start stored %d rows", after-before)
+	}
+
+	// An email conversation (as inbound email will open one).
+	var convID int64
+	if err := f.Store.DB().NewRaw(`WITH r AS (INSERT INTO recipients (org_id, email) VALUES (?, 'writer@example.org') RETURNING id)
+		INSERT INTO conversations (org_id, inbox_id, recipient_id, channel, status, origin)
+		SELECT ?, ?, r.id, 'email', 'open', 'recipient' FROM r RETURNING id`, f.Demo.Org.ID, f.Demo.Org.ID, f.Demo.Inbox.ID).Scan(ctx, &convID); err != nil {
+		t.Fatal(err)
+	}
+	before = count()
+	resp, body = c.post("/chats/"+itoa(convID)+"/messages", url.Values{"body": {"thanks for writing"}})
+	d = doc(t, body)
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("reply status %d\n%s", resp.StatusCode, body)
+	}
+	if msg := d.Find("#composer-error-" + itoa(convID)).Text(); !strings.Contains(msg, unavailable) {
+		t.Fatalf("composer error %q", msg)
+	}
+	if v, _ := d.Find("textarea[name=body]").Html(); v != "thanks for writing" {
+		t.Fatalf("reply body not kept: %q", v)
+	}
+	if after := count(); after != before {
+		t.Fatalf("a refused email reply stored %d rows", after-before)
 	}
 }
 

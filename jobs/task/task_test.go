@@ -74,3 +74,11 @@ func TestCatalogueIsConsistent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Conversations are polled before default work, default before bulk.
+func TestQueuesHavePriorities(t *testing.T) {
+	q := Queues()
+	if !(q[QueueCritical] > q[QueueDefault] && q[QueueDefault] > q[QueueBulk] && q[QueueBulk] > 0) {
+		t.Fatalf("queue weights %v", q)
+	}
+}
