@@ -1,6 +1,3 @@
-// Package models owns Parley's system of record: the bun models, the
-// embedded migrations, and the Store through which every query and every
-// transaction runs. It knows nothing about HTTP, websockets or queues.
 package models
 
 import (

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -574,29 +573,21 @@ func (b *inboundBatch) messages(ctx context.Context, created map[int64]Event) ([
 	return stored, nil
 }
 
-// insertOutboxRowsQuery writes many outbox rows at once.
-const insertOutboxRowsQuery = `INSERT INTO outbox (org_id, task_type, queue, payload)
-	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[])`
-
-// followUps writes, in one statement, the outbox rows the stored messages
-// trigger: the one place inbound work is queued.
+// followUps writes the outbox rows the stored messages trigger, in one
+// statement: the one place inbound work is queued.
 func (b *inboundBatch) followUps(ctx context.Context, msgs []*Message) error {
 	if b.followUp == nil {
 		return nil
 	}
 	var orgs []int64
-	var types, queues, payloads []string
+	var specs []task.Spec
 	for j, i := range b.live {
 		row := b.conv[b.convKeyOf(i)]
 		for _, t := range b.followUp(msgs[j], row) {
-			orgs, types, queues = append(orgs, row.OrgID), append(types, t.Type), append(queues, t.Queue)
-			payloads = append(payloads, string(json.RawMessage(t.Payload)))
+			orgs, specs = append(orgs, row.OrgID), append(specs, t)
 		}
 	}
-	if len(types) == 0 {
-		return nil
-	}
-	if _, err := execCached(ctx, b.tx.Tx, insertOutboxRowsQuery, orgs, types, queues, payloads); err != nil {
+	if err := insertOutboxRows(ctx, b.tx.Tx, orgs, specs); err != nil {
 		return fmt.Errorf("queue follow-ups: %w", err)
 	}
 	return nil

@@ -24,22 +24,35 @@ type OutboxEntry struct {
 	Payload  json.RawMessage `bun:"payload,type:jsonb"`
 }
 
-// insertOutbox writes one outbox row per spec, in db's transaction, so
-// the work is queued if and only if the change that caused it commits.
-// Every outbox row is written here, from a catalogue spec: a type the
-// worker has no handler for cannot reach the table.
-func insertOutbox(ctx context.Context, db bun.IDB, orgID int64, specs ...task.Spec) error {
+// insertOutbox writes one outbox row per spec, in tx, so the work is
+// queued if and only if the change that caused it commits.
+func insertOutbox(ctx context.Context, tx bun.Tx, orgID int64, specs ...task.Spec) error {
+	orgs := make([]int64, len(specs))
+	for i := range orgs {
+		orgs[i] = orgID
+	}
+	return insertOutboxRows(ctx, tx.Tx, orgs, specs)
+}
+
+// insertOutboxRowsQuery writes many outbox rows in one statement.
+const insertOutboxRowsQuery = `INSERT INTO outbox (org_id, task_type, queue, payload)
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[])`
+
+// insertOutboxRows writes specs[i] for organization orgs[i], in one
+// statement. Every outbox row is written here, from a catalogue spec: a
+// type the worker has no handler for cannot reach the table.
+func insertOutboxRows(ctx context.Context, db execer, orgs []int64, specs []task.Spec) error {
 	if len(specs) == 0 {
 		return nil
 	}
-	rows := make([]OutboxEntry, len(specs))
+	types, queues, payloads := make([]string, len(specs)), make([]string, len(specs)), make([]string, len(specs))
 	for i, sp := range specs {
 		if k, ok := task.Lookup(sp.Type); !ok || !k.Outbox {
 			return fmt.Errorf("insert outbox: %q: %w", sp.Type, task.ErrUnknownType)
 		}
-		rows[i] = OutboxEntry{OrgID: orgID, TaskType: sp.Type, Queue: sp.Queue, Payload: sp.Payload}
+		types[i], queues[i], payloads[i] = sp.Type, sp.Queue, string(sp.Payload)
 	}
-	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+	if _, err := execCached(ctx, db, insertOutboxRowsQuery, orgs, types, queues, payloads); err != nil {
 		return fmt.Errorf("insert outbox: %w", err)
 	}
 	return nil
