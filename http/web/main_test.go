@@ -45,6 +45,7 @@ type fixture struct {
 type serverOpts struct {
 	redisURL string        // override (e.g. a dead Redis)
 	db       *models.Store // override (e.g. a dead PostgreSQL)
+	socket   web.SocketOptions
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, serverOpts{}) }
@@ -101,7 +102,7 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	}})
 	t.Cleanup(func() { h.Close() })
 	srv, err = web.New(web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h,
-		Metrics: prometheus.NewRegistry(), Logger: testLogger()})
+		Metrics: prometheus.NewRegistry(), Logger: testLogger(), Socket: o.socket})
 	if err != nil {
 		t.Fatal(err)
 	}

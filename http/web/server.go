@@ -40,6 +40,8 @@ type Deps struct {
 	// CSRF checks, with helpers to require a login and render in the layout.
 	Pages  func(r fiber.Router, p PageKit)
 	Logger *slog.Logger
+	// Socket tunes the live sockets' checks and timeouts (zero: defaults).
+	Socket SocketOptions
 }
 
 // Server is the web application.

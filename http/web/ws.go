@@ -20,6 +20,9 @@ const (
 	// wsCheckEvery: how often a socket re-checks its login (logout and
 	// password changes end sockets within this) and pings the browser.
 	wsCheckEvery = 30 * time.Second
+	// wsPingTimeout: a browser that has not answered a ping in this long is
+	// not reading (a frozen tab, a dead network path).
+	wsPingTimeout = 10 * time.Second
 	// wsReadLimit: browsers send only small control messages.
 	wsReadLimit = 4096
 	// catchUpLimit: past this many missed events the browser reloads instead.
@@ -28,6 +31,31 @@ const (
 	// are application codes).
 	statusSignedOut = websocket.StatusCode(4001)
 )
+
+// SocketOptions tunes the agents' live sockets (Deps.Socket). A zero field
+// takes the default named in its comment.
+type SocketOptions struct {
+	// CheckEvery is how often a socket re-checks its login and pings the
+	// browser (30s).
+	CheckEvery time.Duration
+	// PingTimeout bounds the wait for the browser's pong (10s).
+	PingTimeout time.Duration
+	// WriteTimeout bounds the write of one frame (10s).
+	WriteTimeout time.Duration
+}
+
+func (o SocketOptions) withDefaults() SocketOptions {
+	if o.CheckEvery <= 0 {
+		o.CheckEvery = wsCheckEvery
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = wsPingTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = wsWriteTimeout
+	}
+	return o
+}
 
 // clientMessage is what the browser sends: which thread it views, the last
 // event it has seen (on connect), and typing notices.
@@ -48,13 +76,14 @@ func (s *Server) ws(c *fiber.Ctx) error {
 	token := c.Cookies(sessionCookie)
 	return UpgradeWebsocket(s.wsCtx, WebsocketOptions{OriginPatterns: []string{s.originHost}, ReadLimit: wsReadLimit},
 		func(ctx context.Context, conn *websocket.Conn, _ *http.Request) {
-			(&socket{s: s, su: su, token: token, conn: conn}).run(ctx)
+			(&socket{s: s, opts: s.deps.Socket.withDefaults(), su: su, token: token, conn: conn}).run(ctx)
 		})(c)
 }
 
 // socket is one agent's live connection.
 type socket struct {
 	s       *Server
+	opts    SocketOptions
 	su      *models.SessionUser
 	token   string
 	conn    *websocket.Conn
@@ -102,7 +131,7 @@ func (k *socket) write(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+		wctx, cancel := context.WithTimeout(ctx, k.opts.WriteTimeout)
 		err = k.conn.Write(wctx, websocket.MessageText, frame)
 		cancel()
 		if err != nil {
@@ -115,7 +144,7 @@ func (k *socket) write(ctx context.Context) {
 // watch closes the socket with the right reason when its subscriber ends
 // or the server stops, and re-checks the login and the peer periodically.
 func (k *socket) watch(ctx context.Context) {
-	t := time.NewTicker(wsCheckEvery)
+	t := time.NewTicker(k.opts.CheckEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -137,7 +166,7 @@ func (k *socket) watch(ctx context.Context) {
 				k.conn.Close(statusSignedOut, "signed out")
 				return
 			}
-			pctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+			pctx, cancel := context.WithTimeout(ctx, k.opts.PingTimeout)
 			err := k.conn.Ping(pctx)
 			cancel()
 			if err != nil {
@@ -193,7 +222,7 @@ func (k *socket) view(ctx context.Context, id, since int64) {
 
 // writeNow sends a frame outside the hub (catch-up), with a deadline.
 func (k *socket) writeNow(ctx context.Context, frame []byte) {
-	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	wctx, cancel := context.WithTimeout(ctx, k.opts.WriteTimeout)
 	defer cancel()
 	if k.conn.Write(wctx, websocket.MessageText, frame) != nil {
 		k.sub.Close()
