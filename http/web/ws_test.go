@@ -18,6 +18,7 @@ import (
 type liveSocket struct {
 	conn   *websocket.Conn
 	frames chan string
+	ended  chan error // why reading stopped (buffered)
 }
 
 // dial opens the live socket with the client's session cookie.
@@ -34,12 +35,13 @@ func (c *client) dial(t *testing.T, origin string) (*liveSocket, *http.Response,
 	if err != nil {
 		return nil, resp, err
 	}
-	ls := &liveSocket{conn: conn, frames: make(chan string, 100)}
+	ls := &liveSocket{conn: conn, frames: make(chan string, 100), ended: make(chan error, 1)}
 	go func() {
 		defer close(ls.frames)
 		for {
 			_, b, err := conn.Read(context.Background())
 			if err != nil {
+				ls.ended <- err
 				return
 			}
 			ls.frames <- string(b)
