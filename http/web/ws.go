@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +86,9 @@ func (s *Server) ws(c *fiber.Ctx) error {
 		return fiber.ErrUnauthorized
 	}
 	token := c.Cookies(sessionCookie)
-	return UpgradeWebsocket(s.wsCtx, WebsocketOptions{OriginPatterns: []string{s.originHost}, ReadLimit: wsReadLimit},
+	scheme, _, _ := strings.Cut(s.origin, "://") // the base URL's
+	opts := WebsocketOptions{OriginPatterns: []string{s.originHost}, OriginScheme: scheme, ReadLimit: wsReadLimit}
+	return UpgradeWebsocket(s.wsCtx, opts,
 		func(ctx context.Context, conn *websocket.Conn, _ *http.Request) {
 			(&socket{s: s, opts: s.deps.Socket.withDefaults(), su: su, token: token, conn: conn}).run(ctx)
 		})(c)

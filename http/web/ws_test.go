@@ -227,7 +227,14 @@ func TestSocketRefusals(t *testing.T) {
 	}
 	a := f.client(t)
 	a.login(adminEmail, adminPassword)
-	if _, resp, err := a.dial(t, "http://evil.example"); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("foreign origin: %v %v", err, resp)
+	// A foreign host, and the server's own host under the other scheme
+	// (the base URL is http://).
+	for _, origin := range []string{"http://evil.example", "https://" + strings.TrimPrefix(f.URL, "http://")} {
+		if _, resp, err := a.dial(t, origin); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("origin %s: %v %v", origin, err, resp)
+		}
+	}
+	if _, _, err := a.dial(t, f.URL); err != nil {
+		t.Fatalf("own origin: %v", err)
 	}
 }
