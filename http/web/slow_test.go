@@ -43,20 +43,9 @@ func TestSlowSocketDropped(t *testing.T) {
 	slow := slowC.rawDial(t)
 	fast := fastC.rawDial(t)
 
-	// Both sockets join the inbox feed on connect; wait until the feed
-	// lists both (the hub has no event for a join, so poll, bounded).
+	// Both sockets join the inbox feed on connect.
 	topic := "inbox:" + itoa(f.Demo.Inbox.ID)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		m, err := f.Hub.Members(context.Background(), topic)
-		if err == nil && len(m) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sockets never joined the feed: %v %v", m, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.awaitMembers(t, topic, 2)
 
 	// Publish 64 KiB frames: far more than the kernel's socket buffers and
 	// the subscriber's 1 MiB queue hold for a reader that never reads.

@@ -271,8 +271,8 @@ func (k *socket) watch() {
 		err = k.conn.Ping(pctx)
 		cancel()
 		if err != nil {
-			// A ping stuck behind a stalled write can fail before the hub
-			// drops the subscriber: its verdict, if any, names the close.
+			// The hub may have dropped the subscriber while this ping waited
+			// behind a stalled write: if so, that names the close.
 			if serr := k.sub.Err(); serr != nil {
 				k.end(subscriberClose(serr))
 			} else {

@@ -334,16 +334,7 @@ func TestSocketExitsCloseConnection(t *testing.T) {
 		c := f.client(t)
 		c.login(adminEmail, adminPassword)
 		rs := c.rawSocket(t, 4096)
-		deadline := time.Now().Add(slack)
-		for { // joined its feed: there is no event for that, so poll
-			if m, _ := f.Hub.Members(context.Background(), feed); len(m) == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the socket never joined its feed")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		f.awaitMembers(t, feed, 1)
 		// Publish until the socket falls behind for good: the TCP buffers
 		// are full, a write is stuck, and the hub drops the subscriber. The
 		// close frame cannot pass the stuck write; WriteTimeout ends it.
