@@ -51,6 +51,7 @@ type serverOpts struct {
 	simulator web.Simulator
 	pubQueue  int  // the publisher's queue (0: the default)
 	pubIdle   bool // the publisher does not run (its queue only fills)
+	socket    web.SocketOptions
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, serverOpts{}) }
@@ -115,7 +116,7 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 		t.Cleanup(func() { stopPub(); <-pubDone })
 	}
 	deps := web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h, Publisher: pub,
-		Simulator: o.simulator, Metrics: prometheus.NewRegistry(), Logger: testLogger()}
+		Simulator: o.simulator, Metrics: prometheus.NewRegistry(), Logger: testLogger(), Socket: o.socket}
 	if o.callbacks != nil {
 		deps.Callbacks = o.callbacks(serverStore, pub)
 	}

@@ -45,6 +45,8 @@ type Deps struct {
 	// account is configured: its API and phone pages are not mounted).
 	Simulator Simulator
 	Logger    *slog.Logger
+	// Socket tunes the live sockets' checks and timeouts (zero: defaults).
+	Socket SocketOptions
 }
 
 // Server is the web application.

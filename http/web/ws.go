@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -20,6 +23,12 @@ const (
 	// wsCheckEvery: how often a socket re-checks its login (logout and
 	// password changes end sockets within this) and pings the browser.
 	wsCheckEvery = 30 * time.Second
+	// wsPingTimeout: a browser that has not answered a ping in this long is
+	// not reading (a frozen tab, a dead network path).
+	wsPingTimeout = 10 * time.Second
+	// wsCloseTimeout: how long a closing socket waits for the browser's
+	// answering close frame (coder/websocket's own limit, which also caps it).
+	wsCloseTimeout = 5 * time.Second
 	// wsReadLimit: browsers send only small control messages.
 	wsReadLimit = 4096
 	// catchUpLimit: past this many missed events the browser reloads instead.
@@ -28,6 +37,37 @@ const (
 	// are application codes).
 	statusSignedOut = websocket.StatusCode(4001)
 )
+
+// SocketOptions tunes the agents' live sockets (Deps.Socket). A zero field
+// takes the default named in its comment.
+type SocketOptions struct {
+	// CheckEvery is how often a socket re-checks its login and pings the
+	// browser (30s).
+	CheckEvery time.Duration
+	// PingTimeout bounds the wait for the browser's pong (10s).
+	PingTimeout time.Duration
+	// WriteTimeout bounds the write of one frame (10s).
+	WriteTimeout time.Duration
+	// CloseTimeout bounds the close handshake: past it the connection is
+	// dropped (5s, also coder/websocket's own limit).
+	CloseTimeout time.Duration
+}
+
+func (o SocketOptions) withDefaults() SocketOptions {
+	if o.CheckEvery <= 0 {
+		o.CheckEvery = wsCheckEvery
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = wsPingTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = wsWriteTimeout
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = wsCloseTimeout
+	}
+	return o
+}
 
 // clientMessage is what the browser sends: which thread it views, the last
 // event it has seen (on connect), and typing notices.
@@ -46,44 +86,80 @@ func (s *Server) ws(c *fiber.Ctx) error {
 		return fiber.ErrUnauthorized
 	}
 	token := c.Cookies(sessionCookie)
-	return UpgradeWebsocket(s.wsCtx, WebsocketOptions{OriginPatterns: []string{s.originHost}, ReadLimit: wsReadLimit},
+	scheme, _, _ := strings.Cut(s.origin, "://") // the base URL's
+	opts := WebsocketOptions{OriginPatterns: []string{s.originHost}, OriginScheme: scheme, ReadLimit: wsReadLimit}
+	return UpgradeWebsocket(s.wsCtx, opts,
 		func(ctx context.Context, conn *websocket.Conn, _ *http.Request) {
-			(&socket{s: s, su: su, token: token, conn: conn}).run(ctx)
+			(&socket{s: s, opts: s.deps.Socket.withDefaults(), su: su, token: token, conn: conn}).run(ctx)
 		})(c)
 }
 
-// socket is one agent's live connection.
+// socket is one agent's live connection. run owns it: it starts a writer
+// and a watcher, reads on its own goroutine, and returns only after both
+// have ended and the connection is closed, whichever way the socket ends.
 type socket struct {
-	s       *Server
-	su      *models.SessionUser
-	token   string
-	conn    *websocket.Conn
-	sub     *hub.Subscriber
-	viewing int64
-	typedAt time.Time
+	s     *Server
+	opts  SocketOptions
+	su    *models.SessionUser
+	token string
+	conn  *websocket.Conn
+	sub   *hub.Subscriber
+	// ctx ends when the socket is to close. Its cause is the *closeReason
+	// first given to end, unless the bridge's context ended first.
+	ctx  context.Context
+	stop context.CancelCauseFunc
+	// cancelRead cancels the pending read, which drops the connection: the
+	// last resort of a close handshake the browser does not answer.
+	cancelRead context.CancelFunc
+	viewing    int64
+	typedAt    time.Time
 }
+
+// closeReason is the close frame a socket ends with.
+type closeReason struct {
+	code websocket.StatusCode
+	text string
+}
+
+func (r *closeReason) Error() string { return fmt.Sprintf("websocket close %d %q", r.code, r.text) }
 
 func (k *socket) run(ctx context.Context) {
 	s := k.s
+	k.ctx, k.stop = context.WithCancelCause(ctx)
+	defer k.stop(nil)
 	k.sub = s.hub.NewSubscriber(hub.Member{UserID: k.su.User.ID, Name: k.su.User.Name}, 0)
 	defer k.sub.Close()
-	inboxes, err := s.visibleInboxIDs(ctx, k.su.Scope)
+	inboxes, err := s.visibleInboxIDs(k.ctx, k.su.Scope)
 	if err != nil {
 		k.conn.Close(websocket.StatusInternalError, "try again")
 		return
 	}
 	for _, id := range inboxes {
-		if err := s.hub.Join(ctx, inboxTopic(id), k.sub); err != nil {
+		if err := s.hub.Join(k.ctx, inboxTopic(id), k.sub); err != nil {
 			k.conn.Close(websocket.StatusGoingAway, "going away")
 			return
 		}
 	}
-	go k.write(ctx)
-	go k.watch(ctx)
-	// Reads use their own context: cancelling a read's context makes
-	// coder/websocket drop the TCP connection without a close frame.
+	// Reads have a context of their own: cancelling a read drops the TCP
+	// connection without a close frame, so only closeConn does, once its
+	// close frame is out.
+	readCtx, cancelRead := context.WithCancel(context.Background())
+	defer cancelRead()
+	k.cancelRead = cancelRead
+	var wg sync.WaitGroup
+	wg.Go(k.write)
+	wg.Go(k.watch)
+	k.read(readCtx)
+	// The browser closed, vanished or broke the protocol (coder/websocket
+	// has then answered it), or the writer closed the connection.
+	k.end(websocket.StatusNormalClosure, "")
+	wg.Wait()
+}
+
+// read handles the browser's messages until the connection closes.
+func (k *socket) read(ctx context.Context) {
 	for {
-		_, data, err := k.conn.Read(context.Background())
+		_, data, err := k.conn.Read(ctx)
 		if err != nil {
 			return
 		}
@@ -91,59 +167,118 @@ func (k *socket) run(ctx context.Context) {
 		if json.Unmarshal(data, &m) != nil {
 			continue // a malformed control message is ignored, not fatal
 		}
-		k.handle(ctx, m)
+		k.handle(k.ctx, m)
 	}
 }
 
-// write sends hub frames, coalesced, until the subscriber ends.
-func (k *socket) write(ctx context.Context) {
+// end starts closing the socket with code and text, unless an earlier
+// reason has.
+func (k *socket) end(code websocket.StatusCode, text string) {
+	k.stop(&closeReason{code: code, text: text})
+}
+
+// reason is why the socket ends: the first reason given to end, else
+// (the bridge ended the socket's context) the server's shutdown or a
+// connection that failed, which no close frame will reach.
+func (k *socket) reason() closeReason {
+	var r *closeReason
+	switch {
+	case errors.As(context.Cause(k.ctx), &r):
+		return *r
+	case k.s.wsCtx.Err() != nil:
+		return closeReason{websocket.StatusGoingAway, "going away"}
+	default:
+		return closeReason{websocket.StatusNormalClosure, "connection lost"}
+	}
+}
+
+// subscriberClose is the close for a subscriber the hub has ended.
+func subscriberClose(err error) (websocket.StatusCode, string) {
+	switch {
+	case errors.Is(err, hub.ErrTooSlow):
+		return websocket.StatusPolicyViolation, "too slow"
+	case errors.Is(err, hub.ErrShutdown):
+		return websocket.StatusGoingAway, "going away"
+	default:
+		return websocket.StatusNormalClosure, ""
+	}
+}
+
+// write sends the hub's frames, coalesced, until the socket is to close,
+// and then closes it. The close is the writer's so that the close frame
+// follows the frame in flight: sent from another goroutine, it would wait
+// behind a stalled frame only for coder/websocket's fixed 5 s and then drop
+// the connection bare, though the frame had WriteTimeout to go.
+func (k *socket) write() {
+	defer k.closeConn()
 	for {
-		frame, err := k.sub.Next(ctx)
+		frame, err := k.sub.Next(k.ctx)
 		if err != nil {
+			k.end(subscriberClose(err)) // a no-op if the socket was ending already
 			return
 		}
-		wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+		if k.ctx.Err() != nil {
+			return // ending (signed out, say): nothing more goes out
+		}
+		// The deadline is the write's own: ending the socket lets the frame
+		// in flight finish, and a write past it drops the connection.
+		wctx, cancel := context.WithTimeout(context.Background(), k.opts.WriteTimeout)
 		err = k.conn.Write(wctx, websocket.MessageText, frame)
 		cancel()
 		if err != nil {
-			k.sub.Close()
+			k.end(websocket.StatusPolicyViolation, "too slow")
 			return
 		}
 	}
 }
 
-// watch closes the socket with the right reason when its subscriber ends
-// or the server stops, and re-checks the login and the peer periodically.
-func (k *socket) watch(ctx context.Context) {
-	t := time.NewTicker(wsCheckEvery)
+// closeConn sends the close frame and waits for the browser's answer, for at
+// most CloseTimeout; then it drops the connection under the pending read.
+func (k *socket) closeConn() {
+	r := k.reason()
+	t := time.AfterFunc(k.opts.CloseTimeout, k.cancelRead)
+	defer t.Stop()
+	err := k.conn.Close(r.code, r.text)
+	k.s.log.Debug("socket closed", "user_id", k.su.User.ID, "code", int(r.code), "reason", r.text, "err", err)
+}
+
+// watch ends the socket when the hub drops its subscriber, and every
+// CheckEvery re-checks the login and pings the browser. It returns once the
+// socket is ending.
+func (k *socket) watch() {
+	t := time.NewTicker(k.opts.CheckEvery)
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			k.conn.Close(websocket.StatusGoingAway, "going away")
+		case <-k.ctx.Done():
 			return
 		case <-k.sub.Done():
-			switch err := k.sub.Err(); {
-			case errors.Is(err, hub.ErrTooSlow):
-				k.conn.Close(websocket.StatusPolicyViolation, "too slow")
-			case errors.Is(err, hub.ErrShutdown):
-				k.conn.Close(websocket.StatusGoingAway, "going away")
-			default:
-				k.conn.Close(websocket.StatusNormalClosure, "")
-			}
+			k.end(subscriberClose(k.sub.Err()))
 			return
 		case <-t.C:
-			if _, err := k.s.store.SessionByToken(ctx, k.token, k.s.cfg.SessionTTL); errors.Is(err, models.ErrNotFound) {
-				k.conn.Close(statusSignedOut, "signed out")
-				return
+		}
+		_, err := k.s.store.SessionByToken(k.ctx, k.token, k.s.cfg.SessionTTL)
+		if errors.Is(err, models.ErrNotFound) {
+			k.end(statusSignedOut, "signed out")
+			return
+		}
+		if k.ctx.Err() != nil {
+			return
+		}
+		// The ping's deadline is its own too: cancelled while its frame is
+		// being written, it would drop the connection under the close frame.
+		pctx, cancel := context.WithTimeout(context.Background(), k.opts.PingTimeout)
+		err = k.conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			// The hub may have dropped the subscriber while this ping waited
+			// behind a stalled write: if so, that names the close.
+			if serr := k.sub.Err(); serr != nil {
+				k.end(subscriberClose(serr))
+			} else {
+				k.end(websocket.StatusPolicyViolation, "ping timeout")
 			}
-			pctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-			err := k.conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				k.sub.Close()
-				return
-			}
+			return
 		}
 	}
 }
@@ -186,29 +321,33 @@ func (k *socket) view(ctx context.Context, id, since int64) {
 	if since > 0 {
 		frame, err := k.s.threadCatchUp(ctx, k.su.Scope, id, since)
 		if err == nil && len(frame) > 0 {
-			k.writeNow(ctx, frame)
+			k.writeNow(frame)
 		}
 	}
 }
 
-// writeNow sends a frame outside the hub (catch-up), with a deadline.
-func (k *socket) writeNow(ctx context.Context, frame []byte) {
-	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+// writeNow sends a frame outside the hub (catch-up), with the writer's
+// deadline, unless the socket is ending.
+func (k *socket) writeNow(frame []byte) {
+	if k.ctx.Err() != nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), k.opts.WriteTimeout)
 	defer cancel()
 	if k.conn.Write(wctx, websocket.MessageText, frame) != nil {
-		k.sub.Close()
+		k.end(websocket.StatusPolicyViolation, "too slow")
 	}
 }
 
 // catchUp sends what the browser missed since seq, from the database.
 func (k *socket) catchUp(ctx context.Context, seq int64) {
 	frame, err := k.s.catchUpFrame(ctx, k.su.Scope, seq, k.viewing)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		k.s.log.Warn("catch up", "user_id", k.su.User.ID, "err", err)
 		return
 	}
 	if len(frame) > 0 {
-		k.writeNow(ctx, frame)
+		k.writeNow(frame)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 type liveSocket struct {
 	conn   *websocket.Conn
 	frames chan string
+	ended  chan error // why reading stopped (buffered)
 }
 
 // dial opens the live socket with the client's session cookie.
@@ -34,12 +35,13 @@ func (c *client) dial(t *testing.T, origin string) (*liveSocket, *http.Response,
 	if err != nil {
 		return nil, resp, err
 	}
-	ls := &liveSocket{conn: conn, frames: make(chan string, 100)}
+	ls := &liveSocket{conn: conn, frames: make(chan string, 100), ended: make(chan error, 1)}
 	go func() {
 		defer close(ls.frames)
 		for {
 			_, b, err := conn.Read(context.Background())
 			if err != nil {
+				ls.ended <- err
 				return
 			}
 			ls.frames <- string(b)
@@ -98,6 +100,23 @@ func (ls *liveSocket) quietUntil(t *testing.T, bad, marker string) {
 	}
 }
 
+// awaitMembers waits until n sockets have joined topic. A socket joins its
+// feeds after the handshake, and the hub has no event for a join: poll.
+func (f *fixture) awaitMembers(t *testing.T, topic string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := f.Hub.Members(context.Background(), topic)
+		if err == nil && len(m) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: members %v (%v), want %d", topic, m, err, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 var convLink = regexp.MustCompile(`/chats/(\d+)`)
 
 // post sends an action with the page's CSRF token, as htmx does.
@@ -118,6 +137,9 @@ func TestLiveChatBetweenAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	bs.send(t, map[string]any{"resume": 1 << 40, "view": 0})
+	// Resuming from the far future catches nothing up: the row below must
+	// come live, so B has to be on the feed before A acts.
+	f.awaitMembers(t, "inbox:"+itoa(f.Demo.Inbox.ID), 1)
 
 	// A starts a chat; B's list gets the row live.
 	resp, _ := a.post("/chats", url.Values{"inbox": {itoa(f.Demo.Inbox.ID)}, "to": {"+15550100201"}, "body": {"Your appointment is confirmed"}})
@@ -196,6 +218,7 @@ func TestSocketCatchUpAndIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ls.send(t, map[string]any{"resume": 0, "view": ch.Conversation.ID})
+	f.awaitMembers(t, "inbox:"+itoa(other.inboxID), 1) // for the marker below
 	if _, err := f.Store.Reply(ctx, admin, ch.Conversation.ID, "secret follow-up", false); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +248,14 @@ func TestSocketRefusals(t *testing.T) {
 	}
 	a := f.client(t)
 	a.login(adminEmail, adminPassword)
-	if _, resp, err := a.dial(t, "http://evil.example"); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("foreign origin: %v %v", err, resp)
+	// A foreign host, and the server's own host under the other scheme
+	// (the base URL is http://).
+	for _, origin := range []string{"http://evil.example", "https://" + strings.TrimPrefix(f.URL, "http://")} {
+		if _, resp, err := a.dial(t, origin); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("origin %s: %v %v", origin, err, resp)
+		}
+	}
+	if _, _, err := a.dial(t, f.URL); err != nil {
+		t.Fatalf("own origin: %v", err)
 	}
 }

@@ -26,7 +26,12 @@ import (
 type WebsocketOptions struct {
 	// OriginPatterns: extra allowed Origin hosts (AcceptOptions.OriginPatterns
 	// syntax); the request's Host is always allowed. Origin is always checked.
-	OriginPatterns  []string
+	OriginPatterns []string
+	// OriginScheme, when set, is the only scheme an Origin may have: Accept
+	// compares hosts alone, so a page on https://host could otherwise open a
+	// socket meant for http://host's pages, or the reverse. Take it from the
+	// public base URL: behind a TLS proxy the request does not show it.
+	OriginScheme    string
 	CompressionMode websocket.CompressionMode
 	ReadLimit       int64 // largest message; 0 = library default (32 KiB), -1 = none
 }
@@ -44,7 +49,8 @@ const wsHandshakeTimeout, wsCloseGrace = 10 * time.Second, 10 * time.Second
 // e.g. conn.Close(websocket.StatusGoingAway, ""); note that a conn.Read whose
 // own ctx is cancelled drops the TCP connection without a close frame.
 // Requests that are not websocket handshakes, or come from a foreign Origin,
-// get Accept's error answer (426, 403, ...) as a normal Fiber response.
+// get Accept's error answer (426, 403, ...) as a normal Fiber response; an
+// Origin of the wrong scheme gets fiber.ErrForbidden before Accept runs.
 func UpgradeWebsocket(baseCtx context.Context, opts WebsocketOptions, session func(ctx context.Context, conn *websocket.Conn, req *http.Request)) fiber.Handler {
 	aopts := &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns, CompressionMode: opts.CompressionMode}
 	return func(c *fiber.Ctx) error {
@@ -54,6 +60,9 @@ func UpgradeWebsocket(baseCtx context.Context, opts WebsocketOptions, session fu
 		req, err := detachedRequest(c)
 		if err != nil {
 			return fiber.ErrBadRequest
+		}
+		if !originSchemeAllowed(req, opts.OriginScheme) {
+			return fiber.ErrForbidden
 		}
 		ctx, cancel := context.WithCancel(baseCtx)
 		defer cancel()
@@ -169,6 +178,18 @@ func (bc *bridgeConn) Close() error {
 	_ = bc.Conn.SetDeadline(time.Unix(1, 0))
 	bc.gone()
 	return nil
+}
+
+// originSchemeAllowed reports whether the request's Origin, if it has one
+// (browsers always send it on a websocket handshake), is of scheme; an empty
+// scheme allows any.
+func originSchemeAllowed(r *http.Request, scheme string) bool {
+	origin := r.Header.Get("Origin")
+	if scheme == "" || origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Scheme, scheme)
 }
 
 // detachedRequest converts the request and deep-copies it: ConvertRequest's

@@ -33,6 +33,11 @@ type wsApp struct {
 
 func startWSApp(t *testing.T, session func(context.Context, *websocket.Conn, *http.Request)) *wsApp {
 	t.Helper()
+	return startWSAppWith(t, WebsocketOptions{OriginPatterns: []string{"app.example"}}, session)
+}
+
+func startWSAppWith(t *testing.T, opts WebsocketOptions, session func(context.Context, *websocket.Conn, *http.Request)) *wsApp {
+	t.Helper()
 	baseCtx, cancel := context.WithCancel(context.Background())
 	a := &wsApp{cancel: cancel, served: make(chan error, 1)}
 	a.app = fiber.New(fiber.Config{
@@ -45,7 +50,6 @@ func startWSApp(t *testing.T, session func(context.Context, *websocket.Conn, *ht
 	// goroutine count can return to its baseline.
 	a.app.Server().MaxIdleWorkerDuration = 50 * time.Millisecond
 	a.app.Get("/ok", func(c *fiber.Ctx) error { return c.SendString("ok") })
-	opts := WebsocketOptions{OriginPatterns: []string{"app.example"}}
 	a.app.Get("/ws", UpgradeWebsocket(baseCtx, opts, func(ctx context.Context, conn *websocket.Conn, req *http.Request) {
 		a.sessions.Add(1)
 		session(ctx, conn, req)
@@ -218,6 +222,40 @@ func TestWebsocketRefusesForeignOrigin(t *testing.T) {
 	}
 	if n := a.sessions.Load(); n != 0 {
 		t.Fatalf("%d sessions ran for refused origins", n)
+	}
+}
+
+// Accept compares an Origin's host alone; with OriginScheme set, an Origin
+// of the other scheme is refused too, whether its host is an allowed
+// pattern or the server's own.
+func TestWebsocketOriginScheme(t *testing.T) {
+	for _, scheme := range []string{"http", "https"} {
+		t.Run(scheme, func(t *testing.T) {
+			a := startWSAppWith(t, WebsocketOptions{OriginPatterns: []string{"app.example"}, OriginScheme: scheme}, wsEchoSession)
+			ctx := wsTestCtx(t, 10*time.Second)
+			other := map[string]string{"http": "https", "https": "http"}[scheme]
+			host := strings.TrimPrefix(a.http, "http://")
+			for _, origin := range []string{other + "://app.example", other + "://" + host, strings.ToUpper(other) + "://" + host} {
+				c, resp, err := websocket.Dial(ctx, a.ws+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+				if err == nil {
+					c.CloseNow()
+					t.Fatalf("origin %s: upgraded", origin)
+				}
+				if resp == nil || resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("origin %s: want 403, got %v, %v", origin, resp, err)
+				}
+			}
+			if n := a.sessions.Load(); n != 0 {
+				t.Fatalf("%d sessions ran for refused origins", n)
+			}
+			// The right scheme in any case; no Origin at all is not a browser.
+			for _, origin := range []string{scheme + "://app.example", strings.ToUpper(scheme) + "://" + host, ""} {
+				c := wsDial(t, ctx, a.ws+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+				if err := wsRoundTrip(ctx, c, "origin "+origin); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
