@@ -44,12 +44,9 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 	}
 	var ch *Change
 	err := s.inTx(ctx, func(tx bun.Tx) error {
-		inbox, loc, err := s.lockInbox(ctx, tx, sc, in.InboxID)
+		inbox, err := inboxInScope(ctx, tx, sc, in.InboxID)
 		if err != nil {
 			return err
-		}
-		if !loc.ChatEnabled() {
-			return ErrPlanInactive
 		}
 		if channel == ChannelSMS && inbox.SMSNumber == nil {
 			return fieldErr("to", "The %s inbox has no SMS number; enter an email address.", inbox.Name)
@@ -73,7 +70,7 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 			}
 			evs = append(evs, *ev)
 		}
-		more, err := s.addOutbound(ctx, tx, sc, conv, rcpt, in.Body, false)
+		more, err := s.addOutbound(ctx, tx, sc, conv, in.Body, false)
 		if err != nil {
 			return err
 		}
@@ -99,16 +96,7 @@ func (s *Store) Reply(ctx context.Context, sc Scope, convID int64, body string, 
 		return nil, err
 	}
 	return s.change(ctx, sc, convID, "reply", func(tx bun.Tx, conv *Conversation) ([]Event, error) {
-		rcpt := new(Recipient)
-		if err := tx.NewSelect().Model(rcpt).Where("id = ?", conv.RecipientID).Scan(ctx); err != nil {
-			return nil, fmt.Errorf("load recipient: %w", err)
-		}
-		if !note {
-			if err := s.requirePlan(ctx, tx, conv.InboxID); err != nil {
-				return nil, err
-			}
-		}
-		return s.addOutbound(ctx, tx, sc, conv, rcpt, body, note)
+		return s.addOutbound(ctx, tx, sc, conv, body, note)
 	})
 }
 

@@ -20,31 +20,13 @@ const (
 // previewLength is how much of the last message the list shows.
 const previewLength = 140
 
-// lockInbox loads an inbox of the organization with its location.
-func (s *Store) lockInbox(ctx context.Context, tx bun.Tx, sc Scope, inboxID int64) (*Inbox, *Location, error) {
+// inboxInScope loads an inbox of the scope's organization.
+func inboxInScope(ctx context.Context, tx bun.Tx, sc Scope, inboxID int64) (*Inbox, error) {
 	inbox := new(Inbox)
 	if err := tx.NewSelect().Model(inbox).Where("id = ? AND org_id = ?", inboxID, sc.OrgID).Scan(ctx); err != nil {
-		return nil, nil, notFound("inbox", err)
+		return nil, notFound("inbox", err)
 	}
-	loc := new(Location)
-	if err := tx.NewSelect().Model(loc).Where("id = ?", inbox.LocationID).Scan(ctx); err != nil {
-		return nil, nil, notFound("location", err)
-	}
-	return inbox, loc, nil
-}
-
-// requirePlan refuses when the inbox's location has no active Chat plan.
-func (s *Store) requirePlan(ctx context.Context, tx bun.Tx, inboxID int64) error {
-	var status string
-	err := tx.NewSelect().TableExpr("locations AS l").Column("l.plan_status").
-		Join("JOIN inboxes AS i ON i.location_id = l.id").Where("i.id = ?", inboxID).Scan(ctx, &status)
-	if err != nil {
-		return fmt.Errorf("plan status: %w", err)
-	}
-	if status != PlanActive {
-		return ErrPlanInactive
-	}
-	return nil
+	return inbox, nil
 }
 
 // findOrCreateRecipient returns the organization's recipient with this
@@ -160,18 +142,15 @@ func errEmailUnavailable(field string) error {
 
 // addOutbound records an agent's message (queued for the worker through
 // the outbox) or note on a locked conversation, and its events.
-func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conversation, rcpt *Recipient, body string, note bool) ([]Event, error) {
+func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conversation, body string, note bool) ([]Event, error) {
 	var evs []Event
 	if !note {
 		if conv.Channel == ChannelEmail {
 			return nil, errEmailUnavailable("body")
 		}
-		optedOut := rcpt.SMSOptedOutAt != nil
-		if conv.Channel == ChannelEmail {
-			optedOut = rcpt.EmailOptedOutAt != nil
-		}
-		if optedOut {
-			return nil, ErrOptedOut
+		// The same gate the worker checks again when it sends.
+		if err := composeGate(ctx, tx, conv.ID, conv.Channel, false); err != nil {
+			return nil, err
 		}
 		if conv.Status == StatusClosed {
 			ev, err := reopen(ctx, tx, conv, sc.UserID)
