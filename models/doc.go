@@ -8,14 +8,15 @@
 //
 // One file per aggregate holds its types and queries: recipients.go,
 // conversations.go, messages.go, events.go, outbox.go, sessions.go,
-// tenants.go, users.go. Transactions that span aggregates are named for
-// what they do: conversation_actions.go (start, reply, assign, close),
-// inbound.go and inbound_core.go (every received message, any channel),
-// outbound.go (the worker's claim and record), receipt.go, keywords.go.
-// Rules that several of them apply are defined once: send_gate.go (who
-// may be sent to, and the delivery-status order), conversation_row.go
-// (the one way a conversation's list row is read), visibleInboxes in
-// users.go (the one inbox-scope filter, R9).
+// tenants.go (organizations, locations, inboxes), users.go. Transactions
+// that span aggregates are named for what they do:
+// conversation_actions.go (start, reply, assign, close), inbound.go with
+// the inbound_*.go steps of its core (every received message, any
+// channel), outbound.go (the worker's claim and record), receipt.go,
+// keywords.go (STOP, START, HELP). Rules several of them apply are
+// defined once: send_gate.go (who may be sent to, and the delivery-status
+// order), conversation_row.go (the one way a conversation's list row is
+// read), visibleInboxes in users.go (the one inbox-scope filter, R9).
 //
 // # Builder or prepared statement
 //

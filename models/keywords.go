@@ -1,6 +1,13 @@
 package models
 
-import "strings"
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/parley-chat/parley/jobs/task"
+	"github.com/uptrace/bun"
+)
 
 // Keyword kinds an inbound SMS can be (CTIA / carrier rules; product.md).
 const (
@@ -23,4 +30,131 @@ func MatchKeyword(body string) string {
 		return ""
 	}
 	return keywords[strings.ToUpper(strings.Join(strings.Fields(body), ""))]
+}
+
+// Replies to keywords. Carriers expect the organization to be named and
+// the way back in (or out) to be stated.
+const (
+	stopReply  = "You are unsubscribed from %s texts and will receive no more messages. Reply START to resubscribe."
+	startReply = "You are resubscribed to %s texts. Reply STOP to unsubscribe, HELP for help."
+	helpReply  = "%s. Reply STOP to unsubscribe."
+)
+
+// applyKeyword carries out STOP, START or HELP for an inbound message:
+// consent changes with their history and timeline events, pending sends
+// cancelled on STOP, and exactly one reply.
+func (s *Store) applyKeyword(ctx context.Context, tx bun.Tx, inbox *Inbox, conv *Conversation, rcpt *Recipient, kw, body string) ([]Event, error) {
+	var org Organization
+	if kw != "" {
+		if err := tx.NewSelect().Model(&org).Where("id = ?", inbox.OrgID).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("load organization: %w", err)
+		}
+	}
+	switch kw {
+	case KeywordStop:
+		if rcpt.SMSOptedOutAt != nil {
+			return nil, nil // already out: no second confirmation
+		}
+		if _, err := tx.NewRaw("UPDATE recipients SET sms_opted_out_at = now(), updated_at = now() WHERE id = ?", rcpt.ID).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("opt out: %w", err)
+		}
+		// Sends queued before the STOP never go out (the worker checks again
+		// too); each shows as failed on live screens.
+		cancelled, err := cancelQueuedSMS(ctx, tx, conv, rcpt)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := s.consentChange(ctx, tx, conv, rcpt, "opt_out", EvOptedOut, body, fmt.Sprintf(stopReply, org.Name))
+		return append(cancelled, evs...), err
+	case KeywordStart:
+		if rcpt.SMSOptedOutAt == nil {
+			return nil, nil
+		}
+		if _, err := tx.NewRaw("UPDATE recipients SET sms_opted_out_at = NULL, updated_at = now() WHERE id = ?", rcpt.ID).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("opt in: %w", err)
+		}
+		return s.consentChange(ctx, tx, conv, rcpt, "opt_in", EvOptedIn, body, fmt.Sprintf(startReply, org.Name))
+	case KeywordHelp:
+		text := inbox.HelpText
+		if text == "" {
+			text = org.Name + " " + inbox.Name
+		}
+		ev, err := queueAutomation(ctx, tx, conv, fmt.Sprintf(helpReply, text), true)
+		if err != nil {
+			return nil, err
+		}
+		return []Event{*ev}, nil
+	}
+	return nil, nil
+}
+
+// consentChange records a consent change in the recipient's history and
+// the conversation's timeline, and queues its confirmation.
+func (s *Store) consentChange(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *Recipient, action, kind, body, reply string) ([]Event, error) {
+	if _, err := tx.NewRaw(`INSERT INTO recipient_consent_events (org_id, recipient_id, channel, action, source, detail)
+		VALUES (?, ?, 'sms', ?, 'keyword', ?)`, rcpt.OrgID, rcpt.ID, action, body).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("consent history: %w", err)
+	}
+	ev, err := insertEvent(ctx, tx, conv, kind, nil, nil, map[string]any{"keyword": body})
+	if err != nil {
+		return nil, err
+	}
+	confirm, err := queueAutomation(ctx, tx, conv, reply, true)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{*ev, *confirm}, nil
+}
+
+// queueAutomation queues an automated SMS on a conversation (outbox row
+// included) and returns its timeline event.
+func queueAutomation(ctx context.Context, tx bun.Tx, conv *Conversation, body string, compliance bool) (*Event, error) {
+	msg := &Message{OrgID: conv.OrgID, ConversationID: conv.ID, Direction: "outbound", Channel: ChannelSMS,
+		Body: body, AuthorType: "automation", Status: MsgQueued, Compliance: compliance}
+	msg.Encoding, msg.Segments = smsShape(body)
+	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("insert automated message: %w", err)
+	}
+	if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
+		return nil, err
+	}
+	ev, err := insertEvent(ctx, tx, conv, EvMessage, &msg.ID, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	ev.Message = msg
+	return ev, nil
+}
+
+// cancelQueuedSMS fails the recipient's queued SMS and records a status
+// event for each; it returns the events of conv's own messages (others
+// reach screens through catch-up).
+func cancelQueuedSMS(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *Recipient) ([]Event, error) {
+	var msgs []Message
+	if err := tx.NewRaw(`UPDATE messages SET status = ?, status_reason = ?
+		WHERE conversation_id IN (SELECT id FROM conversations WHERE recipient_id = ? AND channel = ?)
+		  AND direction = 'outbound' AND status IN `+pendingStatusesSQL+` AND NOT compliance
+		RETURNING *`, MsgFailed, ReasonOptedOut, rcpt.ID, ChannelSMS).Scan(ctx, &msgs); err != nil {
+		return nil, fmt.Errorf("cancel queued sends: %w", err)
+	}
+	var evs []Event
+	for i := range msgs {
+		m := &msgs[i]
+		c := conv
+		if m.ConversationID != conv.ID {
+			c = &Conversation{ID: m.ConversationID, OrgID: m.OrgID}
+			if err := tx.NewSelect().Model(c).Column("inbox_id").WherePK().Scan(ctx); err != nil {
+				return nil, fmt.Errorf("load conversation: %w", err)
+			}
+		}
+		ev, err := insertEvent(ctx, tx, c, EvMessageStatus, &m.ID, nil, map[string]any{"status": MsgFailed})
+		if err != nil {
+			return nil, err
+		}
+		if c == conv {
+			ev.Message = m
+			evs = append(evs, *ev)
+		}
+	}
+	return evs, nil
 }

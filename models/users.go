@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -69,4 +71,18 @@ func visibleInboxes(q *bun.SelectQuery, sc Scope, col string) *bun.SelectQuery {
 		return q
 	}
 	return q.Where(col+" = ANY(?)", pgdialect.Array(sc.InboxIDs))
+}
+
+// Assignees lists who a conversation in the inbox may be assigned to:
+// enabled users of the organization who can see the inbox.
+func (s *Store) Assignees(ctx context.Context, sc Scope, inboxID int64) ([]User, error) {
+	var users []User
+	err := s.db.NewSelect().Model(&users).
+		Where("org_id = ? AND disabled_at IS NULL", sc.OrgID).
+		Where("(role <> 'agent' OR all_inboxes OR id IN (SELECT user_id FROM user_inboxes WHERE inbox_id = ?))", inboxID).
+		Order("name", "id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: assignees: %w", err)
+	}
+	return users, nil
 }

@@ -4,7 +4,46 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
 )
+
+// Recipients: the people an organization serves, found by phone or email.
+
+// Recipient is a person an organization serves.
+type Recipient struct {
+	bun.BaseModel `bun:"table:recipients"`
+
+	ID              int64      `bun:"id,pk,autoincrement"`
+	OrgID           int64      `bun:"org_id"`
+	Name            string     `bun:"name"`
+	Phone           *string    `bun:"phone"`
+	Email           *string    `bun:"email"`
+	SMSOptedOutAt   *time.Time `bun:"sms_opted_out_at"`
+	EmailOptedOutAt *time.Time `bun:"email_opted_out_at"`
+	CreatedAt       time.Time  `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt       time.Time  `bun:"updated_at,nullzero,default:now()"`
+}
+
+// findOrCreateRecipient returns the organization's recipient with this
+// phone (or email), creating it if new. Concurrent callers get one row.
+func findOrCreateRecipient(ctx context.Context, tx bun.Tx, orgID int64, phone, email string) (*Recipient, error) {
+	r := &Recipient{OrgID: orgID}
+	q := tx.NewInsert().Model(r)
+	if phone != "" {
+		r.Phone = &phone
+		q = q.On("CONFLICT (org_id, phone) WHERE phone IS NOT NULL DO UPDATE SET org_id = excluded.org_id")
+	} else {
+		r.Email = &email
+		q = q.On("CONFLICT (org_id, email) WHERE email IS NOT NULL DO UPDATE SET org_id = excluded.org_id")
+	}
+	// DO UPDATE (a no-op) rather than DO NOTHING so RETURNING yields the existing row.
+	if _, err := q.Returning("*").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("find or create recipient: %w", err)
+	}
+	return r, nil
+}
 
 // RecipientPage is one page of a recipient listing.
 type RecipientPage struct {

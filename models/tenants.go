@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -57,4 +58,13 @@ type Inbox struct {
 	CreatedAt    time.Time `bun:"created_at,nullzero,default:now()"`
 
 	Location *Location `bun:"rel:belongs-to,join:location_id=id"`
+}
+
+// inboxInScope loads an inbox of the scope's organization.
+func inboxInScope(ctx context.Context, tx bun.Tx, sc Scope, inboxID int64) (*Inbox, error) {
+	inbox := new(Inbox)
+	if err := tx.NewSelect().Model(inbox).Where("id = ? AND org_id = ?", inboxID, sc.OrgID).Scan(ctx); err != nil {
+		return nil, notFound("inbox", err)
+	}
+	return inbox, nil
 }

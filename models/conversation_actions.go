@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 )
 
-// MaxBodyLength bounds a message or note body, in characters. SMS has its
-// own, tighter segment limit, checked by the caller with channels/sms.
-const MaxBodyLength = 10000
+// The agents' actions on a conversation: each is one transaction with the
+// conversation locked, returning the Change to render and publish.
 
 // StartInput starts a chat from the Chats module.
 type StartInput struct {
@@ -218,16 +216,4 @@ func oneEvent(ev *Event, err error) ([]Event, error) {
 		return nil, err
 	}
 	return []Event{*ev}, nil
-}
-
-func checkBody(body string) error {
-	switch {
-	case !utf8.ValidString(body):
-		return fieldErr("body", "The message contains invalid characters.")
-	case strings.TrimSpace(body) == "":
-		return fieldErr("body", "Write a message first.")
-	case utf8.RuneCountInString(body) > MaxBodyLength:
-		return fieldErr("body", "The message is too long (at most %d characters).", MaxBodyLength)
-	}
-	return nil
 }

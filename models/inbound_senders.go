@@ -1,0 +1,117 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// The inbound core finds or creates each message's sender.
+
+// senderOf is the sender of a live message.
+func (b *inboundBatch) senderOf(i int) rcptKey {
+	return rcptKey{b.inbox[i].OrgID, b.ins[i].Channel, b.ins[i].From}
+}
+
+// Recipients are found by phone for SMS and by email address for email:
+// one statement per channel present, each inserting the new senders and
+// reading the others.
+var (
+	findOrCreateRecipientsQuery = map[string]string{
+		ChannelSMS: findOrCreateRecipientsSQL("phone"), ChannelEmail: findOrCreateRecipientsSQL("email"),
+	}
+	findRecipientsQuery = map[string]string{
+		ChannelSMS: findRecipientsSQL("phone"), ChannelEmail: findRecipientsSQL("email"),
+	}
+)
+
+func findOrCreateRecipientsSQL(col string) string {
+	return `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS k (org_id, addr)),
+		ins AS (INSERT INTO recipients (org_id, ` + col + `) SELECT org_id, addr FROM k
+			ON CONFLICT (org_id, ` + col + `) WHERE ` + col + ` IS NOT NULL DO NOTHING
+			RETURNING id, org_id, ` + col + `)
+		SELECT * FROM ins
+		UNION ALL
+		SELECT r.id, r.org_id, r.` + col + ` FROM recipients AS r JOIN k ON r.org_id = k.org_id AND r.` + col + ` = k.addr`
+}
+
+func findRecipientsSQL(col string) string {
+	return `SELECT r.id, r.org_id, r.` + col + ` FROM recipients AS r
+		JOIN unnest($1::bigint[], $2::text[]) AS k (org_id, addr) ON r.org_id = k.org_id AND r.` + col + ` = k.addr`
+}
+
+// recipients finds or creates each sender.
+func (b *inboundBatch) recipients(ctx context.Context) error {
+	byChannel := map[string][]rcptKey{}
+	seen := map[rcptKey]bool{}
+	for _, i := range b.live {
+		k := b.senderOf(i)
+		if !seen[k] {
+			seen[k] = true
+			byChannel[k.channel] = append(byChannel[k.channel], k)
+		}
+	}
+	b.rcpt = make(map[rcptKey]int64, len(seen))
+	for _, channel := range []string{ChannelSMS, ChannelEmail} {
+		keys := byChannel[channel]
+		if len(keys) == 0 {
+			continue
+		}
+		// A fixed order, so two batches creating the same senders wait for
+		// each other instead of deadlocking.
+		sort.Slice(keys, func(x, y int) bool {
+			if keys[x].org != keys[y].org {
+				return keys[x].org < keys[y].org
+			}
+			return keys[x].addr < keys[y].addr
+		})
+		if err := b.readRecipients(ctx, findOrCreateRecipientsQuery[channel], channel, keys); err != nil {
+			return fmt.Errorf("find or create recipients: %w", err)
+		}
+		// A sender another transaction created after this statement began
+		// (its insert waited for that one and did nothing) is visible to
+		// the next statement.
+		var missing []rcptKey
+		for _, k := range keys {
+			if _, ok := b.rcpt[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if err := b.readRecipients(ctx, findRecipientsQuery[channel], channel, missing); err != nil {
+			return fmt.Errorf("find recipients: %w", err)
+		}
+		for _, k := range missing {
+			if _, ok := b.rcpt[k]; !ok {
+				return fmt.Errorf("recipient %s of organization %d not found after insert: %w", k.addr, k.org, ErrConflict)
+			}
+		}
+	}
+	return nil
+}
+
+// readRecipients runs one recipients statement over keys and records the ids.
+func (b *inboundBatch) readRecipients(ctx context.Context, q, channel string, keys []rcptKey) error {
+	orgs := make([]int64, len(keys))
+	addrs := make([]string, len(keys))
+	for n, k := range keys {
+		orgs[n], addrs[n] = k.org, k.addr
+	}
+	rows, err := b.query(ctx, q, orgs, addrs)
+	if err != nil {
+		return err
+	}
+	return scanAll(rows, func() error {
+		var id, org int64
+		var addr *string
+		if err := rows.Scan(&id, &org, &addr); err != nil {
+			return err
+		}
+		if addr != nil {
+			b.rcpt[rcptKey{org, channel, *addr}] = id
+		}
+		return nil
+	})
+}

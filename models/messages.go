@@ -1,0 +1,160 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/jobs/task"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// Messages: inbound, outbound and internal notes, and composing an
+// agent's message.
+
+// Message statuses.
+const (
+	MsgNone      = "none" // a note
+	MsgReceived  = "received"
+	MsgQueued    = "queued"
+	MsgSending   = "sending"
+	MsgSent      = "sent"
+	MsgDelivered = "delivered"
+	MsgFailed    = "failed"
+)
+
+// Message is one inbound or outbound message, or an internal note.
+type Message struct {
+	bun.BaseModel `bun:"table:messages"`
+
+	ID                int64      `bun:"id,pk,autoincrement"`
+	OrgID             int64      `bun:"org_id"`
+	ConversationID    int64      `bun:"conversation_id"`
+	Direction         string     `bun:"direction"`
+	Channel           string     `bun:"channel"`
+	IsNote            bool       `bun:"is_note"`
+	Body              string     `bun:"body"`
+	AuthorType        string     `bun:"author_type"`
+	AuthorUserID      *int64     `bun:"author_user_id"`
+	Status            string     `bun:"status"`
+	StatusReason      string     `bun:"status_reason"`
+	Provider          string     `bun:"provider"`
+	ProviderMessageID *string    `bun:"provider_message_id"`
+	Encoding          string     `bun:"encoding"`
+	Segments          int        `bun:"segments"`
+	CreditsCharged    int        `bun:"credits_charged"`
+	Compliance        bool       `bun:"compliance"`
+	CreatedAt         time.Time  `bun:"created_at,nullzero,default:now()"`
+	SentAt            *time.Time `bun:"sent_at"`
+	DeliveredAt       *time.Time `bun:"delivered_at"`
+}
+
+// MaxBodyLength bounds a message or note body, in characters. SMS has its
+// own, tighter segment limit, checked by the caller with channels/sms.
+const MaxBodyLength = 10000
+
+func checkBody(body string) error {
+	switch {
+	case !utf8.ValidString(body):
+		return fieldErr("body", "The message contains invalid characters.")
+	case strings.TrimSpace(body) == "":
+		return fieldErr("body", "Write a message first.")
+	case utf8.RuneCountInString(body) > MaxBodyLength:
+		return fieldErr("body", "The message is too long (at most %d characters).", MaxBodyLength)
+	}
+	return nil
+}
+
+// errEmailUnavailable refuses to queue an email. No worker sends email
+// yet: a queued one used to be retried, archived and re-enqueued by the
+// sweep forever while the agent saw "Queued" with no explanation. field
+// is the form field the message belongs next to.
+func errEmailUnavailable(field string) error {
+	if field == "to" {
+		return fieldErr(field, "Email is not available yet on this Parley. Enter a phone number to send a text message instead.")
+	}
+	return fieldErr(field, "Email is not available yet on this Parley, so this reply cannot be sent. Leave an internal note, or start a chat with the recipient's phone number instead.")
+}
+
+// addOutbound records an agent's message (queued for the worker through
+// the outbox) or note on a locked conversation, and its events.
+func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conversation, body string, note bool) ([]Event, error) {
+	var evs []Event
+	if !note {
+		if conv.Channel == ChannelEmail {
+			return nil, errEmailUnavailable("body")
+		}
+		// The same gate the worker checks again when it sends.
+		if err := composeGate(ctx, tx, conv.ID, conv.Channel, false); err != nil {
+			return nil, err
+		}
+		if conv.Status == StatusClosed {
+			ev, err := reopen(ctx, tx, conv, sc.UserID)
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, *ev)
+		}
+	}
+	msg := &Message{OrgID: conv.OrgID, ConversationID: conv.ID, Direction: "outbound", Channel: conv.Channel,
+		IsNote: note, Body: body, AuthorType: "user", AuthorUserID: &sc.UserID, Status: MsgQueued}
+	if note {
+		msg.Status = MsgNone
+	}
+	if conv.Channel == ChannelSMS && !note {
+		if err := checkSMSBody(body); err != nil {
+			return nil, err
+		}
+		msg.Encoding, msg.Segments = smsShape(body)
+	}
+	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("insert message: %w", err)
+	}
+	if !note {
+		if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
+			return nil, err
+		}
+		if _, err := tx.NewUpdate().Model(conv).
+			Set("last_message_at = now(), last_message_preview = ?, unread_count = 0, updated_at = now()", preview(body)).
+			Set("status = CASE WHEN status = 'new' THEN 'open' ELSE status END").
+			WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("update conversation: %w", err)
+		}
+	}
+	ev, err := insertEvent(ctx, tx, conv, EvMessage, &msg.ID, &sc.UserID, nil)
+	if err != nil {
+		return nil, err
+	}
+	ev.Message = msg
+	return append(evs, *ev), nil
+}
+
+// attachMessages loads the messages the events point at.
+func (s *Store) attachMessages(ctx context.Context, sc Scope, evs []Event) error {
+	var ids []int64
+	for _, e := range evs {
+		if e.MessageID != nil {
+			ids = append(ids, *e.MessageID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var msgs []Message
+	if err := s.db.NewSelect().Model(&msgs).Where("org_id = ? AND id = ANY(?)", sc.OrgID, pgdialect.Array(ids)).Scan(ctx); err != nil {
+		return fmt.Errorf("store: timeline messages: %w", err)
+	}
+	byID := make(map[int64]*Message, len(msgs))
+	for i := range msgs {
+		byID[msgs[i].ID] = &msgs[i]
+	}
+	for i := range evs {
+		if evs[i].MessageID != nil {
+			evs[i].Message = byID[*evs[i].MessageID]
+		}
+	}
+	return nil
+}
