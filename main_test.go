@@ -111,12 +111,7 @@ func TestServeStartsAndStopsGracefully(t *testing.T) {
 	if code, _, stderr := parley(t, nil, "migrate", "up"); code != 0 {
 		t.Fatal(stderr)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -191,12 +186,7 @@ func TestWorkerStartsAndStops(t *testing.T) {
 	if code, _, stderr := parley(t, nil, "migrate", "up"); code != 0 {
 		t.Fatal(stderr)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	vars := map[string]string{
 		"PARLEY_DATABASE_URL": env.DatabaseURL, "PARLEY_REDIS_URL": env.RedisURL, "PARLEY_HTTP_ADDR": addr,
 	}

@@ -35,6 +35,12 @@ func (c *client) dial(t *testing.T, origin string) (*liveSocket, *http.Response,
 	if err != nil {
 		return nil, resp, err
 	}
+	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
+	return readLive(conn), resp, nil
+}
+
+// readLive reads the socket's frames into a liveSocket until it ends.
+func readLive(conn *websocket.Conn) *liveSocket {
 	ls := &liveSocket{conn: conn, frames: make(chan string, 100), ended: make(chan error, 1)}
 	go func() {
 		defer close(ls.frames)
@@ -47,8 +53,7 @@ func (c *client) dial(t *testing.T, origin string) (*liveSocket, *http.Response,
 			ls.frames <- string(b)
 		}
 	}()
-	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
-	return ls, resp, nil
+	return ls
 }
 
 func (ls *liveSocket) send(t *testing.T, m map[string]any) {

@@ -231,19 +231,7 @@ func (c *client) dialAnswering(t *testing.T) (*liveSocket, <-chan struct{}) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.CloseNow() })
-	ls := &liveSocket{conn: conn, frames: make(chan string, 100), ended: make(chan error, 1)}
-	go func() {
-		defer close(ls.frames)
-		for {
-			_, b, err := conn.Read(context.Background())
-			if err != nil {
-				ls.ended <- err
-				return
-			}
-			ls.frames <- string(b)
-		}
-	}()
-	return ls, pings
+	return readLive(conn), pings
 }
 
 // awaitPing waits for the next ping the socket answered.
