@@ -105,6 +105,17 @@ func (s *Store) ReceiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, 
 			}
 			msg.Body = body
 		}
+		if MatchKeyword(msg.Body) != "" {
+			// A keyword changes the sender's consent: take the sender's row
+			// first, so keyword messages from one person are serialized
+			// (two STOPs to two inboxes would otherwise each hold one
+			// conversation and wait for the other's). NO KEY UPDATE, so
+			// inserts that merely reference the row are not held up.
+			if _, err := tx.NewRaw(`SELECT r.id FROM recipients AS r JOIN inboxes AS i ON i.org_id = r.org_id
+				WHERE i.sms_number = ? AND r.phone = ? FOR NO KEY UPDATE OF r`, msg.To, msg.From).Exec(ctx); err != nil {
+				return fmt.Errorf("lock sender: %w", err)
+			}
+		}
 		rs, err := s.receive(ctx, tx, []Inbound{msg})
 		if err != nil {
 			return err
@@ -139,7 +150,7 @@ func (s *Store) applyKeywordTo(ctx context.Context, tx bun.Tx, res *InboundResul
 		return fmt.Errorf("load inbox: %w", err)
 	}
 	rcpt := new(Recipient)
-	if err := tx.NewSelect().Model(rcpt).Where("id = ?", conv.RecipientID).For("UPDATE").Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(rcpt).Where("id = ?", conv.RecipientID).For("NO KEY UPDATE").Scan(ctx); err != nil {
 		return fmt.Errorf("load recipient: %w", err)
 	}
 	body := ""

@@ -29,18 +29,32 @@ type Recipient struct {
 // findOrCreateRecipient returns the organization's recipient with this
 // phone (or email), creating it if new. Concurrent callers get one row.
 func findOrCreateRecipient(ctx context.Context, tx bun.Tx, orgID int64, phone, email string) (*Recipient, error) {
-	r := &Recipient{OrgID: orgID}
-	q := tx.NewInsert().Model(r)
-	if phone != "" {
-		r.Phone = &phone
-		q = q.On("CONFLICT (org_id, phone) WHERE phone IS NOT NULL DO UPDATE SET org_id = excluded.org_id")
-	} else {
-		r.Email = &email
-		q = q.On("CONFLICT (org_id, email) WHERE email IS NOT NULL DO UPDATE SET org_id = excluded.org_id")
+	col, addr := "phone", phone
+	if phone == "" {
+		col, addr = "email", email
 	}
-	// DO UPDATE (a no-op) rather than DO NOTHING so RETURNING yields the existing row.
-	if _, err := q.Returning("*").Exec(ctx); err != nil {
+	// DO NOTHING, then a read in a new statement (which sees a row another
+	// transaction created meanwhile): a no-op DO UPDATE would lock the
+	// existing row in the strongest mode and order this transaction before
+	// the inbound core's, which locks the conversation first (a deadlock
+	// with a STOP arriving as the chat starts).
+	r := &Recipient{OrgID: orgID}
+	if col == "phone" {
+		r.Phone = &addr
+	} else {
+		r.Email = &addr
+	}
+	res, err := tx.NewInsert().Model(r).On("CONFLICT (org_id, ?) WHERE ? IS NOT NULL DO NOTHING", bun.Ident(col), bun.Ident(col)).
+		Returning("*").Exec(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("find or create recipient: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return r, nil
+	}
+	r = new(Recipient)
+	if err := tx.NewSelect().Model(r).Where("org_id = ? AND ? = ?", orgID, bun.Ident(col), addr).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("find recipient: %w", err)
 	}
 	return r, nil
 }
