@@ -47,7 +47,7 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 			return err
 		}
 		if channel == ChannelSMS && inbox.SMSNumber == nil {
-			return fieldErr("to", "The %s inbox has no SMS number; enter an email address.", inbox.Name)
+			return fieldErr("to", "The %s inbox has no SMS number, and email is not available yet.", inbox.Name)
 		}
 		if channel == ChannelEmail && inbox.EmailAddress == nil {
 			return fieldErr("to", "The %s inbox has no email address; enter a phone number.", inbox.Name)

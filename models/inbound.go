@@ -79,6 +79,10 @@ func (s *Store) ReceiveBatch(ctx context.Context, ins []Inbound) ([]*InboundResu
 		res, err = s.receive(ctx, tx, ins)
 		return err
 	})
+	if errors.Is(err, errDuplicate) && len(ins) == 1 {
+		// Stored by another transaction meanwhile: a provider's retry.
+		return []*InboundResult{{Duplicate: true}}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: receive batch: %w", err)
 	}

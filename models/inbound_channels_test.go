@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,11 +24,12 @@ func TestReceiveEmailThroughCore(t *testing.T) {
 	mail := func(id, from, body string) models.Inbound {
 		return models.Inbound{Channel: models.ChannelEmail, Provider: "smtp", ProviderMessageID: id, From: from, To: to, Body: body}
 	}
+	upper := func(in models.Inbound) models.Inbound { in.To = "  " + strings.ToUpper(in.To); return in }
 	stray := mail("<e-3@example.com>", "pat@example.com", "to nobody")
 	stray.To = "nobody@inbound.parley.test"
 	res, err := st.ReceiveBatch(ctx, []models.Inbound{
-		mail("<e-1@example.com>", "pat@example.com", "Hello by email"),
-		mail("<e-2@example.com>", "pat@example.com", "And again"),
+		upper(mail("<e-1@example.com>", "pat@example.com", "Hello by email")),
+		mail("<e-2@example.com>", " Pat@Example.COM ", "And again"),
 		stray,
 	})
 	if err != nil {
@@ -75,9 +77,14 @@ func TestFollowUpsWrittenWithMessages(t *testing.T) {
 	if err := st.DB().NewRaw("SELECT coalesce(max(id), 0) FROM outbox").Scan(ctx, &before); err != nil {
 		t.Fatal(err)
 	}
-	st.SetFollowUp(func(m *models.Message, conv *models.ConversationRow) []task.Spec {
+	keywords := map[string]string{}
+	st.SetFollowUp(func(m *models.Message, conv *models.ConversationRow, keyword string) []task.Spec {
 		if m.ID == 0 || conv.ID != m.ConversationID {
 			t.Errorf("follow-up for %+v on %+v", m, conv)
+		}
+		keywords[*m.ProviderMessageID] = keyword
+		if keyword != "" {
+			return nil // as forwarding and auto-responses will: never for a keyword
 		}
 		return []task.Spec{task.NewSMSSend(m.ID)}
 	})
@@ -119,6 +126,13 @@ func TestFollowUpsWrittenWithMessages(t *testing.T) {
 	var n int
 	if err := st.DB().NewRaw("SELECT count(*) FROM outbox WHERE id > ?", before).Scan(ctx, &n); err != nil || n != len(want) {
 		t.Errorf("%d outbox rows after a failed batch (%v), want %d", n, err, len(want))
+	}
+	// A keyword reaches the hook named, before its own effects.
+	if _, err := st.ReceiveSMS(ctx, sms("fu-7", "+15550107501", "HELP")); err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := keywords["fu-7"]; !ok || k != models.KeywordHelp || keywords["fu-3"] != "" {
+		t.Errorf("keywords seen by the hook: %v", keywords)
 	}
 }
 

@@ -83,7 +83,10 @@ func (b *inboundBatch) conversations(ctx context.Context) (map[int64]Event, erro
 		if missing[x].inbox != missing[y].inbox {
 			return missing[x].inbox < missing[y].inbox
 		}
-		return missing[x].rcpt < missing[y].rcpt
+		if missing[x].rcpt != missing[y].rcpt {
+			return missing[x].rcpt < missing[y].rcpt
+		}
+		return missing[x].channel < missing[y].channel
 	})
 	if err := b.open(ctx, bumps, missing, created); err != nil {
 		return nil, err

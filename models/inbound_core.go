@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/parley-chat/parley/jobs/task"
 	"github.com/uptrace/bun"
@@ -39,8 +40,11 @@ type inboundBatch struct {
 
 // FollowUpFunc returns the jobs a stored inbound message triggers (the
 // credit charge, the auto-response check, forwarding), written to the
-// outbox in the message's own transaction.
-type FollowUpFunc func(m *Message, conv *ConversationRow) []task.Spec
+// outbox in the message's own transaction. keyword is the message's
+// STOP/START/HELP kind (KeywordStop...) or empty: the keyword's own effects
+// (consent, its one reply) come after, and a keyword is charged but never
+// forwarded or auto-answered.
+type FollowUpFunc func(m *Message, conv *ConversationRow, keyword string) []task.Spec
 
 // rcptKey is a sender: an organization's phone number or email address.
 type rcptKey struct {
@@ -61,8 +65,14 @@ func (s *Store) receive(ctx context.Context, tx bun.Tx, ins []Inbound) ([]*Inbou
 	for i := range b.res {
 		b.res[i] = &InboundResult{}
 	}
-	for _, in := range ins {
-		if in.Channel != ChannelSMS && in.Channel != ChannelEmail {
+	for i, in := range ins {
+		switch in.Channel {
+		case ChannelSMS:
+		case ChannelEmail:
+			// Addresses are stored lower-case (the schema checks it), and
+			// an inbox is found by its address however the sender typed it.
+			ins[i].From, ins[i].To = strings.ToLower(strings.TrimSpace(in.From)), strings.ToLower(strings.TrimSpace(in.To))
+		default:
 			return nil, fmt.Errorf("message %s on unknown channel %q: %w", in.ProviderMessageID, in.Channel, ErrConflict)
 		}
 	}
@@ -112,7 +122,11 @@ func (b *inboundBatch) followUps(ctx context.Context, msgs []*Message) error {
 	var specs []task.Spec
 	for j, i := range b.live {
 		row := b.conv[b.convKeyOf(i)]
-		for _, t := range b.followUp(msgs[j], row) {
+		kw := ""
+		if msgs[j].Channel == ChannelSMS {
+			kw = MatchKeyword(msgs[j].Body)
+		}
+		for _, t := range b.followUp(msgs[j], row, kw) {
 			orgs, specs = append(orgs, row.OrgID), append(specs, t)
 		}
 	}
