@@ -149,9 +149,10 @@ func TestOutboxRowsFollowTheCatalogue(t *testing.T) {
 }
 
 // The relay's batch stamps only the entries its fn reports as handed
-// over and closes only those it refused, with their reason; the others
-// stay pending for the next pass.
+// over and closes only those it refused, with their reason, even when fn
+// reports that others failed; those stay pending for the next pass.
 func TestOutboxBatchRecordsTheOutcome(t *testing.T) {
+	errEnqueue := errors.New("redis refused one task")
 	ctx := context.Background()
 	st, demo, admin, _ := chatFixture(t)
 	var ids []int64
@@ -173,10 +174,12 @@ func TestOutboxBatchRecordsTheOutcome(t *testing.T) {
 				out.Refused = append(out.Refused, models.OutboxRefusal{ID: r.ID, Reason: "it's a trap"})
 			}
 		}
-		return out, nil
+		// The untouched entry failed to enqueue: its error must not undo
+		// what the batch did with the others.
+		return out, errEnqueue
 	})
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, errEnqueue) {
+		t.Fatalf("batch error %v, want the enqueue error", err)
 	}
 	var pending []int64
 	if err := st.PendingOutbox(ctx, 1000, func(rows []models.OutboxEntry) (models.OutboxOutcome, error) {

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -92,8 +93,12 @@ func (s *Store) StaleOutbox(ctx context.Context, age time.Duration, limit int, f
 // transaction it stamps enqueued_at on the entries fn handed over and
 // closes those it refused. The batch's rows stay locked until then, so
 // the refusals cannot be written from another connection.
+//
+// An error from fn (some entries failed to enqueue) does not undo the marks
+// of those that made it: it is returned after the commit.
 func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn func([]OutboxEntry) (OutboxOutcome, error)) error {
-	return s.inTx(ctx, func(tx bun.Tx) error {
+	var fnErr error
+	err := s.inTx(ctx, func(tx bun.Tx) error {
 		var rows []OutboxEntry
 		err := tx.NewSelect().Model(&rows).Where(where).Order("id").Limit(int64(limit)).For("UPDATE SKIP LOCKED").Scan(ctx)
 		if err != nil {
@@ -102,7 +107,8 @@ func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn fun
 		if len(rows) == 0 {
 			return nil
 		}
-		out, err := fn(rows)
+		var out OutboxOutcome
+		out, fnErr = fn(rows)
 		if len(out.Enqueued) > 0 {
 			if _, uerr := tx.NewUpdate().Model((*OutboxEntry)(nil)).
 				Set("enqueued_at = now(), attempts = attempts + 1").
@@ -122,8 +128,9 @@ func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn fun
 				return fmt.Errorf("store: close refused outbox entries: %w", uerr)
 			}
 		}
-		return err
+		return nil
 	})
+	return errors.Join(err, fnErr)
 }
 
 // MarkOutboxDone records that an entry's work is finished, for good.
