@@ -20,7 +20,7 @@ func (s *Server) catchUpFrame(ctx context.Context, sc models.Scope, seq, viewing
 	}
 	var buf bytes.Buffer
 	if len(evs) == catchUpLimit {
-		buf.WriteString(`<div id="resync" hx-swap-oob="true"></div>`)
+		buf.Write(resyncFrame)
 		return buf.Bytes(), nil
 	}
 	// Rows oldest change first: each is inserted at the top, so the

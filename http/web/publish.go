@@ -83,6 +83,11 @@ type Publisher struct {
 
 	dropped   atomic.Uint64
 	droppedAt atomic.Int64 // unix nanoseconds of the last drop logged
+	// stale holds the inboxes whose screens missed a dropped change; Run
+	// tells them to resync (staleKick wakes it).
+	staleMu   sync.Mutex
+	stale     map[int64]bool
+	staleKick chan struct{}
 
 	mu        sync.Mutex
 	assignees map[int64]assigneeEntry // by inbox, for thread headers
@@ -123,7 +128,8 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Publisher{views: r, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger.With("component", "publisher")}
+	p := &Publisher{views: r, hub: cfg.Hub, store: cfg.Store, log: cfg.Logger.With("component", "publisher"),
+		stale: map[int64]bool{}, staleKick: make(chan struct{}, 1)}
 	per := max(cfg.Queue/publishShards, 1)
 	for range publishShards {
 		p.shards = append(p.shards, &shard{p: p, queue: make(chan *models.Change, per)})
@@ -142,13 +148,23 @@ func (p *Publisher) Notify(ch *models.Change) {
 	select {
 	case p.shards[uint64(id)%uint64(len(p.shards))].queue <- ch:
 	default:
-		p.drop(id)
+		p.drop(id, ch.Conversation.InboxID)
 	}
 }
 
-// drop counts a change the queue had no room for; the log says so at most
-// once a second, so a burst does not also flood the log.
-func (p *Publisher) drop(convID int64) {
+// drop counts a change the queue had no room for and marks its inbox's
+// screens stale (Run tells them to resync: a later frame moves their
+// sequence past the dropped events, so a reconnect would not bring them
+// back). The log says so at most once a second, so a burst does not also
+// flood the log.
+func (p *Publisher) drop(convID, inboxID int64) {
+	p.staleMu.Lock()
+	p.stale[inboxID] = true
+	p.staleMu.Unlock()
+	select {
+	case p.staleKick <- struct{}{}:
+	default:
+	}
 	n := p.dropped.Add(1)
 	now, last := time.Now().UnixNano(), p.droppedAt.Load()
 	if now-last >= int64(time.Second) && p.droppedAt.CompareAndSwap(last, now) {
@@ -164,6 +180,7 @@ func (p *Publisher) Dropped() uint64 { return p.dropped.Load() }
 // Stop it after the parts that call Notify, so their last changes go out.
 func (p *Publisher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Go(func() { p.resyncStale(ctx) })
 	for _, sh := range p.shards {
 		wg.Add(1)
 		go func() {
@@ -185,5 +202,41 @@ func (p *Publisher) send(topic string, seq int64, frame []byte) {
 	defer cancel()
 	if err := p.hub.Publish(ctx, hub.Event{Topic: topic, Seq: seq, Frame: frame}); err != nil {
 		p.log.Warn("publish", "topic", topic, "err", err)
+	}
+}
+
+// resyncEvery spaces the resync frames one inbox gets during an overload:
+// each makes its screens reload, which is itself work for the server.
+const resyncEvery = 5 * time.Second
+
+// resyncFrame makes a screen reload (static/js/app.js), as catch-up does
+// when too much was missed.
+var resyncFrame = []byte(`<div id="resync" hx-swap-oob="true"></div>`)
+
+// resyncStale tells the screens of inboxes that missed a dropped change
+// to reload, at most once per resyncEvery, until ctx ends.
+func (p *Publisher) resyncStale(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.staleKick:
+		}
+		p.staleMu.Lock()
+		inboxes := p.stale
+		p.stale = map[int64]bool{}
+		p.staleMu.Unlock()
+		for id := range inboxes {
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			if err := p.hub.Publish(pctx, hub.Event{Topic: inboxTopic(id), Frame: resyncFrame}); err != nil {
+				p.log.Warn("resync after dropped updates", "inbox", id, "err", err)
+			}
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(resyncEvery):
+		}
 	}
 }

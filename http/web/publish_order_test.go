@@ -203,3 +203,39 @@ func TestActionAnswersWhenPublisherQueueIsFull(t *testing.T) {
 	}
 	t.Logf("reply answered in %v with the queue full", time.Since(start))
 }
+
+// TestDroppedChangeResyncsItsInbox: a change the full queue drops is not
+// silently lost for the screens that show its inbox: once the publisher
+// runs, they are told to resync (reload), since later frames move their
+// sequence past the dropped events.
+func TestDroppedChangeResyncsItsInbox(t *testing.T) {
+	f := newFixtureWith(t, serverOpts{pubQueue: 4, pubIdle: true}) // one change per shard
+	ctx := context.Background()
+	agent := f.client(t)
+	agent.login(agentEmail, agentPassword)
+	ws, _, err := agent.dial(t, f.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.send(t, map[string]any{"resume": 1 << 40, "view": 0})
+	f.awaitMembers(t, "inbox:"+itoa(f.Demo.Inbox.ID), 1)
+	sc := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
+	ch, err := f.Store.StartConversation(ctx, sc, models.StartInput{InboxID: f.Demo.Inbox.ID, To: "+15550100613", Body: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Pub.Notify(ch) // fills its shard
+	more, err := f.Store.Reply(ctx, sc, ch.Conversation.ID, "second", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Pub.Notify(more) // dropped
+	if n := f.Pub.Dropped(); n != 1 {
+		t.Fatalf("dropped %d, want 1", n)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); f.Pub.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	ws.await(t, `id="resync"`)
+}
