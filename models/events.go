@@ -78,13 +78,12 @@ func insertEvent(ctx context.Context, tx bun.Tx, conv *Conversation, kind string
 // checked the conversation is in scope.
 func (s *Store) Timeline(ctx context.Context, sc Scope, convID, afterID int64) ([]Event, error) {
 	var evs []Event
-	err := s.db.NewSelect().Model(&evs).
+	q := s.db.NewSelect().Model(&evs).
 		ColumnExpr("e.*, u.name AS actor_name").
 		Join("LEFT JOIN users AS u ON u.id = e.actor_user_id").
 		Where("e.org_id = ? AND e.conversation_id = ? AND e.id > ?", sc.OrgID, convID, afterID).
-		Where("e.kind <> ?", EvMessageStatus).
-		OrderExpr("e.id").Scan(ctx)
-	if err != nil {
+		Where("e.kind <> ?", EvMessageStatus)
+	if err := visibleInboxes(q, sc, "e.inbox_id").OrderExpr("e.id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("store: timeline: %w", err)
 	}
 	return evs, s.attachMessages(ctx, sc, evs)
