@@ -7,7 +7,12 @@ func (s *Store) SetFollowUp(f FollowUpFunc) { s.followUp = f }
 
 // ComposeGate exposes the send gate as composing checks it.
 func (s *Store) ComposeGate(ctx context.Context, convID int64, channel string, compliance bool) error {
-	return composeGate(ctx, s.db, convID, channel, compliance)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return composeGate(ctx, tx, convID, channel, compliance)
 }
 
 // StatusSQL exposes the status lists the SQL statements use.
