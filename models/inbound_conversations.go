@@ -32,7 +32,7 @@ const moveConversationsQuery = `WITH v AS (SELECT * FROM unnest($1::bigint[], $2
 		moved AS (UPDATE conversations AS c SET last_message_at = now(), last_message_preview = locked.preview,
 			unread_count = c.unread_count + locked.n, updated_at = now()
 			FROM locked WHERE c.id = locked.id RETURNING c.*)
-	SELECT ` + conversationRowColumns + ` FROM moved AS c ` + conversationRowJoins
+	SELECT ` + conversationColumns + `, u.name FROM moved AS c LEFT JOIN users AS u ON u.id = c.assignee_id`
 
 // openConversationsQuery opens the missing conversations, each linked to
 // the sender's last closed one, with their "created" events, and returns
@@ -52,7 +52,7 @@ const openConversationsQuery = `WITH v AS (SELECT * FROM unnest($1::bigint[], $2
 		e AS (INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, detail)
 			SELECT org_id, inbox_id, id, '` + EvCreated + `', '{"origin": "` + OriginRecipient + `"}' FROM opened ORDER BY id
 			RETURNING id, conversation_id, created_at)
-	SELECT ` + conversationRowColumns + `, e.id, e.created_at FROM opened AS c JOIN e ON e.conversation_id = c.id ` + conversationRowJoins
+	SELECT ` + conversationColumns + `, e.id, e.created_at FROM opened AS c JOIN e ON e.conversation_id = c.id`
 
 // conversations moves or opens every live message's conversation and
 // returns the "created" events of those it opened, by conversation.
@@ -128,10 +128,10 @@ func (b *inboundBatch) move(ctx context.Context, bumps map[convKey]*bump, keys [
 	}
 	err = scanAll(rows, func() error {
 		row := new(ConversationRow)
-		if err := scanConversationRow(rows, row); err != nil {
+		if err := rows.Scan(append(conversationFields(&row.Conversation), &row.AssigneeName)...); err != nil {
 			return err
 		}
-		b.conv[convKey{row.InboxID, row.RecipientID, row.Channel}] = row
+		b.completeRow(row)
 		return nil
 	})
 	if err != nil {
@@ -153,19 +153,39 @@ func (b *inboundBatch) open(ctx context.Context, bumps map[convKey]*bump, keys [
 		return fmt.Errorf("open conversations: %w", err)
 	}
 	err = scanAll(rows, func() error {
-		row := new(ConversationRow)
+		row := new(ConversationRow) // new: nobody is assigned yet
 		var ev Event
-		if err := scanConversationRow(rows, row, &ev.ID, &ev.CreatedAt); err != nil {
+		if err := rows.Scan(append(conversationFields(&row.Conversation), &ev.ID, &ev.CreatedAt)...); err != nil {
 			return err
 		}
 		ev.OrgID, ev.InboxID, ev.ConversationID, ev.Kind = row.OrgID, row.InboxID, row.ID, EvCreated
 		ev.Detail = map[string]any{"origin": OriginRecipient}
 		created[row.ID] = ev
-		b.conv[convKey{row.InboxID, row.RecipientID, row.Channel}] = row
+		b.completeRow(row)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("open conversations: %w", err)
 	}
 	return nil
+}
+
+// completeRow fills in what a conversation row shows of its recipient and
+// inbox from the sender and inbox the batch holds (the columns and fields
+// of conversationRowColumns, without its joins), and records the row.
+func (b *inboundBatch) completeRow(row *ConversationRow) {
+	if r := b.senders[row.RecipientID]; r != nil {
+		row.RecipientName, row.RecipientPhone, row.RecipientEmail = r.name, r.phone, r.email
+		row.OptedOut = r.smsOptedOut
+		if row.Channel != ChannelSMS {
+			row.OptedOut = r.emailOptedOut
+		}
+	}
+	for _, inbox := range b.inbox {
+		if inbox.ID == row.InboxID {
+			row.InboxName, row.LocationID = inbox.Name, inbox.LocationID
+			break
+		}
+	}
+	b.conv[convKey{row.InboxID, row.RecipientID, row.Channel}] = row
 }

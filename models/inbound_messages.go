@@ -2,22 +2,25 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The inbound core inserts the messages with their timeline events.
 
 // insertMessagesQuery inserts inbound messages in arrival order, each with
-// its "message" event. A message another transaction stored meanwhile is
-// skipped (and the caller fails with errDuplicate).
+// its "message" event. A message another transaction stored meanwhile
+// fails it on the unique index, and the caller with errDuplicate (a plain
+// insert: ON CONFLICT's speculative insertion cost more on every message).
 const insertMessagesQuery = `WITH m AS (INSERT INTO messages (org_id, conversation_id, direction, channel, body, author_type, status,
 			provider, provider_message_id, encoding, segments)
 			SELECT org_id, conversation_id, 'inbound', channel, body, 'recipient', '` + MsgReceived + `', provider, pid, encoding, segments
 			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])
 				WITH ORDINALITY AS v (org_id, conversation_id, channel, body, provider, pid, encoding, segments, ord)
 			ORDER BY ord
-			ON CONFLICT (provider, provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING
 			RETURNING id, org_id, conversation_id, provider, provider_message_id, created_at),
 		e AS (INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
 			SELECT m.org_id, c.inbox_id, m.conversation_id, '` + EvMessage + `', m.id, '{}' FROM m JOIN conversations AS c ON c.id = m.conversation_id
@@ -47,7 +50,7 @@ func (b *inboundBatch) messages(ctx context.Context, created map[int64]Event) ([
 	}
 	rows, err := b.query(ctx, insertMessagesQuery, orgs, convs, channels, bodies, providers, pids, encodings, segments)
 	if err != nil {
-		return nil, fmt.Errorf("insert inbound messages: %w", err)
+		return nil, fmt.Errorf("insert inbound messages: %w", storedConcurrently(err))
 	}
 	events := make(map[*Message]Event, n)
 	err = scanAll(rows, func() error {
@@ -68,7 +71,7 @@ func (b *inboundBatch) messages(ctx context.Context, created map[int64]Event) ([
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("insert inbound messages: %w", err)
+		return nil, fmt.Errorf("insert inbound messages: %w", storedConcurrently(err))
 	}
 	if len(events) < n {
 		return nil, fmt.Errorf("%d of %d messages stored concurrently: %w", n-len(events), n, errDuplicate)
@@ -91,4 +94,14 @@ func (b *inboundBatch) messages(ctx context.Context, created map[int64]Event) ([
 		stored = append(stored, m)
 	}
 	return stored, nil
+}
+
+// storedConcurrently turns a violation of the messages' provider-id key
+// (another transaction stored the same message first) into errDuplicate.
+func storedConcurrently(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "messages_provider_id_key" {
+		return fmt.Errorf("%s: %w", pgErr.Message, errDuplicate)
+	}
+	return err
 }

@@ -19,8 +19,12 @@ func (b *inboundBatch) route(ctx context.Context) error {
 			emails = append(emails, in.To)
 		}
 	}
-	rows, err := b.query(ctx, `SELECT id, org_id, location_id, name, sms_number, email_address FROM inboxes
-		WHERE sms_number = ANY($1::text[]) OR email_address = ANY($2::text[])`, numbers, emails)
+	// Texts alone (the usual batch) take the plain index scan on sms_number.
+	q, args := routeQuery, []any{numbers, emails}
+	if len(emails) == 0 {
+		q, args = routeSMSQuery, []any{numbers}
+	}
+	rows, err := b.query(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("route: %w", err)
 	}
@@ -124,3 +128,10 @@ func (b *inboundBatch) dropDuplicates(ctx context.Context) error {
 	b.live = live
 	return nil
 }
+
+// routeQuery finds inboxes by SMS number ($1) or email address ($2);
+// routeSMSQuery by SMS number alone.
+const (
+	routeQuery    = `SELECT id, org_id, location_id, name, sms_number, email_address FROM inboxes WHERE sms_number = ANY($1::text[]) OR email_address = ANY($2::text[])`
+	routeSMSQuery = `SELECT id, org_id, location_id, name, sms_number, email_address FROM inboxes WHERE sms_number = ANY($1::text[])`
+)

@@ -29,15 +29,15 @@ func findOrCreateRecipientsSQL(col string) string {
 	return `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS k (org_id, addr)),
 		ins AS (INSERT INTO recipients (org_id, ` + col + `) SELECT org_id, addr FROM k
 			ON CONFLICT (org_id, ` + col + `) WHERE ` + col + ` IS NOT NULL DO NOTHING
-			RETURNING id, org_id, ` + col + `)
+			RETURNING ` + senderColumns + `)
 		SELECT * FROM ins
 		UNION ALL
-		SELECT r.id, r.org_id, r.` + col + ` FROM recipients AS r JOIN k ON r.org_id = k.org_id AND r.` + col + ` = k.addr`
+		SELECT ` + senderColumns + ` FROM recipients JOIN k ON recipients.org_id = k.org_id AND recipients.` + col + ` = k.addr`
 }
 
 func findRecipientsSQL(col string) string {
-	return `SELECT r.id, r.org_id, r.` + col + ` FROM recipients AS r
-		JOIN unnest($1::bigint[], $2::text[]) AS k (org_id, addr) ON r.org_id = k.org_id AND r.` + col + ` = k.addr`
+	return `SELECT ` + senderColumns + ` FROM recipients
+		JOIN unnest($1::bigint[], $2::text[]) AS k (org_id, addr) ON recipients.org_id = k.org_id AND recipients.` + col + ` = k.addr`
 }
 
 // recipients finds or creates each sender.
@@ -52,6 +52,7 @@ func (b *inboundBatch) recipients(ctx context.Context) error {
 		}
 	}
 	b.rcpt = make(map[rcptKey]int64, len(seen))
+	b.senders = make(map[int64]*sender, len(seen))
 	for _, channel := range []string{ChannelSMS, ChannelEmail} {
 		keys := byChannel[channel]
 		if len(keys) == 0 {
@@ -92,7 +93,20 @@ func (b *inboundBatch) recipients(ctx context.Context) error {
 	return nil
 }
 
-// readRecipients runs one recipients statement over keys and records the ids.
+// senderColumns are what the batch keeps of a sender: the columns a
+// conversation row shows of its recipient.
+const senderColumns = `recipients.id, recipients.org_id, recipients.name, recipients.phone, recipients.email,
+	recipients.sms_opted_out_at IS NOT NULL, recipients.email_opted_out_at IS NOT NULL`
+
+// sender is a recipient as the batch holds it.
+type sender struct {
+	id                         int64
+	name                       string
+	phone, email               *string
+	smsOptedOut, emailOptedOut bool
+}
+
+// readRecipients runs one recipients statement over keys and records the senders.
 func (b *inboundBatch) readRecipients(ctx context.Context, q, channel string, keys []rcptKey) error {
 	orgs := make([]int64, len(keys))
 	addrs := make([]string, len(keys))
@@ -104,13 +118,18 @@ func (b *inboundBatch) readRecipients(ctx context.Context, q, channel string, ke
 		return err
 	}
 	return scanAll(rows, func() error {
-		var id, org int64
-		var addr *string
-		if err := rows.Scan(&id, &org, &addr); err != nil {
+		r := new(sender)
+		var org int64
+		if err := rows.Scan(&r.id, &org, &r.name, &r.phone, &r.email, &r.smsOptedOut, &r.emailOptedOut); err != nil {
 			return err
 		}
+		addr := r.phone
+		if channel == ChannelEmail {
+			addr = r.email
+		}
 		if addr != nil {
-			b.rcpt[rcptKey{org, channel, *addr}] = id
+			b.rcpt[rcptKey{org, channel, *addr}] = r.id
+			b.senders[r.id] = r
 		}
 		return nil
 	})
