@@ -94,7 +94,25 @@ func (s *Store) ReceiveBatch(ctx context.Context, ins []Inbound) ([]*InboundResu
 // siblings) and before its post-step (STOP/START/HELP change consent and
 // queue their one reply). Committed before the caller acknowledges the
 // provider; a provider retry is reported as a duplicate and changes nothing.
+//
+// A transaction PostgreSQL aborts to break a deadlock (the message raced
+// group commits and other keywords over the same sender and conversation)
+// is run again, up to receiveAttempts times, rather than answering the
+// provider 5xx for a message nothing is wrong with.
 func (s *Store) ReceiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := s.receiveSMS(ctx, in)
+		if err == nil || attempt == receiveAttempts || !isTransient(err) || ctx.Err() != nil {
+			return res, err
+		}
+	}
+}
+
+// receiveAttempts bounds ReceiveSMS's runs of one message.
+const receiveAttempts = 3
+
+// receiveSMS is one attempt of ReceiveSMS.
+func (s *Store) receiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, error) {
 	res := &InboundResult{}
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		msg := in.Inbound()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +119,61 @@ func TestStopsToTwoInboxes(t *testing.T) {
 		if _, err := st.ReceiveSMS(ctx, in); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestReceiveSMSRetriesADeadlock: a keyword text whose transaction
+// PostgreSQL aborts to break a deadlock is run again and stored, instead
+// of failing (and being answered 5xx). The deadlock is made on purpose:
+// another transaction holds the conversation, the HELP takes its sender
+// and waits for the conversation, then the other asks for the sender.
+func TestReceiveSMSRetriesADeadlock(t *testing.T) {
+	ctx := context.Background()
+	st, _, _, _ := chatFixture(t)
+	const phone = "+15550107903"
+	run := time.Now().UnixNano()
+	first, err := st.ReceiveSMS(ctx, sms(fmt.Sprintf("dl-%d-0", run), phone, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := first.Change.Conversation
+	tx, err := st.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT id FROM conversations WHERE id = ? FOR UPDATE", conv.ID); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		res *models.InboundResult
+		err error
+	}
+	out := make(chan outcome, 1)
+	go func() {
+		r, err := st.ReceiveSMS(ctx, sms(fmt.Sprintf("dl-%d-1", run), phone, "HELP"))
+		out <- outcome{r, err}
+	}()
+	for { // until the HELP waits for the conversation, holding its sender
+		var waiting int
+		if err := st.DB().NewRaw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%conversations%'`).Scan(ctx, &waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	// Close the cycle. PostgreSQL aborts one side: the HELP (it has waited
+	// longer, so its deadlock check runs first), and this lock is granted;
+	// or this transaction, and the HELP goes on.
+	_, _ = tx.ExecContext(ctx, "SELECT id FROM recipients WHERE id = ? FOR UPDATE", conv.RecipientID)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	o := <-out
+	if o.err != nil || o.res == nil || o.res.Change == nil || o.res.Keyword != models.KeywordHelp {
+		t.Fatalf("HELP after a deadlock: %+v, %v; want it stored", o.res, o.err)
 	}
 }
