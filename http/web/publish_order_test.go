@@ -64,11 +64,7 @@ func TestFrameOrderAcrossWebAndJobOrigins(t *testing.T) {
 	admin.login(adminEmail, adminPassword)
 	agent := f.client(t)
 	agent.login(agentEmail, agentPassword)
-	ws, _, err := agent.dial(t, f.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.send(t, map[string]any{"resume": 1 << 40, "view": 0})
+	ws := agent.liveNow(t, f.URL)
 
 	// Web: the admin starts a chat (message M, queued) and the agent views it.
 	const phone = "+15550100611"
@@ -213,11 +209,7 @@ func TestDroppedChangeResyncsItsInbox(t *testing.T) {
 	ctx := context.Background()
 	agent := f.client(t)
 	agent.login(agentEmail, agentPassword)
-	ws, _, err := agent.dial(t, f.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.send(t, map[string]any{"resume": 1 << 40, "view": 0})
+	ws := agent.liveNow(t, f.URL)
 	f.awaitMembers(t, "inbox:"+itoa(f.Demo.Inbox.ID), 1)
 	sc := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
 	ch, err := f.Store.StartConversation(ctx, sc, models.StartInput{InboxID: f.Demo.Inbox.ID, To: "+15550100613", Body: "first"})

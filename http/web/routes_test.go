@@ -63,11 +63,7 @@ func TestProviderCallbacksMountedWithoutSession(t *testing.T) {
 	}})
 	agent := f.client(t)
 	agent.login(agentEmail, agentPassword)
-	ws, _, err := agent.dial(t, f.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.send(t, map[string]any{"resume": 1 << 40, "view": 0})
+	ws := agent.liveNow(t, f.URL)
 
 	vonage := f.client(t)
 	for i, method := range []string{"GET", "POST"} {

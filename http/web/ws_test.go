@@ -39,6 +39,18 @@ func (c *client) dial(t *testing.T, origin string) (*liveSocket, *http.Response,
 	return readLive(conn), resp, nil
 }
 
+// liveNow opens the live socket and resumes from the far future: no
+// catch-up, only what happens from now on.
+func (c *client) liveNow(t *testing.T, origin string) *liveSocket {
+	t.Helper()
+	ls, _, err := c.dial(t, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.send(t, map[string]any{"resume": 1 << 40, "view": 0})
+	return ls
+}
+
 // readLive reads the socket's frames into a liveSocket until it ends.
 func readLive(conn *websocket.Conn) *liveSocket {
 	ls := &liveSocket{conn: conn, frames: make(chan string, 100), ended: make(chan error, 1)}
@@ -137,11 +149,7 @@ func TestLiveChatBetweenAgents(t *testing.T) {
 	a.login(adminEmail, adminPassword)
 	b := f.client(t)
 	b.login(agentEmail, agentPassword)
-	bs, _, err := b.dial(t, f.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs.send(t, map[string]any{"resume": 1 << 40, "view": 0})
+	bs := b.liveNow(t, f.URL)
 	// Resuming from the far future catches nothing up: the row below must
 	// come live, so B has to be on the feed before A acts.
 	f.awaitMembers(t, "inbox:"+itoa(f.Demo.Inbox.ID), 1)
