@@ -9,6 +9,7 @@ package simulator
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -83,26 +84,32 @@ func (s *Simulator) add(m Message) {
 	s.wake = make(chan struct{})
 }
 
-// Thread returns a phone's messages, oldest first.
-func (s *Simulator) Thread(phone string) []Message {
+// Thread returns a phone's messages with the given inbox numbers, oldest
+// first. Callers pass the inboxes the signed-in user may see: the
+// simulator serves every organization, and a text belongs to the
+// organization of the inbox on its other end (R9).
+func (s *Simulator) Thread(phone string, inboxes []string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Message
 	for _, m := range s.msgs {
-		if m.Phone == phone {
+		if m.Phone == phone && slices.Contains(inboxes, m.Inbox) {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// Phones lists the phone numbers seen, most recent first.
-func (s *Simulator) Phones() []string {
+// Phones lists the phone numbers that texted or were texted by one of the
+// given inbox numbers, most recent first.
+func (s *Simulator) Phones(inboxes []string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last := map[string]time.Time{}
 	for _, m := range s.msgs {
-		last[m.Phone] = m.At
+		if slices.Contains(inboxes, m.Inbox) {
+			last[m.Phone] = m.At
+		}
 	}
 	out := make([]string, 0, len(last))
 	for p := range last {
