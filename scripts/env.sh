@@ -20,7 +20,12 @@ export PARLEY_TEST_DATABASE_URL="${PARLEY_TEST_DATABASE_URL:-$(
 	[[ "$PARLEY_DATABASE_URL" == *\?* ]] && query="?${PARLEY_DATABASE_URL#*\?}"
 	printf '%s/postgres%s' "${url%/*}" "$query"
 )}"
+# PARLEY_TEST_REDIS_URL's database number holds the tests' locks (parley:testlock:N, with a
+# TTL); PARLEY_TEST_REDIS_DBS lists the databases test packages may take (one each, e.g.
+# "1-15" or "3,5-9"; 0 never). A package takes only an empty one, marks it and flushes it when
+# done, so databases with data the tests did not create are left alone.
 export PARLEY_TEST_REDIS_URL="${PARLEY_TEST_REDIS_URL:-$PARLEY_REDIS_URL}"
+export PARLEY_TEST_REDIS_DBS="${PARLEY_TEST_REDIS_DBS:-1-15}"
 export PARLEY_CHROMIUM="${PARLEY_CHROMIUM:-/usr/bin/chromium}"
 export PARLEY_TEST_OUTPUT="${PARLEY_TEST_OUTPUT:-$PARLEY_ROOT/test-output}"
 

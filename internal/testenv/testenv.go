@@ -1,7 +1,9 @@
 // Package testenv gives each test package its own real PostgreSQL database
 // (created, migrated, dropped afterwards) and its own Redis database number,
 // so packages run in parallel without seeing each other's rows or queues.
-// It is for tests only.
+// A Redis database is taken only from the range PARLEY_TEST_REDIS_DBS grants
+// and only while it is empty, so pointing the tests at a shared Redis never
+// deletes data they did not create. It is for tests only.
 package testenv
 
 import (
@@ -16,13 +18,12 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/models"
-	"github.com/redis/go-redis/v9"
 )
 
 // Env is what TestMain hands to a package's tests.
 type Env struct {
 	DatabaseURL string // a fresh, migrated database
-	RedisURL    string // a Redis database number nobody else uses during the run
+	RedisURL    string // an empty Redis database nobody else uses during the run
 }
 
 func getenv(k, def string) string {
@@ -43,9 +44,14 @@ func Main(m *testing.M, name string, env *Env) int {
 		return 1
 	}
 	defer drop()
-	redisURL, release, err := claimRedis(ctx, getenv("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+	var redisURL string
+	var release func()
+	claim, err := redisClaimFromEnv()
+	if err == nil {
+		redisURL, release, err = claimRedis(ctx, claim)
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: %v\n(set PARLEY_TEST_REDIS_URL; `make test` does)\n", err)
+		fmt.Fprintf(os.Stderr, "testenv: %v\n(set PARLEY_TEST_REDIS_URL and PARLEY_TEST_REDIS_DBS; see the README's Tests section)\n", err)
 		return 1
 	}
 	defer release()
@@ -91,55 +97,4 @@ func createDatabase(ctx context.Context, admin, name string) (string, func(), er
 		return "", nil, fmt.Errorf("migrate %s: %w", dbName, err)
 	}
 	return u.String(), drop, nil
-}
-
-// claimRedis locks one of Redis databases 1–15 for this process (the lock
-// lives in database 0 and expires if the process dies), flushes it and
-// returns its URL.
-func claimRedis(ctx context.Context, base string) (string, func(), error) {
-	opt, err := redis.ParseURL(base)
-	if err != nil {
-		return "", nil, fmt.Errorf("parse redis url: %w", err)
-	}
-	opt.DB = 0
-	lockc := redis.NewClient(opt)
-	token := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		for n := 1; n <= 15; n++ {
-			key := fmt.Sprintf("parley:testlock:%d", n)
-			ok, err := lockc.SetNX(ctx, key, token, 30*time.Minute).Result()
-			if err != nil {
-				lockc.Close()
-				return "", nil, fmt.Errorf("redis at %s: %w", opt.Addr, err)
-			}
-			if !ok {
-				continue
-			}
-			dbOpt := *opt
-			dbOpt.DB = n
-			c := redis.NewClient(&dbOpt)
-			err = c.FlushDB(ctx).Err()
-			c.Close()
-			if err != nil {
-				lockc.Del(ctx, key)
-				lockc.Close()
-				return "", nil, fmt.Errorf("flush redis db %d: %w", n, err)
-			}
-			u, _ := url.Parse(base)
-			u.Path = fmt.Sprintf("/%d", n)
-			release := func() {
-				if v, _ := lockc.Get(context.Background(), key).Result(); v == token {
-					lockc.Del(context.Background(), key)
-				}
-				lockc.Close()
-			}
-			return u.String(), release, nil
-		}
-		if time.Now().After(deadline) {
-			lockc.Close()
-			return "", nil, fmt.Errorf("no free redis database among 1-15 after 2 minutes")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
