@@ -27,6 +27,9 @@ type StartInput struct {
 // first message. One transaction.
 func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) (*Change, error) {
 	var channel, phone, email string
+	if err := checkText("to", "The recipient", in.To); err != nil {
+		return nil, err
+	}
 	if p, ok := ParsePhone(in.To); ok && !strings.Contains(in.To, "@") {
 		channel, phone = ChannelSMS, p
 	} else if _, ok := ParseEmail(in.To); ok {

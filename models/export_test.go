@@ -17,3 +17,6 @@ func (s *Store) ComposeGate(ctx context.Context, convID int64, channel string, c
 
 // StatusSQL exposes the status lists the SQL statements use.
 func StatusSQL() (pendingList, pastSent string) { return pendingStatusesSQL, pastSentStatusesSQL }
+
+// HelpReply exposes the HELP answer's builder.
+func HelpReply(helpText string) string { return helpReply(helpText) }

@@ -37,8 +37,39 @@ func MatchKeyword(body string) string {
 const (
 	stopReply  = "You are unsubscribed from %s texts and will receive no more messages. Reply START to resubscribe."
 	startReply = "You are resubscribed to %s texts. Reply STOP to unsubscribe, HELP for help."
-	helpReply  = "%s. Reply STOP to unsubscribe."
+	helpStop   = "Reply STOP to unsubscribe."
 )
+
+// helpReply builds the answer to HELP from the inbox's help text: one
+// sentence-ended message that states how to opt out exactly once. Admins
+// write help texts freely, often already ending with a period and a STOP
+// instruction (the demo inbox does), which used to give "opt out.. Reply
+// STOP to unsubscribe.".
+func helpReply(text string) string {
+	text = strings.TrimSpace(text)
+	if !strings.HasSuffix(text, ".") && !strings.HasSuffix(text, "!") && !strings.HasSuffix(text, "?") {
+		text += "."
+	}
+	if tellsHowToStop(text) {
+		return text
+	}
+	return text + " " + helpStop
+}
+
+// tellsHowToStop reports whether text already names an opt-out keyword
+// in capitals as a word of its own ("Reply STOP to opt out", "text
+// QUIT"). Lower case is left alone: "the bus stop" instructs nobody.
+func tellsHowToStop(text string) bool {
+	words := strings.FieldsFunc(text, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r == '-')
+	})
+	for _, w := range words {
+		if keywords[w] == KeywordStop {
+			return true
+		}
+	}
+	return false
+}
 
 // applyKeyword carries out STOP, START or HELP for an inbound message:
 // consent changes with their history and timeline events, pending sends
@@ -79,7 +110,7 @@ func (s *Store) applyKeyword(ctx context.Context, tx bun.Tx, inbox *Inbox, conv 
 		if text == "" {
 			text = org.Name + " " + inbox.Name
 		}
-		ev, err := queueAutomation(ctx, tx, conv, fmt.Sprintf(helpReply, text), true)
+		ev, err := queueAutomation(ctx, tx, conv, helpReply(text), true)
 		if err != nil {
 			return nil, err
 		}

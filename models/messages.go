@@ -57,13 +57,25 @@ type Message struct {
 const MaxBodyLength = 10000
 
 func checkBody(body string) error {
+	if err := checkText("body", "The message", body); err != nil {
+		return err
+	}
 	switch {
-	case !utf8.ValidString(body):
-		return fieldErr("body", "The message contains invalid characters.")
 	case strings.TrimSpace(body) == "":
 		return fieldErr("body", "Write a message first.")
 	case utf8.RuneCountInString(body) > MaxBodyLength:
 		return fieldErr("body", "The message is too long (at most %d characters).", MaxBodyLength)
+	}
+	return nil
+}
+
+// checkText refuses typed text PostgreSQL cannot store: invalid UTF-8,
+// and NUL bytes, which a text column rejects outright (the statement
+// failed and the person saw a 500). what names the text in the message
+// shown next to field.
+func checkText(field, what, s string) error {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		return fieldErr(field, "%s contains invalid characters. Remove them and try again.", what)
 	}
 	return nil
 }

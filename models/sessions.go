@@ -42,8 +42,13 @@ func hashToken(token string) []byte {
 }
 
 // Authenticate checks an email and password. Unknown email, wrong password
-// and disabled user all return ErrInvalidCredentials, in similar time.
+// and disabled user all return ErrInvalidCredentials, in similar time. An
+// email that could never be stored (a NUL byte, invalid UTF-8) is a
+// *FieldError on "email", refused before the query.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	if err := checkText("email", "The email", email); err != nil {
+		return nil, err
+	}
 	u := new(User)
 	err := s.db.NewSelect().Model(u).
 		Where("email = ?", strings.ToLower(strings.TrimSpace(email))).

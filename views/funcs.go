@@ -95,6 +95,9 @@ func eventText(e models.Event) string {
 		}
 		return who + " started this conversation"
 	case models.EvAssigned:
+		if e.ActorUserID != nil && detailID(e.Detail["assignee_id"]) == *e.ActorUserID {
+			return who + " took this" // not "Sam assigned this to Sam"
+		}
 		name, _ := e.Detail["assignee_name"].(string)
 		return who + " assigned this to " + name
 	case models.EvUnassigned:
@@ -111,6 +114,20 @@ func eventText(e models.Event) string {
 		return "The recipient opted back in"
 	}
 	return e.Kind
+}
+
+// detailID reads an id from an event's detail: an int64 on an event just
+// written, a float64 once the detail has been through JSON (jsonb).
+func detailID(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	case int:
+		return int64(n)
+	}
+	return 0
 }
 
 // ticks draws a message's delivery state.

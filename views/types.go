@@ -28,9 +28,10 @@ type Page struct {
 
 // LoginData is the login form's state.
 type LoginData struct {
-	Email string
-	Error string
-	Next  string
+	Email      string
+	EmailError string // shown next to the email field
+	Error      string
+	Next       string
 }
 
 // ErrorData is an error page's message.

@@ -41,6 +41,12 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return fail(fiber.StatusTooManyRequests, "Too many failed sign-in attempts. Wait 15 minutes and try again.")
 	}
 	u, err := s.store.Authenticate(ctx, email, password)
+	if fe := asFieldError(err); fe != nil && fe.Field == "email" {
+		// Not echoed back: the browser would show it mangled.
+		form.Email, form.EmailError = "", fe.Message
+		c.Status(fiber.StatusUnprocessableEntity)
+		return s.render(c, "login", views.Layout{Title: "Sign in"}, form)
+	}
 	if errors.Is(err, models.ErrInvalidCredentials) {
 		if err := s.throttle.Failed(ctx, email, ip); err != nil {
 			return err
