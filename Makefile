@@ -45,15 +45,19 @@ services:
 	@scripts/deps.sh run
 	@scripts/services.sh run
 
-## lint: gofmt must have nothing to say, then go vet
+## lint: gofmt must have nothing to say, then go vet, go.mod tidy, staticcheck
 lint:
+	@scripts/deps.sh tools
 	$(LINT)
 
+# staticcheck runs with its default checks, from .data/bin at the version scripts/deps.sh pins.
 define LINT
-@echo "==> gofmt -l, go vet"
+@echo "==> gofmt -l, go vet, go mod tidy -diff, staticcheck"
 @out="$$(find . \( -path ./node_modules -o -path ./.data -o -path ./.git \) -prune -o -name '*.go' -print | xargs -r gofmt -l)"; \
 	if [[ -n "$$out" ]]; then echo "gofmt wants to reformat:"; echo "$$out"; exit 1; fi
 @go vet ./...
+@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+@.data/bin/staticcheck ./...
 endef
 
 ## bench: Go benchmarks for now (the load tool comes later)

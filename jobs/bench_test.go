@@ -353,8 +353,7 @@ func openCounted(b *testing.B, async bool) (*models.Store, *stmtCounter) {
 	}
 	b.Cleanup(func() { db.Close() })
 	c := &stmtCounter{}
-	db.AddQueryHook(c)
-	return models.NewStore(db), c
+	return models.NewStore(db.WithQueryHook(c)), c
 }
 
 // benchPhones hands out recipient numbers no test of the run uses.
@@ -675,7 +674,7 @@ func smsBurst(b *testing.B, prequeued bool) {
 		}
 		var sent int
 		if err := f.agents.DB().NewRaw("SELECT count(*) FROM messages WHERE id IN (?) AND status = 'sent'",
-			bun.In(ids)).Scan(f.ctx, &sent); err != nil {
+			bun.List(ids)).Scan(f.ctx, &sent); err != nil {
 			b.Fatal(err)
 		}
 		if sent != n {

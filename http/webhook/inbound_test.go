@@ -496,10 +496,9 @@ func TestBadInput(t *testing.T) {
 		enc    encoding
 		params url.Values // signed when the fixture has a secret
 		// raw, when set, is sent as is instead of params.
-		raw           *rawReq
-		signedWant    int // the status with a secret, when not 400
-		unsignedWant  int // the status without a secret, when not 400
-		acceptUnknown bool
+		raw          *rawReq
+		signedWant   int // the status with a secret, when not 400
+		unsignedWant int // the status without a secret, when not 400
 	}
 	rawJSON := func(s string) *rawReq {
 		return &rawReq{method: http.MethodPost, contentType: "application/json", body: []byte(s)}

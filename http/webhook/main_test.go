@@ -136,15 +136,14 @@ func (r *recorder) inboundMessageCalls() (calls int, ids map[int64]int) {
 // fixture is the webhook handler mounted on a real Fiber app served on a
 // loopback port.
 type fixture struct {
-	t      testing.TB
-	url    string
-	http   *http.Client
-	store  *models.Store // the live store (for seeding and checking)
-	demo   *models.DemoResult
-	cfg    webhook.Config
-	rec    *recorder
-	kicks  atomic.Int64
-	cancel func()
+	t     testing.TB
+	url   string
+	http  *http.Client
+	store *models.Store // the live store (for seeding and checking)
+	demo  *models.DemoResult
+	cfg   webhook.Config
+	rec   *recorder
+	kicks atomic.Int64
 	// batcher is the handler's group-commit batcher (nil when the test
 	// passed its own store).
 	batcher *webhook.Batcher
