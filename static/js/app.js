@@ -108,6 +108,19 @@
     countNew();
   }
 
+  // An action's own response also carries its new timeline items (in case
+  // the socket is down), and its socket copy can land before or after it,
+  // in either order with the response's settle: tidy after every swap,
+  // once per burst.
+  var tidyQueued = false;
+  function tidySoon() {
+    if (tidyQueued) { return; }
+    tidyQueued = true;
+    queueMicrotask(function () { tidyQueued = false; tidy(); });
+  }
+  document.addEventListener("htmx:afterSwap", tidySoon);
+  document.addEventListener("htmx:oobAfterSwap", tidySoon);
+
   // Timeline items are appended as they arrive, which is not always the
   // order they happened: a change handed to the server's publisher late
   // still sends its items. Each carries its event id (data-seq); move any
