@@ -127,7 +127,8 @@ func (s *Store) receiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, 
 			}
 			msg.Body = body
 		}
-		if MatchKeyword(msg.Body) != "" {
+		kw := MatchKeyword(msg.Body)
+		if kw != "" {
 			// A keyword changes the sender's consent: take the sender's row
 			// first, so keyword messages from one person are serialized
 			// (two STOPs to two inboxes would otherwise each hold one
@@ -146,7 +147,7 @@ func (s *Store) receiveSMS(ctx context.Context, in InboundSMS) (*InboundResult, 
 		if res.Change == nil {
 			return nil
 		}
-		res.Keyword = MatchKeyword(msg.Body)
+		res.Keyword = kw
 		return s.applyKeywordTo(ctx, tx, res)
 	})
 	if errors.Is(err, errDuplicate) {

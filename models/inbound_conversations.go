@@ -181,11 +181,8 @@ func (b *inboundBatch) completeRow(row *ConversationRow) {
 			row.OptedOut = r.emailOptedOut
 		}
 	}
-	for _, inbox := range b.inbox {
-		if inbox.ID == row.InboxID {
-			row.InboxName, row.LocationID = inbox.Name, inbox.LocationID
-			break
-		}
+	if inbox := b.inboxByID[row.InboxID]; inbox != nil {
+		row.InboxName, row.LocationID = inbox.Name, inbox.LocationID
 	}
 	b.conv[convKey{row.InboxID, row.RecipientID, row.Channel}] = row
 }

@@ -32,11 +32,12 @@ type inboundBatch struct {
 	res      []*InboundResult
 	followUp FollowUpFunc
 
-	live    []int             // indexes of messages to store, in arrival order
-	inbox   map[int]*Inbox    // by message index
-	rcpt    map[rcptKey]int64 // sender ids
-	senders map[int64]*sender // by recipient id
-	conv    map[convKey]*ConversationRow
+	live      []int             // indexes of messages to store, in arrival order
+	inbox     map[int]*Inbox    // by message index
+	inboxByID map[int64]*Inbox  // the routed inboxes, by id
+	rcpt      map[rcptKey]int64 // sender ids
+	senders   map[int64]*sender // by recipient id
+	conv      map[convKey]*ConversationRow
 }
 
 // FollowUpFunc returns the jobs a stored inbound message triggers (the

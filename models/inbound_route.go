@@ -46,6 +46,10 @@ func (b *inboundBatch) route(ctx context.Context) error {
 		return fmt.Errorf("route: %w", err)
 	}
 	b.inbox = make(map[int]*Inbox, len(b.ins))
+	b.inboxByID = make(map[int64]*Inbox, len(byAddr))
+	for _, inbox := range byAddr {
+		b.inboxByID[inbox.ID] = inbox
+	}
 	seenID := make(map[string]bool, len(b.ins))
 	var unrouted []int
 	for i, in := range b.ins {
