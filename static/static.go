@@ -18,7 +18,7 @@ var FS embed.FS
 
 // Required lists the files the pages cannot work without; Check reports
 // the first missing one so `parley serve` fails early with a clear fix.
-var Required = []string{"css/app.css", "js/app.js", "vendor/htmx.min.js", "vendor/htmx-ext-ws.js"}
+var Required = []string{"css/app.css", "js/app.js", "js/nav.js", "vendor/htmx.min.js", "vendor/htmx-ext-ws.js"}
 
 // Check verifies that every required asset was embedded.
 func Check() error {
