@@ -39,20 +39,32 @@ func chatsData(rows []models.ConversationRow, inboxes []models.Inbox) *views.Cha
 }
 
 // BenchmarkChatsPageRender renders the Chats page with 50 rows, from the
-// rows the store returns to the HTML written.
+// rows the store returns to the HTML written: "same rows" as when agents
+// reload an unchanged list (rows rendered before are reused), "new rows"
+// with every row changed since the last render.
 func BenchmarkChatsPageRender(b *testing.B) {
 	r, err := views.New(func(p string) string { return "/static/" + p })
 	if err != nil {
 		b.Fatal(err)
 	}
-	rows := listRows(50)
 	inboxes := []models.Inbox{{ID: 1, Name: "Front Desk"}}
 	user := &models.User{ID: 7, Name: "Sam Agent", Role: models.RoleAgent}
-	b.ReportAllocs()
-	for b.Loop() {
-		d := chatsData(rows, inboxes)
-		if err := r.Page(io.Discard, "chats", views.Page{L: views.Layout{Title: "Chats", Active: "chats", User: user}, D: d}); err != nil {
-			b.Fatal(err)
-		}
+	for _, changed := range []bool{false, true} {
+		name := map[bool]string{false: "same rows", true: "new rows"}[changed]
+		b.Run(name, func(b *testing.B) {
+			rows := listRows(50)
+			b.ReportAllocs()
+			for b.Loop() {
+				if changed {
+					for i := range rows {
+						rows[i].LastMessageAt = rows[i].LastMessageAt.Add(time.Millisecond)
+					}
+				}
+				d := chatsData(rows, inboxes)
+				if err := r.Page(io.Discard, "chats", views.Page{L: views.Layout{Title: "Chats", Active: "chats", User: user}, D: d}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
