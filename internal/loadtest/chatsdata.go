@@ -92,7 +92,7 @@ func generateChatsData(ctx context.Context, dbURL string, o chatsDataOptions, pr
 		{"seed", `SELECT setseed(0.42)`, nil},
 		{"recipients", genRecipientsSQL, []any{org, o.Conversations}},
 		{"conversations", genConversationsSQL, []any{org, inbox, admin, agent}},
-		{"messages", genMessagesSQL, []any{agent, perConv}},
+		{"messages (rows: previews set)", genMessagesSQL, []any{agent, perConv}},
 		{"events", genEventsSQL, nil},
 		{"marker table", `CREATE TABLE ` + chatsDataTable + ` (conversations int, messages int, generated_at timestamptz DEFAULT now())`, nil},
 		{"marker", `INSERT INTO ` + chatsDataTable + ` (conversations, messages) VALUES ($1, $2)`, []any{o.Conversations, o.Messages}},
