@@ -99,7 +99,7 @@ Commands:
   worker    run the job worker only
   migrate   up | down | reset | status
   seed      --demo: create the demo organization
-  bench     the load tool: fanout | idle | inbound (loopback only, bounded)
+  bench     the load tool: fanout | idle | inbound | chats (loopback only, bounded)
   version   print the version
 
 Run "parley <command> --help" for a command's flags.`

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -133,52 +132,6 @@ func selectConversationRows(ctx context.Context, q *bun.SelectQuery) ([]Conversa
 		return nil, err
 	}
 	return scanConversationRows(rows)
-}
-
-// Conversations lists conversations newest activity first.
-func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilter) (*ConversationPage, error) {
-	if f.Limit <= 0 || f.Limit > 200 {
-		f.Limit = 50
-	}
-	q := conversationRows(s.db, sc)
-	switch f.Status {
-	case "", "active":
-		q = q.Where("c.status IN ('new', 'open')")
-	case StatusNew, StatusOpen, StatusClosed:
-		q = q.Where("c.status = ?", f.Status)
-	case "all":
-	default:
-		return nil, fieldErr("status", "unknown status %q", f.Status)
-	}
-	switch f.Assignee {
-	case "":
-	case "mine":
-		q = q.Where("c.assignee_id = ?", sc.UserID)
-	case "unassigned":
-		q = q.Where("c.assignee_id IS NULL")
-	default:
-		return nil, fieldErr("assignee", "unknown assignee filter %q", f.Assignee)
-	}
-	if f.InboxID != 0 {
-		q = q.Where("c.inbox_id = ?", f.InboxID)
-	}
-	if query := strings.TrimSpace(f.Query); query != "" {
-		// The same expression as the recipients_search_trgm index.
-		q = q.Where("(r.name || ' ' || coalesce(r.email, '') || ' ' || coalesce(r.phone, '')) ILIKE ?", "%"+escapeLike(query)+"%")
-	}
-	if f.BeforeID != 0 {
-		q = q.Where("(c.last_message_at, c.id) < (?, ?)", f.BeforeAt, f.BeforeID)
-	}
-	page := &ConversationPage{}
-	var err error
-	page.Rows, err = selectConversationRows(ctx, q.OrderExpr("c.last_message_at DESC, c.id DESC").Limit(int64(f.Limit+1)))
-	if err != nil {
-		return nil, fmt.Errorf("store: conversations: %w", err)
-	}
-	if len(page.Rows) > f.Limit {
-		page.Rows, page.More = page.Rows[:f.Limit], true
-	}
-	return page, nil
 }
 
 // ConversationByID loads one conversation the scope may see, else ErrNotFound.

@@ -26,6 +26,8 @@
 // statement becomes a cached prepared statement (queryCached/execCached in
 // prepared.go: $n parameters, lists passed as arrays so the text never
 // varies) only on a path a benchmark measures and a profile shows planning
-// to matter: the inbound core (B2) and the send worker's claim, record and
-// done mark (B3), where planning cost several times the execution.
+// to matter: the inbound core (B2), the send worker's claim, record and
+// done mark (B3), and the chats list and its search (B6, B5:
+// conversation_list.go, search.go), where planning cost several times the
+// execution.
 package models

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -59,40 +58,32 @@ func findOrCreateRecipient(ctx context.Context, tx bun.Tx, orgID int64, phone, e
 	return r, nil
 }
 
-// RecipientPage is one page of a recipient listing.
+// RecipientPage is one page of a recipient listing. It is not counted:
+// counting every match cost 21 ms a view at 100,000 recipients. The page
+// reads one row more than it lists, so NextAfter tells "more than these".
 type RecipientPage struct {
 	Recipients []Recipient
-	Total      int
 	// NextAfter is the id to pass as after for the next page; 0 at the end.
 	NextAfter int64
 }
 
-// escapeLike quotes LIKE's wildcards so a search for "50%" means the text "50%".
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 // Recipients lists the organization's recipients, newest first, optionally
 // filtered by a substring of name, email or phone (one trigram index serves
-// all three). Keyset pagination: pass the previous page's NextAfter.
+// all three; a phone-like query matches the number's digits however it is
+// typed). Keyset pagination: pass the previous page's NextAfter.
 func (s *Store) Recipients(ctx context.Context, sc Scope, query string, after int64, limit int) (*RecipientPage, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
 	page := &RecipientPage{}
-	q := s.db.NewSelect().Model(&page.Recipients).Where("org_id = ?", sc.OrgID)
-	if query = strings.TrimSpace(query); query != "" {
-		q = q.Where("(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) ILIKE ?", "%"+escapeLike(query)+"%")
+	q := s.db.NewSelect().Model(&page.Recipients).Where("recipient.org_id = ?", sc.OrgID)
+	if t := parseSearch(query); t.Text != "" {
+		q = q.Where(recipientSearchOn("recipient")+" ILIKE ?", t.likePattern())
 	}
-	total, err := q.Count(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: count recipients: %w", err)
-	}
-	page.Total = int(total)
 	if after > 0 {
-		q = q.Where("id < ?", after)
+		q = q.Where("recipient.id < ?", after)
 	}
-	if err := q.Order("id DESC").Limit(int64(limit + 1)).Scan(ctx); err != nil {
+	if err := q.Order("recipient.id DESC").Limit(int64(limit + 1)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("store: recipients: %w", err)
 	}
 	if len(page.Recipients) > limit {

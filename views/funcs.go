@@ -12,13 +12,8 @@ import (
 // Funcs are the helpers templates may call.
 func Funcs(asset func(string) string) template.FuncMap {
 	return template.FuncMap{
-		"asset": asset,
-		"deref": func(s *string) string {
-			if s == nil {
-				return ""
-			}
-			return *s
-		},
+		"asset":    asset,
+		"deref":    deref,
 		"initials": initials,
 		"lower":    strings.ToLower,
 		"deref64": func(p *int64) int64 {
@@ -52,12 +47,7 @@ func Funcs(asset func(string) string) template.FuncMap {
 			}
 			return fmt.Sprintf("%d %s", n, many)
 		},
-		"title": func(s string) string {
-			if s == "" {
-				return s
-			}
-			return strings.ToUpper(s[:1]) + s[1:]
-		},
+		"title": title,
 	}
 }
 
@@ -164,8 +154,11 @@ func initials(name string) string {
 }
 
 // since renders a time as a short relative age ("just now", "5m", "3h", "Jan 2").
-func since(t time.Time) string {
-	d := time.Since(t)
+func since(t time.Time) string { return age(t, time.Now()) }
+
+// age renders t as a short age as of now ("just now", "5m", "3h", "Jan 2").
+func age(t, now time.Time) string {
+	d := now.Sub(t)
 	switch {
 	case d < time.Minute:
 		return "just now"

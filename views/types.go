@@ -45,6 +45,8 @@ type ErrorData struct {
 type RecipientsData struct {
 	Query string
 	Page  *models.RecipientPage
+	// Continued is set on a later page: what it counts is on this page.
+	Continued bool
 }
 
 // SettingsData is the settings page.
@@ -60,6 +62,7 @@ type ChatsData struct {
 	InboxID                 int64
 	Inboxes                 []models.Inbox
 	Page                    *models.ConversationPage
+	Rows                    []ConvRow // Page's rows, as the list shows them
 	NextURL                 string
 	Thread                  *ThreadData
 	NewChat                 *NewChatData
@@ -110,7 +113,7 @@ type NewChatData struct {
 
 // RowFrame is a conversation list row sent over the websocket.
 type RowFrame struct {
-	Row models.ConversationRow
+	Row ConvRow
 	Seq int64
 }
 

@@ -21,12 +21,15 @@ var templateFS embed.FS
 // Renderer holds one parsed template set per page (layout + partials + the
 // page), so pages can each define "content" without clashing.
 type Renderer struct {
-	pages map[string]*template.Template
+	pages    map[string]*template.Template
+	rowCache rowCache
 }
 
 // New parses every template. asset maps a static path to its versioned URL.
 func New(asset func(string) string) (*Renderer, error) {
+	r := &Renderer{pages: map[string]*template.Template{}}
 	funcs := Funcs(asset)
+	funcs["convRow"] = r.convRow
 	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("views: parse layout: %w", err)
@@ -35,7 +38,6 @@ func New(asset func(string) string) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("views: list templates: %w", err)
 	}
-	r := &Renderer{pages: map[string]*template.Template{}}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
 		if strings.HasPrefix(name, "_") {

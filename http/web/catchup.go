@@ -42,7 +42,7 @@ func (s *Server) catchUpFrame(ctx context.Context, sc models.Scope, seq, viewing
 		if id == viewing {
 			viewed = row
 		}
-		if err := s.views.Fragment(&buf, "chats", "frame-row", views.RowFrame{Row: *row, Seq: last[id]}); err != nil {
+		if err := s.views.Fragment(&buf, "chats", "frame-row", views.RowFrame{Row: views.NewConvRow(row, time.Now()), Seq: last[id]}); err != nil {
 			return nil, err
 		}
 	}

@@ -34,6 +34,7 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser) (*views.ChatsDa
 	if d.Page, err = s.store.Conversations(ctx, su.Scope, f); err != nil {
 		return nil, badFilter(err)
 	}
+	d.Rows = views.NewConvRows(d.Page.Rows, time.Now())
 	if d.Page.More {
 		last := d.Page.Rows[len(d.Page.Rows)-1]
 		q := url.Values{"status": {d.Status}, "assignee": {d.Assignee}, "q": {d.Query},

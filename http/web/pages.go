@@ -29,7 +29,7 @@ func (s *Server) recipients(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "recipients", views.Layout{Title: "Recipients", Active: "recipients"}, views.RecipientsData{Query: q, Page: page})
+	return s.render(c, "recipients", views.Layout{Title: "Recipients", Active: "recipients"}, views.RecipientsData{Query: q, Page: page, Continued: after > 0})
 }
 
 func (s *Server) broadcasts(c *fiber.Ctx) error {

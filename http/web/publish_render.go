@@ -57,7 +57,7 @@ func (p *Publisher) render(ch *models.Change, state bool, events []models.Event)
 	var row, thread bytes.Buffer
 	conv := ch.Conversation
 	if state {
-		if err := p.views.Fragment(&row, "chats", "frame-row", views.RowFrame{Row: conv, Seq: ch.LastSeq()}); err != nil {
+		if err := p.views.Fragment(&row, "chats", "frame-row", views.RowFrame{Row: views.NewConvRow(&conv, time.Now()), Seq: ch.LastSeq()}); err != nil {
 			p.log.Error("render row frame", "conversation", conv.ID, "err", err)
 		}
 		actx, cancel := context.WithTimeout(context.Background(), publishTimeout)

@@ -12,6 +12,9 @@
 //	inbound B2: signed Vonage webhooks at a fixed rate while N agent
 //	        sockets watch the inbox's chats list; webhook response time,
 //	        webhook-to-screen latency, losses
+//	chats   B5, B6: the Chats page, its searches and the Recipients
+//	        search on generated data (100k conversations, 1M messages),
+//	        for one or more binaries in turn; the ceiling is the store alone
 //
 // Everything runs on loopback and is bounded in time (-timeout); every
 // process the tool starts (Parley, the ceiling server, a private
@@ -48,7 +51,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("loadtest: name a scenario: fanout, idle or inbound")
+		return errors.New("loadtest: name a scenario: fanout, idle, inbound or chats")
 	}
 	scenario, args := args[0], args[1:]
 	switch scenario {
@@ -58,6 +61,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIdleCmd(ctx, args, stdout, stderr)
 	case "inbound":
 		return runInboundCmd(ctx, args, stdout, stderr)
+	case "chats":
+		return runChatsCmd(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -73,6 +78,8 @@ Scenarios:
   idle     B4: idle sockets, server memory per socket, disconnects
   inbound  B2: signed Vonage webhooks at a fixed rate, agent sockets watching
            the chats list; webhook response time, webhook-to-screen latency
+  chats    B5, B6: the Chats page and searches on generated data (100k
+           conversations, 1M messages), each -bin in turn, and the store alone
 
 Run "parley bench <scenario> -h" for its flags. fanout and idle measure Parley
 and, in the same run, the ceiling (a minimal coder/websocket fan-out server);

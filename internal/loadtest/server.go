@@ -58,25 +58,9 @@ func startParley(ctx context.Context, o parleyOptions, progress io.Writer) (*par
 		return nil, err
 	}
 	base := "http://" + addr
-	secret := make([]byte, 24)
-	_, _ = rand.Read(secret)
-	env := append(withoutParleyEnv(os.Environ()),
-		"PARLEY_DATABASE_URL="+o.DatabaseURL, "PARLEY_REDIS_URL="+o.RedisURL,
-		"PARLEY_HTTP_ADDR="+addr, "PARLEY_BASE_URL="+base,
-		"PARLEY_SESSION_SECRET="+hex.EncodeToString(secret),
-		// Warnings only: a benchmark should not measure request logging of
-		// the connection storm; /metrics stays open (no token).
-		"PARLEY_LOG_LEVEL=warn", "PARLEY_METRICS_TOKEN=")
-	env = append(env, o.ExtraEnv...)
-	for _, args := range [][]string{{"migrate", "up"}, {"seed", "--demo"}} {
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		cmd := exec.CommandContext(cctx, o.Bin, args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("loadtest: parley %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
+	env := parleyEnv(o, addr)
+	if err := migrateAndSeed(ctx, o.Bin, env); err != nil {
+		return nil, err
 	}
 
 	logf, err := os.CreateTemp("", "parley-bench-server-*.log")
@@ -102,6 +86,47 @@ func startParley(ctx context.Context, o parleyOptions, progress io.Writer) (*par
 		return nil, err
 	}
 	return s, nil
+}
+
+// parleyEnv is the environment of a Parley process serving on addr.
+func parleyEnv(o parleyOptions, addr string) []string {
+	secret := make([]byte, 24)
+	_, _ = rand.Read(secret)
+	env := append(withoutParleyEnv(os.Environ()),
+		"PARLEY_DATABASE_URL="+o.DatabaseURL, "PARLEY_REDIS_URL="+o.RedisURL,
+		"PARLEY_HTTP_ADDR="+addr, "PARLEY_BASE_URL=http://"+addr,
+		"PARLEY_SESSION_SECRET="+hex.EncodeToString(secret),
+		// Warnings only: a benchmark should not measure request logging of
+		// the connection storm; /metrics stays open (no token).
+		"PARLEY_LOG_LEVEL=warn", "PARLEY_METRICS_TOKEN=")
+	return append(env, o.ExtraEnv...)
+}
+
+// migrateAndSeed runs `migrate up` and `seed --demo` with bin.
+func migrateAndSeed(ctx context.Context, bin string, env []string) error {
+	for _, args := range [][]string{{"migrate", "up"}, {"seed", "--demo"}} {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		cmd := exec.CommandContext(cctx, bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("loadtest: %s %s: %w\n%s", bin, strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// prepareParley creates the database if missing, migrates it up and seeds
+// the demo with o.Bin, without serving.
+func prepareParley(ctx context.Context, o parleyOptions) error {
+	if _, err := os.Stat(o.Bin); err != nil {
+		return fmt.Errorf("loadtest: parley binary: %w (build it: make build, or go build -o bin/parley .)", err)
+	}
+	if err := ensureDatabase(ctx, o.DatabaseURL); err != nil {
+		return err
+	}
+	return migrateAndSeed(ctx, o.Bin, parleyEnv(o, "127.0.0.1:0"))
 }
 
 // withoutParleyEnv drops PARLEY_* variables, so the caller's settings (a

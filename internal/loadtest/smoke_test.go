@@ -3,6 +3,8 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -108,5 +110,44 @@ func TestInboundSmoke(t *testing.T) {
 	t.Log("\n" + out.String())
 	if want := "| 20 | 20 | 0 | 0 |"; !strings.Contains(out.String(), want) {
 		t.Errorf("output lacks %q", want)
+	}
+}
+
+// TestChatsSmoke runs the B5/B6 scenario on a few hundred generated
+// conversations; it needs a built parley binary (PARLEY_BENCH_BIN), a
+// private redis-server and PARLEY_TEST_DATABASE_URL's server, where it
+// creates a database of its own and drops it.
+func TestChatsSmoke(t *testing.T) {
+	bin := os.Getenv("PARLEY_BENCH_BIN")
+	base := os.Getenv("PARLEY_TEST_DATABASE_URL")
+	if bin == "" || base == "" {
+		t.Skip("PARLEY_BENCH_BIN or PARLEY_TEST_DATABASE_URL unset: the chats scenario needs a parley binary and PostgreSQL")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = fmt.Sprintf("/parley_bench_chats_smoke_%d", os.Getpid())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, progress bytes.Buffer
+	args := append([]string{"chats", "-bin", bin, "-database-url", u.String(), "-conversations", "300", "-messages", "1200",
+		"-duration", "300ms", "-warm", "100ms", "-rounds", "1", "-timeout", "150s"}, smokeRedis(t, true)...)
+	if err := Main(ctx, args, &out, &progress); err != nil {
+		t.Fatalf("chats: %v\n%s", err, progress.String())
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"| 1 | " + bin + " | /chats | ", "| 1 | store | /chats?q=765-4321 | "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		if strings.HasPrefix(line, "| 1 |") && !strings.HasSuffix(line, " | 0 |") {
+			t.Errorf("errors in %q", line)
+		}
+	}
+	if !strings.Contains(progress.String(), "dropped database") {
+		t.Errorf("database not dropped:\n%s", progress.String())
 	}
 }
