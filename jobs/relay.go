@@ -135,7 +135,7 @@ func (r *Relay) checkLoss(ctx context.Context, watch *lossWatch, recovering bool
 		return recovering
 	}
 	if lost {
-		r.log.Warn("redis lost its data (marker gone or server restarted): enqueueing every open outbox entry again")
+		r.log.Warn("redis marker missing or server restarted (a first start, or redis lost its data): enqueueing every open outbox entry again")
 	}
 	if !lost && !recovering {
 		return false
