@@ -97,19 +97,23 @@ func (s *Store) applyReceipt(ctx context.Context, r SMSReceipt) (*Change, error)
 				}
 				continue // the part changed under us: read it again
 			}
+			optOut := r.ErrCode == errCodeOptOut
 			if msgID == 0 {
 				// Found by client-ref (the worker has not recorded the
 				// ids): adopt the part, pending or new, for the message
 				// now locked. The record waits on that lock, then finds it.
-				res, err := tx.NewRaw(`INSERT INTO message_parts (message_id, provider, provider_message_id) VALUES (?, ?, ?)
+				var adopted []int
+				err := tx.NewRaw(`INSERT INTO message_parts (message_id, provider, provider_message_id) VALUES (?, ?, ?)
 					ON CONFLICT (provider, provider_message_id) DO UPDATE SET message_id = excluded.message_id, updated_at = now()
-					WHERE message_parts.message_id IS NULL`, m.ID, r.Provider, r.ProviderMessageID).Exec(ctx)
-				if err != nil {
+					WHERE message_parts.message_id IS NULL
+					RETURNING err_code`, m.ID, r.Provider, r.ProviderMessageID).Scan(ctx, &adopted)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
 					return fmt.Errorf("adopt part: %w", err)
 				}
-				if n, _ := res.RowsAffected(); n == 0 {
+				if len(adopted) == 0 {
 					continue // a part of another message: read it again
 				}
+				optOut = optOut || adopted[0] == errCodeOptOut // an earlier receipt, kept pending
 			}
 			if _, err := tx.NewRaw(`UPDATE message_parts SET status = ?, err_code = ?, updated_at = now()
 				WHERE provider = ? AND provider_message_id = ? AND message_id = ? AND status = 'sent' AND ? <> 'sent'`,
@@ -119,7 +123,7 @@ func (s *Store) applyReceipt(ctx context.Context, r SMSReceipt) (*Change, error)
 			if ch, err = settleMessage(ctx, tx, m); err != nil {
 				return err
 			}
-			if r.ErrCode == errCodeOptOut {
+			if optOut {
 				return optOutByReceipt(ctx, tx, m)
 			}
 			return nil

@@ -233,3 +233,32 @@ func TestReceiptsRaceRecordSent(t *testing.T) {
 		t.Errorf("%d receipts left pending", pending)
 	}
 }
+
+// TestPendingOptOutAdoptedByClientRef: a carrier opt-out receipt kept
+// pending (no client-ref) is adopted by a later receipt for the same part
+// that carries one; the opt-out still applies.
+func TestPendingOptOutAdoptedByClientRef(t *testing.T) {
+	ctx := context.Background()
+	st, demo, admin, _ := chatFixture(t)
+	const phone = "+15550108601"
+	id := claimedMessage(t, st, demo, admin, phone)
+	pid := fmt.Sprintf("optout-%d", time.Now().UnixNano())
+	for _, r := range []models.SMSReceipt{
+		{Provider: "vonage", ProviderMessageID: pid, Status: "failed", ErrCode: 9},
+		{Provider: "vonage", ProviderMessageID: pid, Status: "failed", ClientRef: strconv.FormatInt(id, 10)},
+	} {
+		if _, err := st.ApplyReceipt(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, _ := messageState(t, st, id); status != models.MsgFailed {
+		t.Errorf("message %s, want failed", status)
+	}
+	var opted bool
+	if err := st.DB().NewRaw("SELECT sms_opted_out_at IS NOT NULL FROM recipients WHERE phone = ?", phone).Scan(ctx, &opted); err != nil {
+		t.Fatal(err)
+	}
+	if !opted {
+		t.Error("the pending err-code 9 receipt did not opt the recipient out")
+	}
+}
