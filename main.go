@@ -212,6 +212,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	p.onClose(inspector.Close)
 	p.relay = jobs.NewRelay(p.store, queue, log)
 	p.relay.Inspector = inspector
+	p.relay.Redis = rdb // asynq's database too: a flush there is noticed in seconds
 	smsSender, sim, err := smsProvider(cfg, withWeb, log)
 	if err != nil {
 		return nil, err

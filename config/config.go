@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -29,6 +30,11 @@ type Config struct {
 	MetricsToken  string        // PARLEY_METRICS_TOKEN: when set, /metrics requires "Authorization: Bearer <token>"
 	ShutdownGrace time.Duration // PARLEY_SHUTDOWN_GRACE: time allowed for in-flight work on SIGTERM
 	PprofAddr     string        // PARLEY_PPROF_ADDR: when set, a loopback address serving Go's /debug/pprof
+	// PARLEY_TRUSTED_PROXIES: comma-separated addresses or CIDR ranges of
+	// the reverse proxies in front of the web server. Only a request whose
+	// peer is one of them has its client address taken from
+	// X-Forwarded-For; empty trusts none.
+	TrustedProxies string
 
 	VonageAPIKey          string // PARLEY_VONAGE_API_KEY: empty runs SMS through the built-in simulator
 	VonageAPISecret       string // PARLEY_VONAGE_API_SECRET
@@ -39,6 +45,9 @@ type Config struct {
 
 	// LogLevelValue is LogLevel parsed by Validate.
 	LogLevelValue slog.Level
+	// TrustedProxyPrefixes is TrustedProxies parsed by Validate (a single
+	// address becomes a one-address prefix).
+	TrustedProxyPrefixes []netip.Prefix
 }
 
 // setting describes one configurable value: its flag, its variable, its default.
@@ -63,6 +72,7 @@ func (c *Config) settings() []setting {
 		{flag: "worker-concurrency", env: "PARLEY_WORKER_CONCURRENCY", def: "20", usage: "number of concurrent job handlers", num: &c.Concurrency},
 		{flag: "metrics-token", env: "PARLEY_METRICS_TOKEN", def: "", usage: "bearer token required by /metrics (empty: open)", str: &c.MetricsToken, secret: true},
 		{flag: "shutdown-grace", env: "PARLEY_SHUTDOWN_GRACE", def: "15s", usage: "time allowed for in-flight work on shutdown", dur: &c.ShutdownGrace},
+		{flag: "trusted-proxies", env: "PARLEY_TRUSTED_PROXIES", def: "", usage: "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: none; the peer's address is the client's)", str: &c.TrustedProxies},
 		{flag: "pprof-addr", env: "PARLEY_PPROF_ADDR", def: "", usage: "loopback address serving Go's /debug/pprof profiles (empty: off)", str: &c.PprofAddr},
 		{flag: "vonage-api-key", env: "PARLEY_VONAGE_API_KEY", def: "", usage: "Vonage API key (empty: SMS goes to the built-in simulator)", str: &c.VonageAPIKey},
 		{flag: "vonage-api-secret", env: "PARLEY_VONAGE_API_SECRET", def: "", usage: "Vonage API secret", str: &c.VonageAPISecret, secret: true},
@@ -168,6 +178,19 @@ func (c *Config) Validate(web bool) error {
 			bad("PARLEY_PPROF_ADDR", "%q is not a loopback host:port", c.PprofAddr)
 		}
 	}
+	c.TrustedProxyPrefixes = nil
+	for _, item := range strings.Split(c.TrustedProxies, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := parsePrefix(item)
+		if err != nil {
+			bad("PARLEY_TRUSTED_PROXIES", "%q is not an IP address or CIDR range (e.g. 10.0.0.0/8, 192.0.2.7)", item)
+			continue
+		}
+		c.TrustedProxyPrefixes = append(c.TrustedProxyPrefixes, p)
+	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("PARLEY_BASE_URL", "%q is not an http(s):// URL", c.BaseURL)
 	}
@@ -221,6 +244,23 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parsePrefix reads a CIDR range, or one address as a range of one.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("config: %w", err)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("config: %w", err)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // redact hides a password in a URL so it can appear in an error message.

@@ -80,3 +80,28 @@ func TestHelpListsVariablesButNoSecrets(t *testing.T) {
 		t.Errorf("help printed a secret:\n%s", out.String())
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	c, _, err := Parse("serve", nil, env(map[string]string{"PARLEY_SESSION_SECRET": goodSecret,
+		"PARLEY_TRUSTED_PROXIES": " 10.1.2.3/8, 192.0.2.7 ,2001:db8::/32,,"}), &bytes.Buffer{}, Options{Web: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxyPrefixes {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.0.2.7/32 2001:db8::/32" {
+		t.Errorf("trusted proxies parsed as %v", got)
+	}
+	if _, _, err := Parse("serve", nil, env(map[string]string{"PARLEY_SESSION_SECRET": goodSecret,
+		"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}), &bytes.Buffer{}, Options{Web: true}); err == nil ||
+		!strings.Contains(err.Error(), "PARLEY_TRUSTED_PROXIES") || !strings.Contains(err.Error(), "proxy.internal") {
+		t.Errorf("a host name among the trusted proxies: %v, want an error naming the variable and the value", err)
+	}
+	var out bytes.Buffer
+	if _, _, err := Parse("serve", []string{"--help"}, env(map[string]string{"PARLEY_SESSION_SECRET": goodSecret}), &out, Options{Web: true}); !errors.Is(err, flag.ErrHelp) ||
+		!strings.Contains(out.String(), "PARLEY_TRUSTED_PROXIES") {
+		t.Errorf("--help does not list PARLEY_TRUSTED_PROXIES (%v)", err)
+	}
+}

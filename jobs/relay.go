@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
+	"github.com/redis/go-redis/v9"
 )
 
 // Relay timing. Each says why.
@@ -26,24 +27,35 @@ const (
 	sweepEvery = time.Minute
 	sweepAge   = 10 * time.Minute
 	relayBatch = 200
+	// lossCheck: how often the relay looks for signs that Redis lost its
+	// data (see lossWatch), so stranded tasks are enqueued again within
+	// seconds rather than after sweepAge. One SETNX and one INFO each.
+	lossCheck = 5 * time.Second
 )
 
 // OutboxStore is what the relay needs from the database.
 type OutboxStore interface {
 	PendingOutbox(ctx context.Context, limit int, fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error
 	StaleOutbox(ctx context.Context, age time.Duration, limit int, fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error
+	EnqueuedOutbox(ctx context.Context, afterID int64, limit int, fn func([]models.OutboxEntry) (models.OutboxOutcome, error)) error
 }
 
 // Relay moves committed outbox entries into asynq. The task id is the
 // outbox id, so an entry relayed twice while its task exists is one task.
 type Relay struct {
-	// Poll, SweepEvery and SweepAge default to relayPoll, sweepEvery and
-	// sweepAge; tests shorten them before Run.
-	Poll, SweepEvery, SweepAge time.Duration
+	// Poll, SweepEvery, SweepAge and LossCheck default to relayPoll,
+	// sweepEvery, sweepAge and lossCheck; tests shorten them before Run.
+	Poll, SweepEvery, SweepAge, LossCheck time.Duration
 	// Inspector, when set, lets the sweep replace a task asynq archived
 	// (out of retries) while its entry is still open; without it such an
 	// entry waits until asynq drops the archived task.
 	Inspector *asynq.Inspector
+	// Redis, when set, is asynq's Redis database (the same URL): every
+	// LossCheck the relay checks that it still holds the relay's marker
+	// key and the same server run, and when not (flushed, restarted
+	// without persistence, failed over), enqueues every open entry again
+	// at once. Without it, tasks lost with Redis wait for the sweep.
+	Redis redis.UniversalClient
 
 	store  OutboxStore
 	client *asynq.Client
@@ -53,7 +65,7 @@ type Relay struct {
 
 // NewRelay builds a relay enqueueing through client.
 func NewRelay(store OutboxStore, client *asynq.Client, log *slog.Logger) *Relay {
-	return &Relay{Poll: relayPoll, SweepEvery: sweepEvery, SweepAge: sweepAge,
+	return &Relay{Poll: relayPoll, SweepEvery: sweepEvery, SweepAge: sweepAge, LossCheck: lossCheck,
 		store: store, client: client, kick: make(chan struct{}, 1), log: log.With("component", "outbox")}
 }
 
@@ -72,12 +84,25 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer poll.Stop()
 	sweep := time.NewTicker(r.SweepEvery)
 	defer sweep.Stop()
+	var lossC <-chan time.Time
+	var watch *lossWatch
+	recovering := false // a loss was seen and its entries are not all back yet
+	if r.Redis != nil {
+		watch = &lossWatch{rdb: r.Redis}
+		loss := time.NewTicker(r.LossCheck)
+		defer loss.Stop()
+		lossC = loss.C
+		recovering = r.checkLoss(ctx, watch, recovering)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.kick:
 		case <-poll.C:
+		case <-lossC:
+			recovering = r.checkLoss(ctx, watch, recovering)
+			continue
 		case <-sweep.C:
 			if err := r.store.StaleOutbox(ctx, r.SweepAge, relayBatch, r.enqueue); err != nil {
 				r.log.Warn("outbox sweep", "err", err)
@@ -96,6 +121,42 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.Kick() // more are waiting: go again at once, not after a poll
 		}
 	}
+}
+
+// checkLoss asks watch whether Redis lost its data and, if so (or if an
+// earlier recovery did not finish), enqueues every open entry again. It
+// returns whether a recovery is still owed.
+func (r *Relay) checkLoss(ctx context.Context, watch *lossWatch, recovering bool) bool {
+	lost, err := watch.lost(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("redis loss check", "err", err)
+		}
+		return recovering
+	}
+	if lost {
+		r.log.Warn("redis marker missing or server restarted (a first start, or redis lost its data): enqueueing every open outbox entry again")
+	}
+	if !lost && !recovering {
+		return false
+	}
+	if err := watch.republishQueues(ctx); err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("outbox recovery after redis loss", "err", err)
+		}
+		return true
+	}
+	n, err := r.recoverLost(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("outbox recovery after redis loss", "enqueued", n, "err", err)
+		}
+		return true
+	}
+	if n > 0 {
+		r.log.Info("outbox entries enqueued again after redis loss", "entries", n)
+	}
+	return false
 }
 
 // relayEnqueuers is how many enqueues of a batch are in flight at once.

@@ -139,6 +139,37 @@ func TestRelayRedisFlushIsRecoveredBySweep(t *testing.T) {
 	h.quiet(1, 300*time.Millisecond)
 }
 
+// Redis loses its data (FLUSHDB here, FLUSHALL or a restart without
+// persistence in production) after the relay enqueued an entry: the relay
+// notices its marker is gone and enqueues the entry again long before the
+// sweep would (the sweep is off here), and a worker sends it once.
+func TestRelayNoticesRedisLoss(t *testing.T) {
+	h := newHarness(t, vonageOK)
+	msgID := h.start(newPhone(), "Your repair is finished")
+	relay, _ := h.startRelay(func(r *jobs.Relay) {
+		r.Redis = h.rdb
+		r.LossCheck = 20 * time.Millisecond
+		r.SweepEvery = time.Hour // only the loss check can bring it back
+	})
+	relay.Kick()
+	waitUntil(t, 10*time.Second, "the entry to be relayed", func() bool { return h.outbox(msgID).EnqueuedAt != nil })
+	row := h.outbox(msgID)
+	if h.taskInfo(row.ID) == nil {
+		t.Fatal("no task in Redis after relaying")
+	}
+	h.flushRedis()
+	waitUntil(t, 30*time.Second, "the lost task to be enqueued again", func() bool { return h.taskInfo(row.ID) != nil })
+	h.startWorker(2, jobs.SMSConfig{})
+	done := h.waitDone(msgID, 30*time.Second)
+	if done.LastError != "" || done.Attempts < 2 {
+		t.Errorf("outbox entry %+v, want done without error after a re-enqueue", done)
+	}
+	if m := h.message(msgID); m.Status != models.MsgSent {
+		t.Errorf("message is %q, want sent", m.Status)
+	}
+	h.quiet(1, 300*time.Millisecond)
+}
+
 // The sweep re-enqueues entries that are not done, which includes one
 // whose task is running right now; the task id must absorb that, or a
 // slow send would go out twice.

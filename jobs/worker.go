@@ -65,7 +65,7 @@ func (cfg WorkerConfig) ServerConfig() asynq.Config {
 		Queues:                   task.Queues(),
 		TaskCheckInterval:        cfg.TaskCheckInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
-		RetryDelayFunc:           cfg.RetryDelay,
+		RetryDelayFunc:           leaseRetryDelay(cfg.RetryDelay),
 		DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
 		Logger:                   asynqLogger{log},
 		LogLevel:                 asynq.WarnLevel,

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -96,5 +97,37 @@ func TestWorkerWithoutSMSSenderRefusesToStart(t *testing.T) {
 	}
 	if len(missing.Types) != 1 || missing.Types[0] != task.TypeSMSSend || !strings.Contains(err.Error(), task.TypeSMSSend) {
 		t.Fatalf("error %q (types %v) should name %s and only it", err, missing.Types, task.TypeSMSSend)
+	}
+}
+
+// TestLeaseExpiryRetriesAtOnce: a task taken back from a dead worker
+// (asynq's ErrLeaseExpired) goes back to its queue after a second, not
+// after asynq's backoff (15-44 s on a first retry); every other failure
+// keeps the configured delay, or asynq's backoff when none is set.
+func TestLeaseExpiryRetriesAtOnce(t *testing.T) {
+	tk := asynq.NewTask(task.TypeSMSSend, nil)
+	leaseErr := fmt.Errorf("recovered: %w", asynq.ErrLeaseExpired)
+	for _, tc := range []struct {
+		name  string
+		delay func(int, error, *asynq.Task) time.Duration
+	}{
+		{"asynq's backoff", nil},
+		{"configured delay", func(int, error, *asynq.Task) time.Duration { return time.Hour }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := jobs.WorkerConfig{RetryDelay: tc.delay}.ServerConfig().RetryDelayFunc
+			if f == nil {
+				t.Fatal("no retry delay function: asynq's backoff applies to lease expiries too")
+			}
+			for n := range 3 {
+				if d := f(n, leaseErr, tk); d != time.Second {
+					t.Errorf("retry %d after a lease expiry: %s, want 1s", n, d)
+				}
+			}
+			d := f(0, errors.New("provider unreachable"), tk)
+			if tc.delay != nil && d != time.Hour || tc.delay == nil && d < 15*time.Second {
+				t.Errorf("retry after a send error: %s", d)
+			}
+		})
 	}
 }

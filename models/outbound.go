@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // OutboundSMS is what the worker needs to send one queued message.
@@ -96,9 +97,73 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 }
 
 // RecordSent stores the provider's ids for a sent message (one per part)
-// and moves it to sent.
+// and moves it to sent, or further when receipts for its parts came first.
+//
+// The common case is one statement (recordSent). A part whose id is
+// already stored, a receipt kept pending (see ApplyReceipt) or a part a
+// receipt adopted by client-ref, makes that statement fail on the parts'
+// unique key, changing nothing; the send is then recorded step by step
+// (recordSentChecked), adopting those parts with their statuses.
 func (s *Store) RecordSent(ctx context.Context, msgID int64, provider string, ids []string) (*Change, error) {
-	return s.recordSent(ctx, msgID, provider, ids)
+	ch, err := s.recordSent(ctx, msgID, provider, ids)
+	if !isUniqueViolation(err) {
+		return ch, err
+	}
+	for attempt := 1; ; attempt++ {
+		ch, err = s.recordSentChecked(ctx, msgID, provider, ids)
+		if err == nil || attempt == receiveAttempts || !isTransient(err) || ctx.Err() != nil {
+			return ch, err
+		}
+	}
+}
+
+// recordSentChecked is RecordSent in a transaction, for parts already
+// known: lock the message, then adopt or insert its parts (the order
+// ApplyReceipt locks them in), record the provider, and settle the
+// message from its parts' statuses, in one commit.
+func (s *Store) recordSentChecked(ctx context.Context, msgID int64, provider string, ids []string) (*Change, error) {
+	var ch *Change
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		m, err := lockMessage(ctx, tx, msgID)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return fmt.Errorf("message %d: %w", msgID, ErrNotFound)
+		}
+		var adopted []struct {
+			ErrCode int `bun:"err_code"`
+		}
+		err = tx.NewRaw(`INSERT INTO message_parts (message_id, provider, provider_message_id)
+			SELECT ?, ?, p.id FROM unnest(?::text[]) WITH ORDINALITY AS p(id, n) ORDER BY p.n
+			ON CONFLICT (provider, provider_message_id) DO UPDATE SET message_id = excluded.message_id, updated_at = now()
+			WHERE message_parts.message_id IS NULL
+			RETURNING err_code`, m.ID, provider, pgdialect.Array(ids)).Scan(ctx, &adopted)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("record parts: %w", err)
+		}
+		first := ""
+		if len(ids) > 0 {
+			first = ids[0]
+		}
+		if _, err := tx.NewRaw(`UPDATE messages SET provider = ?, provider_message_id = coalesce(provider_message_id, NULLIF(?, '')),
+			sent_at = coalesce(sent_at, now()) WHERE id = ?`, provider, first, m.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("record provider: %w", err)
+		}
+		if ch, err = settleMessage(ctx, tx, m); err != nil {
+			return err
+		}
+		for _, p := range adopted {
+			if p.ErrCode == errCodeOptOut {
+				return optOutByReceipt(ctx, tx, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: record sent: %w", err)
+	}
+	return ch, nil
 }
 
 // recordSent writes everything in one statement (its own transaction, one
@@ -221,7 +286,9 @@ var claimSMSQuery = `WITH m0 AS (
 	RETURNING m0.id AS message_id, m0.sms_number AS "from", m0.phone AS "to", m0.body`
 
 // recordSentQuery is recordSent's statement: $1 message, $2 provider, $3
-// the first provider id, $4 all of them.
+// the first provider id, $4 all of them. A part id already stored
+// (recorded, adopted by a receipt, or a pending receipt) fails it with a
+// unique violation, and RecordSent takes the checked path.
 var recordSentQuery = `WITH old AS (
 		SELECT id, status FROM messages WHERE id = $1 FOR UPDATE
 	), upd AS (
@@ -234,7 +301,6 @@ var recordSentQuery = `WITH old AS (
 	), parts AS (
 		INSERT INTO message_parts (message_id, provider, provider_message_id)
 		SELECT old.id, $2::text, p.id FROM old, unnest($4::text[]) WITH ORDINALITY AS p(id, n) ORDER BY p.n
-		ON CONFLICT (provider, provider_message_id) DO NOTHING
 	), ev AS (
 		INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
 		SELECT c.org_id, c.inbox_id, c.id, 'message_status', upd.id, jsonb_build_object('status', '` + MsgSent + `')

@@ -89,6 +89,15 @@ func (s *Store) StaleOutbox(ctx context.Context, age time.Duration, limit int, f
 	return s.outboxBatch(ctx, fmt.Sprintf("done_at IS NULL AND enqueued_at < now() - interval '%d seconds'", int(age.Seconds())), limit, fn)
 }
 
+// EnqueuedOutbox returns up to limit entries after id afterID, oldest
+// first, that were handed to the queue and are not done, whatever their
+// age: after Redis lost its data, those are the tasks it lost (or, for
+// any still there, a re-enqueue their task id absorbs). The caller pages
+// through by id, because handing an entry over stamps it afresh.
+func (s *Store) EnqueuedOutbox(ctx context.Context, afterID int64, limit int, fn func([]OutboxEntry) (OutboxOutcome, error)) error {
+	return s.outboxBatch(ctx, fmt.Sprintf("done_at IS NULL AND enqueued_at IS NOT NULL AND id > %d", afterID), limit, fn)
+}
+
 // outboxBatch locks a batch and lets fn enqueue it; in the same
 // transaction it stamps enqueued_at on the entries fn handed over and
 // closes those it refused. The batch's rows stay locked until then, so

@@ -61,6 +61,11 @@ func (m SignatureMethod) hash() func() hash.Hash {
 // signedString is what Vonage signs: the parameters other than sig, sorted
 // by name, each value with '&' and '=' replaced by '_', joined as
 // "&name=value&name2=value2". Empty values are included.
+//
+// So '_', '&' and '=' inside a value are signed alike: a captured request
+// with one swapped for another still verifies, and no receiver can tell
+// (README, security notes). Every other alteration changes this string;
+// TestSignatureRefusesEveryMutationButTheDocumentedOne keeps it so.
 func signedString(params url.Values) string {
 	keys := make([]string, 0, len(params))
 	for k := range params {

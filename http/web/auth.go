@@ -32,7 +32,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if email == "" || password == "" {
 		return fail(fiber.StatusUnprocessableEntity, "Enter your email and password.")
 	}
-	ip := c.IP()
+	ip := clientIP(c, s.cfg.TrustedProxyPrefixes)
 	blocked, err := s.throttle.Blocked(ctx, email, ip)
 	if err != nil {
 		return err

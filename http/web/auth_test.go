@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 )
@@ -174,4 +177,82 @@ func TestQueuesDashboardAdminOnly(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin dashboard POST: %d", resp.StatusCode)
 	}
+}
+
+// failLogins fails n sign-ins from one client, spread over emails no one
+// has (so no email's own limit is reached first), sending header with
+// each; i is passed to header so it can vary per attempt.
+func failLogins(t *testing.T, c *client, n int, header func(i int) map[string]string) {
+	t.Helper()
+	tok := c.csrf("/login")
+	for i := range n {
+		form := url.Values{"_csrf": {tok}, "email": {fmt.Sprintf("nobody%d@example.com", i/5)}, "password": {"wrong password"}}
+		if resp, _ := c.do("POST", "/login", form, header(i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failed attempt %d: %d", i, resp.StatusCode)
+		}
+	}
+}
+
+// throttled reports whether a sign-in with the right password is refused
+// as throttled for a client sending header.
+func throttled(t *testing.T, c *client, header map[string]string) bool {
+	t.Helper()
+	tok := c.csrf("/login")
+	resp, _ := c.do("POST", "/login", url.Values{"_csrf": {tok}, "email": {adminEmail}, "password": {adminPassword}}, header)
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusSeeOther:
+		return false
+	}
+	t.Fatalf("sign-in answered %d", resp.StatusCode)
+	return false
+}
+
+// seedFailures records n failed sign-ins from address ip straight into
+// the throttle's Redis counter (50 real ones would take a minute of
+// password hashing), so a test needs only the last few real failures.
+func seedFailures(t *testing.T, f *fixture, ip string, n int) {
+	t.Helper()
+	if err := f.Redis.Set(context.Background(), "parley:login:ip:"+ip, n, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoginThrottleBehindProxy: behind a trusted reverse proxy (here the
+// test client, on loopback), clients are told apart by X-Forwarded-For,
+// so one client's failures do not lock out another; a client cannot
+// escape its own count by writing addresses into the header itself; and
+// a peer that is not a trusted proxy is counted by its own address,
+// whatever X-Forwarded-For it sends.
+func TestLoginThrottleBehindProxy(t *testing.T) {
+	const perIP, last = 50, 5 // http/web's per-address limit; the real failures that reach it
+	t.Run("trusted proxy", func(t *testing.T) {
+		f := newFixtureWith(t, serverOpts{env: map[string]string{"PARLEY_TRUSTED_PROXIES": "127.0.0.0/8, 10.0.0.0/8"}})
+		c := f.client(t)
+		seedFailures(t, f, "203.0.113.7", perIP-last)
+		// Client A writes other addresses at the left of the header; the
+		// proxies (127.0.0.1 as the peer, 10.0.0.5 in the chain) append
+		// its real one.
+		failLogins(t, c, last, func(i int) map[string]string {
+			return map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.100.%d, 203.0.113.7, 10.0.0.5", i)}
+		})
+		if !throttled(t, c, map[string]string{"X-Forwarded-For": "203.0.113.7"}) {
+			t.Error("client A, past the per-address limit, is not throttled")
+		}
+		if throttled(t, f.client(t), map[string]string{"X-Forwarded-For": "203.0.113.8"}) {
+			t.Error("client B, behind the same proxy, is throttled by A's failures")
+		}
+	})
+	t.Run("untrusted peer", func(t *testing.T) {
+		f := newFixtureWith(t, serverOpts{env: map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8"}})
+		c := f.client(t)
+		seedFailures(t, f, "127.0.0.1", perIP-last)
+		failLogins(t, c, last, func(i int) map[string]string {
+			return map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.100.%d", i)}
+		})
+		if !throttled(t, c, map[string]string{"X-Forwarded-For": "203.0.113.9"}) {
+			t.Error("an untrusted peer escaped the throttle with X-Forwarded-For")
+		}
+	})
 }

@@ -52,6 +52,7 @@ type serverOpts struct {
 	pubQueue  int  // the publisher's queue (0: the default)
 	pubIdle   bool // the publisher does not run (its queue only fills)
 	socket    web.SocketOptions
+	env       map[string]string // more PARLEY_* settings
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, serverOpts{}) }
@@ -83,6 +84,9 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 		redisURL = o.redisURL
 	}
 	cfg, _, err := config.Parse("serve", nil, func(k string) string {
+		if v, ok := o.env[k]; ok {
+			return v
+		}
 		return map[string]string{
 			"PARLEY_DATABASE_URL": env.DatabaseURL, "PARLEY_REDIS_URL": redisURL,
 			"PARLEY_BASE_URL": base, "PARLEY_HTTP_ADDR": ln.Addr().String(),

@@ -131,6 +131,10 @@ func New(d Deps) (*Server, error) {
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  2 * time.Minute,
+		// Forwarded headers count only from PARLEY_TRUSTED_PROXIES (see
+		// clientIP); no ProxyHeader, so c.IP() stays the peer.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          trustedProxies(d.Config),
 	})
 	if err := s.routes(); err != nil {
 		return nil, err
@@ -204,4 +208,13 @@ func (s *Server) pageKit() PageKit {
 		User:    sessionUser,
 		Inboxes: func(c *fiber.Ctx) ([]models.Inbox, error) { return s.visibleInboxes(c, sessionUser(c)) },
 	}
+}
+
+// trustedProxies lists PARLEY_TRUSTED_PROXIES as Fiber takes them.
+func trustedProxies(cfg *config.Config) []string {
+	out := make([]string, len(cfg.TrustedProxyPrefixes))
+	for i, p := range cfg.TrustedProxyPrefixes {
+		out[i] = p.String()
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -59,8 +60,8 @@ func TestReceiptEveryEncoding(t *testing.T) {
 
 // TestReceiptOrdering: receipts arrive late, repeated, per part and for
 // ids we never sent; a message's status only moves forward, is delivered
-// only when every part is, and unknown receipts are acknowledged (200) and
-// change nothing.
+// only when every part is, and unknown receipts are acknowledged (200),
+// kept pending for a send not recorded yet, and change no message.
 func TestReceiptOrdering(t *testing.T) {
 	const unknown = -1
 	type step struct {
@@ -76,7 +77,7 @@ func TestReceiptOrdering(t *testing.T) {
 		parts    int  // provider part ids recorded by RecordSent (0: claimed, never recorded)
 		optOut   bool // the recipient ends opted out
 		steps    []step
-		noChange bool // the receipts write no row at all
+		noChange bool // the receipts write nothing but one pending receipt each
 	}{
 		{name: "delivered then buffered", parts: 1, steps: []step{
 			{part: 0, status: "delivered", want: models.MsgDelivered, notified: 1},
@@ -158,8 +159,16 @@ func TestReceiptOrdering(t *testing.T) {
 					t.Fatalf("step %d (%s): %d Notify calls, want %d", i, s.status, f.rec.calls(), s.notified)
 				}
 			}
-			if after := f.counts(); tc.noChange && after != before {
-				t.Errorf("an unknown receipt changed rows: %+v -> %+v", before, after)
+			if after := f.counts(); tc.noChange {
+				// Kept for a send not recorded yet (one pending part per
+				// id), and nothing else written.
+				if after.Pending != before.Pending+len(tc.steps) {
+					t.Errorf("pending receipts %d -> %d, want %d more", before.Pending, after.Pending, len(tc.steps))
+				}
+				after.Pending = before.Pending
+				if after != before {
+					t.Errorf("an unknown receipt changed rows: %+v -> %+v", before, after)
+				}
 			}
 			opted := f.intQuery(`SELECT count(*) FROM recipients WHERE phone = ? AND sms_opted_out_at IS NOT NULL`, to) == 1
 			if opted != tc.optOut {
@@ -215,5 +224,27 @@ func TestReceiptPartsConcurrently(t *testing.T) {
 		if n := f.intQuery(`SELECT count(*) FROM conversation_events WHERE message_id = ? AND kind = ?`, id, models.EvMessageStatus); n != 2 {
 			t.Fatalf("trial %d: %d status events, want 2 (sent, delivered)", trial, n)
 		}
+	}
+}
+
+// TestReceiptBeforeTheSendIsRecorded: Vonage's receipt (without a
+// client-ref) is answered 200 before the worker recorded the send it
+// reports; it is kept, and recording the send applies it.
+func TestReceiptBeforeTheSendIsRecorded(t *testing.T) {
+	f := newFixture(t, signedConfig(sms.SignatureSHA256))
+	to, pid := newPhone(), newID("early")
+	id := f.sentMessage(to) // claimed, ids not recorded yet
+	if code, body := f.send(statusPath, encodings[0], f.sign(receipt(pid, to, "delivered", "0", ""))); code != http.StatusOK {
+		t.Fatalf("receipt: %d %q", code, body)
+	}
+	if got := f.messageStatus(id); got != models.MsgSending {
+		t.Fatalf("message %s before the send is recorded, want %s", got, models.MsgSending)
+	}
+	ch, err := f.store.RecordSent(context.Background(), id, "vonage", []string{pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.messageStatus(id); got != models.MsgDelivered || ch == nil {
+		t.Fatalf("message %s after the send is recorded (change %v), want %s", got, ch != nil, models.MsgDelivered)
 	}
 }
