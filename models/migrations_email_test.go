@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/models"
@@ -19,9 +20,15 @@ func TestMigrationFailsStrandedEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to before the migration, with a stranded email reply.
-	if name, err := mg.Down(ctx); err != nil || name == "" {
-		t.Fatalf("down: %q %v", name, err)
+	// Back to before the migration (and any later ones), with a stranded email reply.
+	for {
+		name, err := mg.Down(ctx)
+		if err != nil || name == "" {
+			t.Fatalf("down: %q %v", name, err)
+		}
+		if strings.Contains(name, "email_unavailable") {
+			break
+		}
 	}
 	t.Cleanup(func() { _, _ = mg.Up(ctx) })
 	demo, err := st.SeedDemo(ctx, demoOptions())
