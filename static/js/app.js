@@ -136,11 +136,23 @@
     el.querySelector(".live-text").textContent = text;
   }
 
+  // The row whose thread is loading: its socket copy (opening it made it
+  // Open) can arrive before the thread does.
+  var opening = null;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = requestElt(e);
+    if (elt && elt.classList && elt.classList.contains("conv-row")) { opening = elt.id; }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = requestElt(e);
+    if (elt && elt.id === opening) { queueMicrotask(function () { opening = null; }); }
+  });
+
   // A row belongs in the list only if it matches the list's filter, or is
   // the conversation open on screen (opening a New one makes it Open: it
   // stays in the New list while it is open).
   function matches(row, list) {
-    if (row.id === "conv-" + currentThread()) { return true; }
+    if (row.id === "conv-" + currentThread() || row.id === opening) { return true; }
     var f = list.dataset;
     var st = row.dataset.status;
     if ((f.status === "active" || f.status === "") && st === "closed") { return false; }
