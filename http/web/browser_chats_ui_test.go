@@ -213,4 +213,29 @@ func TestBrowserChatsDefects(t *testing.T) {
 		browsertest.WaitFor(t, tab, "live again", browsertest.LiveCond)
 	}
 	console.Check(t, tab, "the Chats session")
+
+	// 8. A list that empties live says what its filter hides. The agent's
+	// own filter (New, assigned to them) holds one conversation; closing it
+	// elsewhere empties the list.
+	_, freshID := freshAgent(t, f, "live-empty")
+	mine := f.inbound(t, "+15550100813", "ui-5", "Only one").Conversation.ID
+	if _, err := f.Store.Assign(ctx, admin, mine, freshID); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.NewIncognitoTab(t, tab)
+	bConsole := browsertest.RecordConsole(t, b)
+	browsertest.SignIn(t, b, f.URL, "B", "live-empty@demo.parley.test", "fresh password 1")
+	browsertest.Do(t, b, "B opens their New list", chromedp.Navigate(f.URL+"/chats?status=new&assignee=mine"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#conv-%d", mine))))
+	browsertest.WaitFor(t, b, "B goes live", browsertest.LiveCond)
+	closed, err := f.Store.Close(ctx, admin, mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Pub.Notify(closed)
+	browsertest.WaitFor(t, b, "B's list says what it hides", `(() => {
+		const e = document.getElementById("conv-list-empty");
+		return !!e && !e.hidden && e.innerText.includes("No new conversations with these filters — 1 closed") && !!e.querySelector('a[href*="status=closed"]');
+	})()`)
+	bConsole.CheckErrors(t, b, "B's emptied list")
 }
