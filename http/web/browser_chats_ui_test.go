@@ -34,13 +34,13 @@ func TestBrowserChatsDefects(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	admin := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
-	const phone = "+15550100811"
+	phone := uniquePhone()
 	conv := f.inbound(t, phone, "ui-1", "Is anyone there?").Conversation.ID
 	id := strconv.FormatInt(conv, 10)
 	timeline := "timeline-" + id
 	// An older conversation that cannot be reopened: a newer one with the
 	// same recipient is open.
-	const phone2 = "+15550100812"
+	phone2 := uniquePhone()
 	stale := f.inbound(t, phone2, "ui-2", "Old question").Conversation.ID
 	if _, err := f.Store.Close(ctx, admin, stale); err != nil {
 		t.Fatal(err)
@@ -217,14 +217,14 @@ func TestBrowserChatsDefects(t *testing.T) {
 	// 8. A list that empties live says what its filter hides. The agent's
 	// own filter (New, assigned to them) holds one conversation; closing it
 	// elsewhere empties the list.
-	_, freshID := freshAgent(t, f, "live-empty")
-	mine := f.inbound(t, "+15550100813", "ui-5", "Only one").Conversation.ID
+	_, freshID, freshMail := freshAgent(t, f, "live-empty")
+	mine := f.inbound(t, uniquePhone(), "ui-5", "Only one").Conversation.ID
 	if _, err := f.Store.Assign(ctx, admin, mine, freshID); err != nil {
 		t.Fatal(err)
 	}
 	b := browsertest.NewIncognitoTab(t, tab)
 	bConsole := browsertest.RecordConsole(t, b)
-	browsertest.SignIn(t, b, f.URL, "B", "live-empty@demo.parley.test", "fresh password 1")
+	browsertest.SignIn(t, b, f.URL, "B", freshMail, "fresh password 1")
 	browsertest.Do(t, b, "B opens their New list", chromedp.Navigate(f.URL+"/chats?status=new&assignee=mine"),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#conv-%d", mine))))
 	browsertest.WaitFor(t, b, "B goes live", browsertest.LiveCond)

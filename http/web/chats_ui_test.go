@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 // list of the page that shows it must still hold its row.
 func TestOpenConversationStaysInItsList(t *testing.T) {
 	f := newFixture(t)
-	id := f.inbound(t, "+15550100721", "stay-1", "Hi there").Conversation.ID
+	id := f.inbound(t, uniquePhone(), "stay-1", "Hi there").Conversation.ID
 	c := f.client(t)
 	c.login(agentEmail, agentPassword)
 	resp, body := c.get("/chats/" + itoa(id) + "?status=new")
@@ -53,7 +54,7 @@ func TestEmptyListSaysWhatTheFilterHides(t *testing.T) {
 	// The counts are of conversations assigned to a user of this test's
 	// own, so other tests' conversations (the package shares a database)
 	// do not change them.
-	c, userID := freshAgent(t, f, "empty-list")
+	c, userID, _ := freshAgent(t, f, "empty-list")
 	emptyText := func(path string) (string, []string) {
 		t.Helper()
 		resp, body := c.get(path)
@@ -72,7 +73,7 @@ func TestEmptyListSaysWhatTheFilterHides(t *testing.T) {
 		return strings.Join(strings.Fields(sel.Text()), " "), links
 	}
 
-	a, b := start("+15550100731"), start("+15550100732")
+	a, b := start(uniquePhone()), start(uniquePhone())
 	for _, id := range []int64{a, b} {
 		if _, err := f.Store.Assign(ctx, admin, id, userID); err != nil {
 			t.Fatal(err)
@@ -107,7 +108,7 @@ func TestThreadShowsEarlierConversations(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	admin := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
-	const phone = "+15550100741"
+	phone := uniquePhone()
 	first := f.inbound(t, phone, "earlier-1", "My first question").Conversation.ID
 	if _, err := f.Store.Close(ctx, admin, first); err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func TestRefusedActionSaysWhy(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	admin := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
-	const phone = "+15550100751"
+	phone := uniquePhone()
 	old := f.inbound(t, phone, "refused-1", "Old").Conversation.ID
 	if _, err := f.Store.Close(ctx, admin, old); err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ func TestRefusedActionSaysWhy(t *testing.T) {
 // one whose list does not show that row (htmx:oobErrorNoTarget otherwise).
 func TestRowViewersFrameAlwaysHasATarget(t *testing.T) {
 	f := newFixture(t)
-	id := f.inbound(t, "+15550100761", "viewers-1", "Anyone?").Conversation.ID
+	id := f.inbound(t, uniquePhone(), "viewers-1", "Anyone?").Conversation.ID
 	b := f.client(t)
 	b.login(agentEmail, agentPassword)
 	_, page := b.get("/chats?status=closed") // the row is not in this list
@@ -195,21 +196,20 @@ func TestRowViewersFrameAlwaysHasATarget(t *testing.T) {
 }
 
 // freshAgent adds an agent who sees every inbox, signed in; name makes
-// the email unique.
-func freshAgent(t *testing.T, f *fixture, name string) (*client, int64) {
+// the email unique (with the run's id).
+func freshAgent(t *testing.T, f *fixture, name string) (c *client, id int64, email string) {
 	t.Helper()
 	ctx := context.Background()
 	hash, err := models.HashPassword("fresh password 1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var id int64
-	email := name + "@demo.parley.test"
+	email = name + "-" + runID + "-" + strconv.FormatInt(phoneSeq.Add(1), 10) + "@demo.parley.test"
 	if err := f.Store.DB().NewRaw(`INSERT INTO users (org_id, email, name, role, password_hash, all_inboxes)
 		VALUES (?, ?, 'Fresh Agent', 'agent', ?, true) RETURNING id`, f.Demo.Org.ID, email, hash).Scan(ctx, &id); err != nil {
 		t.Fatal(err)
 	}
-	c := f.client(t)
+	c = f.client(t)
 	c.login(email, "fresh password 1")
-	return c, id
+	return c, id, email
 }

@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,13 +16,25 @@ import (
 // and publishes the change as the webhook does.
 func (f *fixture) inbound(t *testing.T, phone, id, body string) *models.Change {
 	t.Helper()
-	res, err := f.Store.ReceiveSMS(context.Background(), models.InboundSMS{Provider: "vonage", ProviderMessageID: id,
+	// Provider ids are unique per run: the package's tests share a database.
+	res, err := f.Store.ReceiveSMS(context.Background(), models.InboundSMS{Provider: "vonage", ProviderMessageID: id + "-" + runID + "-" + strconv.FormatInt(phoneSeq.Add(1), 10),
 		From: phone, To: *f.Demo.Inbox.SMSNumber, Body: body, ReceivedAt: time.Now()})
 	if err != nil || res.Change == nil {
 		t.Fatalf("inbound %s: %+v %v", id, res, err)
 	}
 	f.Pub.Notify(res.Change)
 	return res.Change
+}
+
+// runID and phoneSeq tell this run's provider ids, phones and users from an
+// earlier run's (go test -count=N runs the tests again on the same database).
+var runID = strconv.FormatInt(time.Now().UnixNano(), 36)
+
+var phoneSeq atomic.Int64
+
+// uniquePhone is a phone number no other test or run has texted from.
+func uniquePhone() string {
+	return fmt.Sprintf("+1555%07d", (time.Now().UnixNano()/1000+phoneSeq.Add(1))%10_000_000)
 }
 
 // eventKinds counts a conversation's events by kind.
@@ -53,7 +68,7 @@ func (f *fixture) unread(t *testing.T, convID int64) int {
 // open is news and is recorded.
 func TestReopeningRecordsOpenedOncePerAgent(t *testing.T) {
 	f := newFixture(t)
-	const phone = "+15550100711"
+	phone := uniquePhone()
 	id := f.inbound(t, phone, "opened-1", "First text").Conversation.ID
 	agent := f.client(t)
 	agent.login(agentEmail, agentPassword)
@@ -93,7 +108,7 @@ func TestReopeningRecordsOpenedOncePerAgent(t *testing.T) {
 // list gets the row without a badge (and no timeline line).
 func TestMessageOnOpenThreadIsRead(t *testing.T) {
 	f := newFixture(t)
-	const phone = "+15550100712"
+	phone := uniquePhone()
 	id := f.inbound(t, phone, "read-1", "Hello").Conversation.ID
 	agent := f.client(t)
 	agent.login(agentEmail, agentPassword)
@@ -127,7 +142,7 @@ func TestMessageOnOpenThreadIsRead(t *testing.T) {
 	}
 
 	// A conversation the socket does not view is not marked.
-	other := f.inbound(t, "+15550100713", "read-3", "Someone else").Conversation.ID
+	other := f.inbound(t, uniquePhone(), "read-3", "Someone else").Conversation.ID
 	ws.send(t, map[string]any{"read": other})
 	ws.send(t, map[string]any{"view": other}) // a round trip: the read was handled before
 	ws.await(t, "innerHTML:#thread-viewers-"+itoa(other))
