@@ -166,8 +166,11 @@ func (s *Store) Reopen(ctx context.Context, sc Scope, convID int64) (*Change, er
 }
 
 // MarkOpened records that an agent opened the thread: unread goes to zero
-// and a New conversation becomes Open. It changes nothing (and returns no
-// event) when there is nothing to mark.
+// and a New conversation becomes Open. "Sam opened this" goes on the
+// timeline the first time each agent opens the conversation while it has
+// something to mark; a later open by the same agent only marks it read (a
+// hidden "read" event), so re-opening never repeats the line. It changes
+// nothing (and returns no event) when there is nothing to mark.
 func (s *Store) MarkOpened(ctx context.Context, sc Scope, convID int64) (*Change, error) {
 	return s.change(ctx, sc, convID, "open", func(tx bun.Tx, conv *Conversation) ([]Event, error) {
 		if conv.UnreadCount == 0 && conv.Status != StatusNew {
@@ -180,7 +183,34 @@ func (s *Store) MarkOpened(ctx context.Context, sc Scope, convID int64) (*Change
 			WherePK().Exec(ctx); err != nil {
 			return nil, fmt.Errorf("mark opened: %w", err)
 		}
+		opened, err := tx.NewSelect().Model((*Event)(nil)).
+			Where("conversation_id = ? AND kind = ? AND actor_user_id = ?", conv.ID, EvOpened, sc.UserID).Exists(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("mark opened: earlier open: %w", err)
+		}
+		if opened && !wasNew {
+			ev, err := insertEvent(ctx, tx, conv, EvRead, nil, &sc.UserID, nil)
+			return oneEvent(ev, err)
+		}
 		ev, err := insertEvent(ctx, tx, conv, EvOpened, nil, &sc.UserID, map[string]any{"was_new": wasNew})
+		return oneEvent(ev, err)
+	})
+}
+
+// MarkRead records that an agent viewing the thread saw its new messages:
+// unread goes to zero, with a hidden "read" event so every screen drops
+// the badge in order with the conversation's other changes. It changes
+// nothing (and returns no event) when nothing is unread. Unread counts are
+// team-wide (an inbox is shared): one agent reading clears the badge for all.
+func (s *Store) MarkRead(ctx context.Context, sc Scope, convID int64) (*Change, error) {
+	return s.change(ctx, sc, convID, "read", func(tx bun.Tx, conv *Conversation) ([]Event, error) {
+		if conv.UnreadCount == 0 {
+			return nil, nil
+		}
+		if _, err := tx.NewUpdate().Model(conv).Set("unread_count = 0, updated_at = now()").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("mark read: %w", err)
+		}
+		ev, err := insertEvent(ctx, tx, conv, EvRead, nil, &sc.UserID, nil)
 		return oneEvent(ev, err)
 	})
 }

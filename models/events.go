@@ -19,10 +19,12 @@ const (
 	EvAssigned      = "assigned"
 	EvUnassigned    = "unassigned"
 	EvOpened        = "opened"
-	EvClosed        = "closed"
-	EvReopened      = "reopened"
-	EvOptedOut      = "opted_out"
-	EvOptedIn       = "opted_in"
+	// EvRead marks a conversation read; no timeline shows it (Hidden).
+	EvRead     = "read"
+	EvClosed   = "closed"
+	EvReopened = "reopened"
+	EvOptedOut = "opted_out"
+	EvOptedIn  = "opted_in"
 )
 
 // Event is one row of a conversation's timeline; its ID is the live sequence.
@@ -42,6 +44,10 @@ type Event struct {
 	ActorName *string  `bun:"actor_name,scanonly"`
 	Message   *Message `bun:"-"`
 }
+
+// Hidden reports whether the event is bookkeeping no timeline shows: a
+// message's status (shown as the message's ticks) or a read mark.
+func (e *Event) Hidden() bool { return e.Kind == EvMessageStatus || e.Kind == EvRead }
 
 // Change is what one chat action did, for the caller to render and publish
 // after the commit.
@@ -82,7 +88,7 @@ func (s *Store) Timeline(ctx context.Context, sc Scope, convID, afterID int64) (
 		ColumnExpr("e.*, u.name AS actor_name").
 		Join("LEFT JOIN users AS u ON u.id = e.actor_user_id").
 		Where("e.org_id = ? AND e.conversation_id = ? AND e.id > ?", sc.OrgID, convID, afterID).
-		Where("e.kind <> ?", EvMessageStatus)
+		Where("e.kind NOT IN (?, ?)", EvMessageStatus, EvRead)
 	if err := visibleInboxes(q, sc, "e.inbox_id").OrderExpr("e.id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("store: timeline: %w", err)
 	}

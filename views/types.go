@@ -68,6 +68,27 @@ type ChatsData struct {
 	NewChat                 *NewChatData
 	Seq                     int64 // the newest event the page reflects
 	MeID                    int64
+	Empty                   ListEmpty // what the list says when it has no rows
+}
+
+// ListEmpty is what an empty chats list says: what its filter hides, with
+// links to it, rather than "no conversations yet".
+type ListEmpty struct {
+	Query    string
+	Label    string // the status filter in words: "new", "new or open", ... ("" for all)
+	Filtered bool   // an assignee or inbox filter narrows it too
+	Counted  bool   // Hidden was loaded (else the text names only the filter)
+	Hidden   []HiddenCount
+	// AllURL searches every status (set with a query under a status filter).
+	AllURL string
+}
+
+// HiddenCount is how many conversations of a status an empty list hides.
+type HiddenCount struct {
+	Status string
+	N      int
+	More   bool // N is a cap: at least N
+	URL    string
 }
 
 // ThreadData is one conversation's thread pane.
@@ -77,6 +98,9 @@ type ThreadData struct {
 	Items     []models.Event
 	Assignees []models.User
 	Composer  ComposerData
+	// Earlier are the closed conversations with the same recipient on the
+	// same inbox and channel, oldest first, shown collapsed above the timeline.
+	Earlier []models.EarlierConversation
 }
 
 // ComposerData is the reply form and its live preview.

@@ -47,18 +47,14 @@ func (s *Server) catchUpFrame(ctx context.Context, sc models.Scope, seq, viewing
 		}
 	}
 	if viewed != nil {
+		var items []models.Event
 		for _, e := range evs {
-			if e.ConversationID != viewing {
-				continue
+			if e.ConversationID == viewing {
+				items = append(items, e)
 			}
-			if e.Kind == models.EvMessageStatus && e.Message != nil {
-				err = s.views.Fragment(&buf, "chats", "frame-status", e.Message)
-			} else {
-				err = s.views.Fragment(&buf, "chats", "frame-item", views.ItemFrame{Conv: *viewed, Item: e, Seq: e.ID})
-			}
-			if err != nil {
-				return nil, err
-			}
+		}
+		if err := writeItems(s.views, &buf, *viewed, items); err != nil {
+			return nil, err
 		}
 	}
 	return buf.Bytes(), nil
@@ -75,10 +71,8 @@ func (s *Server) threadCatchUp(ctx context.Context, sc models.Scope, convID, seq
 		return nil, err
 	}
 	var buf bytes.Buffer
-	for _, e := range items {
-		if err := s.views.Fragment(&buf, "chats", "frame-item", views.ItemFrame{Conv: *conv, Item: e, Seq: e.ID}); err != nil {
-			return nil, err
-		}
+	if err := writeItems(s.views, &buf, *conv, items); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }

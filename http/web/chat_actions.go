@@ -105,12 +105,7 @@ func (s *Server) reply(c *fiber.Ctx) error {
 	if err := s.fragment(c, "composer", s.composer(&ch.Conversation, "", false, "")); err != nil {
 		return err
 	}
-	for _, ev := range ch.Events {
-		if err := s.fragment(c, "frame-item", views.ItemFrame{Conv: ch.Conversation, Item: ev, Seq: ev.ID}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeItems(s.views, c, ch.Conversation, ch.Events)
 }
 
 // assign gives the conversation to someone ("me", a user id, or 0 for nobody).

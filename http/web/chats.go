@@ -45,6 +45,9 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser) (*views.ChatsDa
 	if d.Inboxes, err = s.visibleInboxes(c, su); err != nil {
 		return nil, err
 	}
+	if err := s.fillEmpty(ctx, su, d, len(d.Page.Rows) == 0); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -96,6 +99,7 @@ func (s *Server) chatThread(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	keepOpenRow(d, ch.Conversation)
 	if d.Thread, err = s.threadData(c, su, &ch.Conversation); err != nil {
 		return err
 	}
@@ -119,7 +123,12 @@ func (s *Server) threadData(c *fiber.Ctx, su *models.SessionUser, conv *models.C
 	if err != nil {
 		return nil, err
 	}
-	return &views.ThreadData{Seq: seq, Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(conv, "", false, "")}, nil
+	earlier, err := s.store.EarlierConversations(ctx, su.Scope, conv)
+	if err != nil {
+		return nil, err
+	}
+	return &views.ThreadData{Seq: seq, Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(conv, "", false, ""),
+		Earlier: earlier}, nil
 }
 
 // composer builds an empty (or refilled) reply form for a conversation.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/parley-chat/parley/models"
 	"github.com/parley-chat/parley/views"
 )
@@ -41,6 +42,12 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	c.Status(code)
 	if c.Get("HX-Request") == "true" || !acceptsHTML(c) {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		// A refusal that explains itself (a 4xx with a message of its own,
+		// such as "A newer conversation with this recipient is already
+		// open") is what the page shows next to the control.
+		if fe != nil && code < 500 && fe.Message != utils.StatusMessage(code) {
+			return c.SendString(fe.Message)
+		}
 		return c.SendString(msg[0] + ". " + msg[1])
 	}
 	return s.render(c, "error", views.Layout{Title: msg[0]}, views.ErrorData{Status: code, Heading: msg[0], Message: msg[1]})

@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/parley-chat/parley/models"
@@ -70,16 +72,31 @@ func (p *Publisher) render(ch *models.Change, state bool, events []models.Event)
 			p.log.Error("render head frame", "conversation", conv.ID, "err", err)
 		}
 	}
-	for _, ev := range events {
-		var err error
-		if ev.Kind == models.EvMessageStatus && ev.Message != nil {
-			err = p.views.Fragment(&thread, "chats", "frame-status", ev.Message)
-		} else {
-			err = p.views.Fragment(&thread, "chats", "frame-item", views.ItemFrame{Conv: conv, Item: ev, Seq: ev.ID})
-		}
-		if err != nil {
-			p.log.Error("render item frame", "conversation", conv.ID, "event", ev.ID, "err", err)
-		}
+	if err := writeItems(p.views, &thread, conv, events); err != nil {
+		p.log.Error("render item frames", "conversation", conv.ID, "err", err)
 	}
 	return changeFrames{row: row.Bytes(), thread: thread.Bytes()}
+}
+
+// writeItems renders events as a thread's live frames: a timeline item
+// for each shown event, new ticks for a status, nothing for a read mark.
+// It is the one way an event reaches a browser after the page: the
+// publisher, an action's own response and the catch-ups all use it, so the
+// acting browser's copy and the socket's are the same bytes (the browser
+// keeps the first by its id, ev-N).
+func writeItems(r *views.Renderer, w io.Writer, conv models.ConversationRow, events []models.Event) error {
+	for _, ev := range events {
+		var err error
+		switch {
+		case ev.Kind == models.EvMessageStatus && ev.Message != nil:
+			err = r.Fragment(w, "chats", "frame-status", ev.Message)
+		case ev.Hidden():
+		default:
+			err = r.Fragment(w, "chats", "frame-item", views.ItemFrame{Conv: conv, Item: ev, Seq: ev.ID})
+		}
+		if err != nil {
+			return fmt.Errorf("render event %d: %w", ev.ID, err)
+		}
+	}
+	return nil
 }

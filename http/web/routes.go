@@ -56,6 +56,7 @@ func (s *Server) routes() error {
 	app.Get("/ws", s.ws) // answers 401 itself: a socket cannot follow a redirect
 	app.Get("/chats", s.requireUser, s.chats)
 	app.Get("/chats/new", s.requireUser, s.newChat)
+	app.Get("/chats/empty", s.requireUser, s.chatsEmpty)
 	app.Post("/chats", s.requireUser, s.startChat)
 	app.Post("/chats/preview", s.requireUser, s.chatPreview)
 	app.Get("/chats/:id<int>", s.requireUser, s.chatThread)

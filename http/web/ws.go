@@ -70,13 +70,15 @@ func (o SocketOptions) withDefaults() SocketOptions {
 }
 
 // clientMessage is what the browser sends: which thread it views, the last
-// event it has seen (on connect), and typing notices.
+// event it has seen (on connect), typing notices, and that it showed new
+// messages of the thread it views (read).
 type clientMessage struct {
 	View *int64 `json:"view"`
 	// Since is the sequence the viewed thread was rendered at.
 	Since  int64  `json:"since"`
 	Resume *int64 `json:"resume"`
 	Typing int64  `json:"typing"`
+	Read   int64  `json:"read"`
 }
 
 // ws upgrades an authenticated request to the live socket.
@@ -295,6 +297,23 @@ func (k *socket) handle(ctx context.Context, m clientMessage) {
 		k.typedAt = time.Now()
 		k.s.publishTyping(ctx, k.su, m.Typing)
 	}
+	if m.Read != 0 && m.Read == k.viewing {
+		k.markRead(ctx, m.Read)
+	}
+}
+
+// markRead clears the unread count of the thread this socket views: its
+// agent has the new messages on screen. Only the viewed thread, which the
+// socket joined after a scope check.
+func (k *socket) markRead(ctx context.Context, id int64) {
+	ch, err := k.s.store.MarkRead(ctx, k.su.Scope, id)
+	if err != nil {
+		if ctx.Err() == nil {
+			k.s.log.Warn("mark read", "user_id", k.su.User.ID, "conversation", id, "err", err)
+		}
+		return
+	}
+	k.s.publish(ch)
 }
 
 // view moves the socket's thread subscription; a conversation the user

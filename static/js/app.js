@@ -1,7 +1,9 @@
 // Parley's own browser code. htmx does the heavy lifting; this file keeps
 // the live Chats screen honest: which socket messages to send, removing
 // duplicates after out-of-band swaps, hiding rows that left the current
-// filter, the live/offline indicator, typing and the tab title count.
+// filter, the live/offline indicator and reconnecting, typing, the tab
+// title count, busy controls and request errors, and the phone
+// simulator's scroll position.
 (function () {
   "use strict";
 
@@ -14,13 +16,68 @@
     }
   });
 
-  // A 422 carries the form again with its errors next to the fields:
-  // show it (htmx does not swap 4xx responses by default).
+  // A 422 in HTML carries the form again with its errors next to the
+  // fields: show it (htmx does not swap 4xx responses by default). A 422 in
+  // plain text is a refusal to show next to the control (requestError).
   document.addEventListener("htmx:beforeSwap", function (e) {
-    if (e.detail.xhr && e.detail.xhr.status === 422) {
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.status === 422 && /text\/html/.test(xhr.getResponseHeader("Content-Type") || "")) {
       e.detail.shouldSwap = true;
       e.detail.isError = false;
     }
+  });
+
+  // Busy and failed requests. htmx disables the control (hx-disabled-elt)
+  // and adds .htmx-request while a request runs; aria-busy says so to
+  // assistive technology. A failure is shown in the role=alert element of
+  // the nearest [data-request-errors] area, in the server's words or, when
+  // Parley could not be reached, as such. Nothing is swapped on a failure,
+  // so typed text stays.
+  function requestElt(e) { return e.detail.requestConfig ? e.detail.requestConfig.elt : e.detail.elt; }
+  function errorSlot(elt) {
+    var area = elt && elt.closest && elt.closest("[data-request-errors]");
+    return area ? area.querySelector("[data-request-error]") : null;
+  }
+  function showRequestError(e, text) {
+    var elt = requestElt(e);
+    if (!elt || elt.closest("[data-quiet-errors]")) { return; }
+    var slot = errorSlot(elt);
+    if (!slot) { return; }
+    slot.textContent = text;
+    slot.hidden = false;
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = requestElt(e);
+    if (!elt || !elt.setAttribute) { return; }
+    elt.setAttribute("aria-busy", "true");
+    if (!elt.closest("[data-quiet-errors]")) { // a new attempt clears the last error
+      var slot = errorSlot(elt);
+      if (slot) { slot.hidden = true; slot.textContent = ""; }
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = requestElt(e);
+    if (elt && elt.removeAttribute) { elt.removeAttribute("aria-busy"); }
+  });
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr;
+    var text = xhr && /text\/plain/.test(xhr.getResponseHeader("Content-Type") || "") ? xhr.responseText.trim() : "";
+    showRequestError(e, text || "Parley could not do that (error " + (xhr ? xhr.status : "?") + ") — try again.");
+  });
+  document.addEventListener("htmx:sendError", function (e) { showRequestError(e, "Could not reach Parley — try again."); });
+  document.addEventListener("htmx:timeout", function (e) { showRequestError(e, "Could not reach Parley — try again."); });
+
+  // Ctrl+Enter (⌘+Enter on a Mac) in the reply box sends; Enter alone
+  // keeps its newline.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey) || !t.dataset || !t.dataset.typing) { return; }
+    var form = t.closest("form");
+    if (!form) { return; }
+    e.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    if (button && button.disabled) { return; } // already sending
+    form.requestSubmit(button || undefined);
   });
 
   var socket = null;     // the ws extension's socket wrapper, while open
@@ -53,8 +110,19 @@
   }
 
   // Who is viewing each conversation, as last told by the server: a row or
-  // header re-rendered for another change arrives with no avatars.
+  // header re-rendered for another change arrives with no avatars. The
+  // rows' viewers come through #presence (a row may not be on this screen)
+  // and are moved into the row when it is.
   var viewers = {};
+  function takePresence() {
+    document.querySelectorAll("#presence > [data-viewers]").forEach(function (p) {
+      var id = p.dataset.viewers;
+      viewers[id] = p.innerHTML;
+      var el = document.getElementById(id);
+      if (el) { el.innerHTML = p.innerHTML; }
+      p.remove();
+    });
+  }
   function restoreViewers() {
     document.querySelectorAll(".viewers[id]").forEach(function (el) {
       if (el.innerHTML === "" && viewers[el.id]) { el.innerHTML = viewers[el.id]; }
@@ -68,8 +136,23 @@
     el.querySelector(".live-text").textContent = text;
   }
 
-  // A row belongs in the list only if it matches the list's filter.
+  // The row whose thread is loading: its socket copy (opening it made it
+  // Open) can arrive before the thread does.
+  var opening = null;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = requestElt(e);
+    if (elt && elt.classList && elt.classList.contains("conv-row")) { opening = elt.id; }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = requestElt(e);
+    if (elt && elt.id === opening) { queueMicrotask(function () { opening = null; }); }
+  });
+
+  // A row belongs in the list only if it matches the list's filter, or is
+  // the conversation open on screen (opening a New one makes it Open: it
+  // stays in the New list while it is open).
   function matches(row, list) {
+    if (row.id === "conv-" + currentThread() || row.id === opening) { return true; }
     var f = list.dataset;
     var st = row.dataset.status;
     if ((f.status === "active" || f.status === "") && st === "closed") { return false; }
@@ -84,7 +167,9 @@
   // After socket frames are swapped in: drop duplicates (a row inserted at
   // the top replaces its older copy; a timeline item already shown keeps
   // its place), drop rows outside the filter, refresh counts.
+  var listWasEmpty = null;
   function tidy() {
+    takePresence();
     var seen = {};
     document.querySelectorAll("#conv-list > .conv-row, .timeline > [id^=ev-]").forEach(function (el) {
       if (seen[el.id]) { el.remove(); } else { seen[el.id] = true; }
@@ -96,7 +181,16 @@
         if (!matches(row, list)) { row.remove(); }
       });
       var empty = document.getElementById("conv-list-empty");
-      if (empty) { empty.hidden = list.children.length > 0; }
+      var isEmpty = list.children.length === 0;
+      if (empty) { empty.hidden = !isEmpty; }
+      // Emptied live (the last row closed): ask what the filter now hides.
+      if (empty && isEmpty && listWasEmpty === false) {
+        var q = new URLSearchParams({ status: list.dataset.status || "active", assignee: list.dataset.assignee || "",
+          inbox: list.dataset.inbox || "0", q: list.dataset.q || "" });
+        htmx.ajax("GET", "/chats/empty?" + q.toString(), { target: empty, swap: "innerHTML" });
+      }
+      listWasEmpty = isEmpty;
+      markCurrent(list);
     }
     restoreViewers();
     document.querySelectorAll(".viewers [data-user]").forEach(function (a) {
@@ -120,6 +214,40 @@
   }
   document.addEventListener("htmx:afterSwap", tidySoon);
   document.addEventListener("htmx:oobAfterSwap", tidySoon);
+
+  // An action's response and the socket both carry the action's timeline
+  // items (the response in case the socket is down). The first to land
+  // wins: an item whose id (ev-N, the event id) is already on the page is
+  // not inserted again, whichever path brings it.
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var frag = e.detail.fragment;
+    if (!frag || !frag.querySelectorAll || !e.detail.target.classList.contains("timeline")) { return; }
+    frag.querySelectorAll("[id^=ev-]").forEach(function (el) {
+      if (document.getElementById(el.id)) { el.remove(); }
+    });
+  });
+
+  // The open conversation's row: marked as the current page (and styled),
+  // without an unread badge, and read on the server as soon as this agent
+  // can see it (the tab is visible).
+  var readSent = {};
+  function markCurrent(list) {
+    var id = currentThread();
+    list.querySelectorAll('.conv-row[aria-current]').forEach(function (r) {
+      if (r.id !== "conv-" + id) { r.removeAttribute("aria-current"); }
+    });
+    var row = id ? document.getElementById("conv-" + id) : null;
+    if (!row) { return; }
+    row.setAttribute("aria-current", "page");
+    var badge = row.querySelector(".unread");
+    if (!badge || document.visibilityState !== "visible") { return; }
+    badge.remove();
+    row.classList.remove("is-unread");
+    if (socket && viewing === id && readSent[id] !== row.dataset.activity) {
+      readSent[id] = row.dataset.activity;
+      send({ read: id });
+    }
+  }
 
   // Timeline items are appended as they arrive, which is not always the
   // order they happened: a change handed to the server's publisher late
@@ -156,25 +284,64 @@
     } catch (e) { /* sound is optional */ }
   }
 
-  document.addEventListener("htmx:wsConnecting", function () { setLive("connecting", "Connecting…"); });
+  // Reconnecting. The ws extension retries after abnormal closes (a server
+  // that died, a failed handshake) with htmx.config.wsReconnectDelay: a
+  // jittered back-off capped at reconnectCap, so a server back after a
+  // restart is found within seconds (the default grows to a minute). A
+  // server going away (1001) or dropping a slow socket (1008) is a clean
+  // close the extension leaves alone: this file retries those the same way.
+  // Coming back online, or to the tab, retries at once.
+  var reconnectCap = 5000;
+  function backoff(n) {
+    var d = Math.min(reconnectCap, 500 * Math.pow(2, Math.min(n, 10)));
+    return d / 2 + Math.random() * d / 2;
+  }
+  htmx.config.wsReconnectDelay = backoff;
+  var wrapper = null;     // the socket wrapper, kept while closed to reconnect it
+  var liveState = "connecting";
+  var ownRetry = null;    // this file's timer for clean closes
+  var ownRetries = 0;
+  var current = null;     // the WebSocket that last opened
+  function reconnectNow() {
+    if (liveState !== "offline" || !wrapper || !chats()) { return; }
+    clearTimeout(ownRetry);
+    ownRetry = null;
+    wrapper.reconnect();
+  }
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { reconnectNow(); tidy(); }
+  });
+
+  document.addEventListener("htmx:wsConnecting", function () {
+    liveState = "connecting";
+    setLive("connecting", "Connecting…");
+  });
   document.addEventListener("htmx:wsOpen", function (e) {
     socket = e.detail.socketWrapper;
+    wrapper = socket;
+    current = e.detail.event && e.detail.event.target;
+    liveState = "live";
+    ownRetries = 0;
     viewing = currentThread();
     // Ask for everything after the newest event this page shows.
     send({ resume: seq, view: viewing });
     setLive("live", "Live");
   });
   document.addEventListener("htmx:wsClose", function (e) {
+    var ws = e.detail.event && e.detail.event.target;
+    // The open socket closing while a newer one connects is a replacement
+    // (reconnect() closes the open one first), not news.
+    if (liveState === "connecting" && ws && ws === current) { return; }
     socket = null;
+    wrapper = e.detail.socketWrapper;
+    liveState = "offline";
     var code = e.detail.event && e.detail.event.code;
     if (code === 4001) { window.location.href = "/login"; return; } // signed out
     setLive("offline", "Offline — reconnecting");
-    // The ws extension reconnects by itself only after abnormal closes; a
-    // server going away (1001) or dropping a slow socket (1008) also means
-    // "come back and catch up".
     if ((code === 1001 || code === 1008) && chats()) {
-      var wrapper = e.detail.socketWrapper;
-      setTimeout(function () { if (chats()) { wrapper.reconnect(); } }, 1000 + Math.random() * 2000);
+      clearTimeout(ownRetry);
+      ownRetry = setTimeout(reconnectNow, backoff(ownRetries++));
     }
   });
   document.addEventListener("htmx:wsAfterMessage", function (e) {
@@ -231,23 +398,51 @@
     if (s < 86400) { return Math.floor(s / 3600) + "h"; }
     return (s < 365 * 86400 ? day : dayYear).format(t);
   }
-  function localTimes() {
-    document.querySelectorAll("time[datetime]").forEach(function (el) {
+  function localTimes(root) {
+    if (!root || !root.querySelectorAll) { return; }
+    var els = Array.prototype.slice.call(root.querySelectorAll("time[datetime]"));
+    if (root.matches && root.matches("time[datetime]")) { els.push(root); }
+    els.forEach(function (el) {
       var t = new Date(el.getAttribute("datetime"));
       if (isNaN(t.getTime())) { return; }
       if (el.classList.contains("conv-time")) {
         el.textContent = relative(t);
       } else if (!el.dataset.local) {
         el.dataset.local = "1";
-        el.textContent = clock.format(t);
+        el.textContent = (el.classList.contains("date") ? day : clock).format(t);
       }
       el.title = t.toLocaleString();
     });
   }
-  document.addEventListener("DOMContentLoaded", localTimes);
-  document.addEventListener("htmx:afterSettle", localTimes);
-  document.addEventListener("htmx:wsAfterMessage", localTimes);
-  setInterval(localTimes, 30000);
+  // Every element htmx inserts, by any path (a swap, an out-of-band swap of
+  // an action's response, a socket frame), gets htmx:load: one place to
+  // format times, so an event reads the same whichever path brought it.
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+  document.addEventListener("htmx:load", function (e) { localTimes(e.target); });
+  document.addEventListener("htmx:wsAfterMessage", function () { localTimes(document); });
+  setInterval(function () { localTimes(document); }, 30000);
+
+  // The phone simulator polls its thread every second and swaps it whole:
+  // keep the reader's place, and stay at the bottom if they were there
+  // (new texts then come into view).
+  var phoneScroll = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var el = document.getElementById("phone-screen");
+    if (!el || !e.detail.target || !e.detail.target.contains(el)) { return; }
+    phoneScroll = { top: el.scrollTop, atBottom: el.scrollHeight - el.scrollTop - el.clientHeight < 8 };
+  });
+  function restorePhone() {
+    var el = document.getElementById("phone-screen");
+    if (!el) { return; }
+    if (!phoneScroll || phoneScroll.atBottom) {
+      el.scrollTop = el.scrollHeight;
+    } else {
+      el.scrollTop = phoneScroll.top;
+    }
+    phoneScroll = null;
+  }
+  document.addEventListener("htmx:afterSwap", restorePhone);
+  document.addEventListener("DOMContentLoaded", restorePhone);
 
   // Typing: at most one notice every 3 seconds while keys are pressed.
   var lastTyping = 0;
