@@ -15,6 +15,9 @@ import (
 // started). Broker trouble never fails Publish: it is logged and counted in
 // Stats.BrokerErrors, and the event still reaches this node's sockets.
 func (h *Hub) Publish(ctx context.Context, ev Event) error {
+	if ev.Topic == endSessionsTopic {
+		return fmt.Errorf("hub: publish: %q is a reserved topic", ev.Topic)
+	}
 	h.stats.published.Add(1)
 	err := h.deliverLocal(ctx, ev.Topic, ev.Frame)
 	if h.relay != nil && !errors.Is(err, ErrShutdown) {

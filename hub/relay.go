@@ -104,6 +104,16 @@ func (r *relay) receive(payload []byte) {
 		return // ours, already delivered locally
 	}
 	r.hub.stats.received.Add(1)
+	if ev.Topic == endSessionsTopic {
+		userID, sessionID, err := decodeEndSessions(ev.Frame)
+		if err != nil {
+			r.hub.stats.brokerErrors.Add(1)
+			r.hub.log.Warn("hub: undecodable end-sessions message", "err", err)
+			return
+		}
+		r.hub.endSessionsLocal(userID, sessionID)
+		return
+	}
 	// Waiting here (a full mailbox) holds back the other topics' remote
 	// events too, which keeps per-topic order without a queue per topic;
 	// rooms never wait, so the wait is short.

@@ -81,7 +81,7 @@ func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
 				t.Fatalf("fast frame %d = %q, want %q", i, fr, want)
 			}
 		}
-		if m := membersOf(t, h, "conv:1"); !slices.Equal(m, []Member{{2, "fast"}}) {
+		if m := membersOf(t, h, "conv:1"); !slices.Equal(m, []Member{{UserID: 2, Name: "fast"}}) {
 			t.Errorf("conv:1 members = %v, want only fast", m)
 		}
 		if m := membersOf(t, h, "loc:1"); len(m) != 0 {
