@@ -104,6 +104,7 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	// renders presence too.
 	h := hub.New(hub.Config{})
 	t.Cleanup(func() { h.Close() })
+	serverStore.OnSessionsEnded(h.EndSessions)
 	pub, err := web.NewPublisher(web.PublisherConfig{Store: serverStore, Hub: h, Logger: testLogger(), Queue: o.pubQueue})
 	if err != nil {
 		t.Fatal(err)

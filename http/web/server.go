@@ -72,6 +72,7 @@ type Server struct {
 	// web server is not left waiting on them.
 	wsCtx    context.Context
 	wsCancel context.CancelFunc
+	live     liveSockets // this node's open sockets and their login re-check
 	app      *fiber.App
 	closers  []func() error
 }

@@ -20,8 +20,10 @@ import (
 const (
 	// wsWriteTimeout: a socket that cannot take one frame in this long is dead or hopeless.
 	wsWriteTimeout = 10 * time.Second
-	// wsCheckEvery: how often a socket re-checks its login (logout and
-	// password changes end sockets within this) and pings the browser.
+	// wsCheckEvery: how often a socket pings the browser, and how often the
+	// node re-checks the logins of its sockets in one query (a logout, a
+	// password change or a disabled user ends them at once, on every node:
+	// this only catches an expired login, or a notice a node missed).
 	wsCheckEvery = 30 * time.Second
 	// wsPingTimeout: a browser that has not answered a ping in this long is
 	// not reading (a frozen tab, a dead network path).
@@ -94,9 +96,11 @@ func (s *Server) ws(c *fiber.Ctx) error {
 		})(c)
 }
 
-// socket is one agent's live connection. run owns it: it starts a writer
-// and a watcher, reads on its own goroutine, and returns only after both
-// have ended and the connection is closed, whichever way the socket ends.
+// socket is one agent's live connection. run owns it: it starts a writer,
+// reads on its own goroutine, and returns only after the writer and any
+// ping in flight have ended and the connection is closed, whichever way the
+// socket ends. Pings run from a timer, not a goroutine of their own: an
+// idle socket holds two goroutines (quality.md B4).
 type socket struct {
 	s     *Server
 	opts  SocketOptions
@@ -113,6 +117,12 @@ type socket struct {
 	cancelRead context.CancelFunc
 	viewing    int64
 	typedAt    time.Time
+
+	// pingMu orders the ping timer's callbacks against the socket's end:
+	// once run has stopped the timer under it, no ping starts.
+	pingMu    sync.Mutex
+	pingTimer *time.Timer
+	pings     sync.WaitGroup
 }
 
 // closeReason is the close frame a socket ends with.
@@ -127,7 +137,7 @@ func (k *socket) run(ctx context.Context) {
 	s := k.s
 	k.ctx, k.stop = context.WithCancelCause(ctx)
 	defer k.stop(nil)
-	k.sub = s.hub.NewSubscriber(hub.Member{UserID: k.su.User.ID, Name: k.su.User.Name}, 0)
+	k.sub = s.hub.NewSubscriber(hub.Member{UserID: k.su.User.ID, Name: k.su.User.Name, Session: k.su.SessionID}, 0)
 	defer k.sub.Close()
 	inboxes, err := s.visibleInboxIDs(k.ctx, k.su.Scope)
 	if err != nil {
@@ -146,13 +156,21 @@ func (k *socket) run(ctx context.Context) {
 	readCtx, cancelRead := context.WithCancel(context.Background())
 	defer cancelRead()
 	k.cancelRead = cancelRead
+	s.liveAdd(k)
+	defer s.liveRemove(k)
 	var wg sync.WaitGroup
 	wg.Go(k.write)
-	wg.Go(k.watch)
+	k.pingMu.Lock()
+	k.pingTimer = time.AfterFunc(k.opts.CheckEvery, k.ping)
+	k.pingMu.Unlock()
 	k.read(readCtx)
 	// The browser closed, vanished or broke the protocol (coder/websocket
 	// has then answered it), or the writer closed the connection.
 	k.end(websocket.StatusNormalClosure, "")
+	k.pingMu.Lock()
+	k.pingTimer.Stop()
+	k.pingMu.Unlock()
+	k.pings.Wait()
 	wg.Wait()
 }
 
@@ -199,6 +217,8 @@ func subscriberClose(err error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "too slow"
 	case errors.Is(err, hub.ErrShutdown):
 		return websocket.StatusGoingAway, "going away"
+	case errors.Is(err, hub.ErrSignedOut):
+		return statusSignedOut, "signed out"
 	default:
 		return websocket.StatusNormalClosure, ""
 	}
@@ -242,45 +262,39 @@ func (k *socket) closeConn() {
 	k.s.log.Debug("socket closed", "user_id", k.su.User.ID, "code", int(r.code), "reason", r.text, "err", err)
 }
 
-// watch ends the socket when the hub drops its subscriber, and every
-// CheckEvery re-checks the login and pings the browser. It returns once the
-// socket is ending.
-func (k *socket) watch() {
-	t := time.NewTicker(k.opts.CheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-k.ctx.Done():
-			return
-		case <-k.sub.Done():
-			k.end(subscriberClose(k.sub.Err()))
-			return
-		case <-t.C:
-		}
-		_, err := k.s.store.SessionByToken(k.ctx, k.token, k.s.cfg.SessionTTL)
-		if errors.Is(err, models.ErrNotFound) {
-			k.end(statusSignedOut, "signed out")
-			return
-		}
-		if k.ctx.Err() != nil {
-			return
-		}
-		// The ping's deadline is its own too: cancelled while its frame is
-		// being written, it would drop the connection under the close frame.
-		pctx, cancel := context.WithTimeout(context.Background(), k.opts.PingTimeout)
-		err = k.conn.Ping(pctx)
-		cancel()
-		if err != nil {
-			// The hub may have dropped the subscriber while this ping waited
-			// behind a stalled write: if so, that names the close.
-			if serr := k.sub.Err(); serr != nil {
-				k.end(subscriberClose(serr))
-			} else {
-				k.end(websocket.StatusPolicyViolation, "ping timeout")
-			}
-			return
-		}
+// ping pings the browser, and arms the next ping once the pong is in. It
+// runs on the ping timer's goroutine, which lives only as long as the ping.
+// A browser that does not answer within PingTimeout is not reading (a
+// frozen tab, a dead network path): the socket ends.
+func (k *socket) ping() {
+	k.pingMu.Lock()
+	if k.ctx.Err() != nil {
+		k.pingMu.Unlock()
+		return // ending: run has stopped the timer or is about to
 	}
+	k.pings.Add(1)
+	k.pingMu.Unlock()
+	defer k.pings.Done()
+	// The ping's deadline is its own: cancelled while its frame is being
+	// written, it would drop the connection under the close frame.
+	pctx, cancel := context.WithTimeout(context.Background(), k.opts.PingTimeout)
+	err := k.conn.Ping(pctx)
+	cancel()
+	if err != nil {
+		// The hub may have dropped the subscriber while this ping waited
+		// behind a stalled write: if so, that names the close.
+		if serr := k.sub.Err(); serr != nil {
+			k.end(subscriberClose(serr))
+		} else {
+			k.end(websocket.StatusPolicyViolation, "ping timeout")
+		}
+		return
+	}
+	k.pingMu.Lock()
+	if k.ctx.Err() == nil {
+		k.pingTimer.Reset(k.opts.CheckEvery)
+	}
+	k.pingMu.Unlock()
 }
 
 // handle acts on one browser message.
