@@ -52,6 +52,7 @@ type serverOpts struct {
 	pubQueue  int  // the publisher's queue (0: the default)
 	pubIdle   bool // the publisher does not run (its queue only fills)
 	socket    web.SocketOptions
+	hub       hub.Config // the hub's (zero: the defaults; never a broker)
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, serverOpts{}) }
@@ -102,7 +103,7 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	}
 	// Wired as serve wires them: the hub, then the one publisher, which
 	// renders presence too.
-	h := hub.New(hub.Config{})
+	h := hub.New(o.hub)
 	t.Cleanup(func() { h.Close() })
 	serverStore.OnSessionsEnded(h.EndSessions)
 	pub, err := web.NewPublisher(web.PublisherConfig{Store: serverStore, Hub: h, Logger: testLogger(), Queue: o.pubQueue})

@@ -38,19 +38,23 @@ func stillLive(t *testing.T, f *fixture, ls *liveSocket, marker string) {
 	t.Helper()
 	deadline := time.Now().Add(slack)
 	for {
-		if err := f.Hub.Publish(context.Background(), hub.Event{Topic: "inbox:" + itoa(f.Demo.Inbox.ID), Seq: 1,
+		if err := f.Hub.Publish(context.Background(), hub.Event{Topic: "inbox:" + itoa(f.Demo.Inbox.ID),
 			Frame: []byte(`<div id="` + marker + `">` + marker + `</div>`)}); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case fr, ok := <-ls.frames:
-			if !ok {
-				t.Fatalf("socket closed while waiting for %q", marker)
+		// One publish per 100 ms, whatever older frames arrive meanwhile.
+		for tick := time.After(100 * time.Millisecond); tick != nil; {
+			select {
+			case fr, ok := <-ls.frames:
+				if !ok {
+					t.Fatalf("socket closed while waiting for %q: %v", marker, <-ls.ended)
+				}
+				if strings.Contains(fr, marker) {
+					return
+				}
+			case <-tick:
+				tick = nil
 			}
-			if strings.Contains(fr, marker) {
-				return
-			}
-		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no frame containing %q within %v", marker, slack)

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -35,6 +37,10 @@ const (
 	wsReadLimit = 4096
 	// catchUpLimit: past this many missed events the browser reloads instead.
 	catchUpLimit = 500
+	// catchUpSlots bounds the catch-ups of sockets that fell behind, run at
+	// once on a node: a burst that leaves many sockets behind costs a few
+	// queries at a time, not one per socket at once.
+	catchUpSlots = 4
 	// statusSignedOut tells the browser to go to the login page (4000-4999
 	// are application codes).
 	statusSignedOut = websocket.StatusCode(4001)
@@ -43,8 +49,9 @@ const (
 // SocketOptions tunes the agents' live sockets (Deps.Socket). A zero field
 // takes the default named in its comment.
 type SocketOptions struct {
-	// CheckEvery is how often a socket re-checks its login and pings the
-	// browser (30s).
+	// CheckEvery: a socket pings the browser every CheckEvery/2 to
+	// CheckEvery (at random), and the node re-checks its sockets' logins
+	// every CheckEvery (30s).
 	CheckEvery time.Duration
 	// PingTimeout bounds the wait for the browser's pong (10s).
 	PingTimeout time.Duration
@@ -115,8 +122,10 @@ type socket struct {
 	// cancelRead cancels the pending read, which drops the connection: the
 	// last resort of a close handshake the browser does not answer.
 	cancelRead context.CancelFunc
-	viewing    int64
-	typedAt    time.Time
+	// viewing is the thread the browser shows (0: none). The reader sets
+	// it; the writer reads it for a catch-up after falling behind.
+	viewing atomic.Int64
+	typedAt time.Time
 
 	// pingMu orders the ping timer's callbacks against the socket's end:
 	// once run has stopped the timer under it, no ping starts.
@@ -161,7 +170,7 @@ func (k *socket) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(k.write)
 	k.pingMu.Lock()
-	k.pingTimer = time.AfterFunc(k.opts.CheckEvery, k.ping)
+	k.pingTimer = time.AfterFunc(k.pingDelay(), k.ping)
 	k.pingMu.Unlock()
 	k.read(readCtx)
 	// The browser closed, vanished or broke the protocol (coder/websocket
@@ -233,6 +242,12 @@ func (k *socket) write() {
 	defer k.closeConn()
 	for {
 		frame, err := k.sub.Next(k.ctx)
+		if errors.Is(err, hub.ErrLagging) {
+			if !k.resync() {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			k.end(subscriberClose(err)) // a no-op if the socket was ending already
 			return
@@ -252,6 +267,50 @@ func (k *socket) write() {
 	}
 }
 
+// resync catches the browser up after the hub skipped frames for it (it
+// fell behind, see hub.Subscriber): what the socket missed comes from the
+// database, as after a reconnect but without one, and past catchUpLimit
+// events the browser reloads. Catch-ups of sockets that fell behind
+// together take turns (catchUpSlots per node), so a burst does not turn
+// into as many simultaneous queries; a socket waiting for its turn goes on
+// skipping frames (its lag lasts until then, counted once). It reports
+// whether the socket goes on.
+func (k *socket) resync() bool {
+	// Frames are skipped until the catch-up's turn, then queue again.
+	select {
+	case k.s.catchUps <- struct{}{}:
+	case <-k.ctx.Done():
+		return false
+	}
+	lag := k.sub.Resume()
+	k.s.log.Debug("socket fell behind", "user_id", k.su.User.ID, "since", lag.Since, "skipped", lag.Skipped)
+	var frame []byte
+	var err error
+	if lag.Since >= 0 { // else nothing the database holds was skipped
+		frame, err = k.s.catchUpFrame(k.ctx, k.su.Scope, lag.Since, k.viewing.Load())
+	}
+	<-k.s.catchUps
+	if err != nil {
+		if k.ctx.Err() == nil {
+			k.s.log.Warn("catch up after falling behind", "user_id", k.su.User.ID, "err", err)
+			// The browser cannot be told what it missed: reconnecting
+			// makes it ask (1008: it comes back and catches up).
+			k.end(websocket.StatusPolicyViolation, "too slow")
+		}
+		return false
+	}
+	if len(frame) == 0 {
+		return true
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), k.opts.WriteTimeout)
+	defer cancel()
+	if k.conn.Write(wctx, websocket.MessageText, frame) != nil {
+		k.end(websocket.StatusPolicyViolation, "too slow")
+		return false
+	}
+	return true
+}
+
 // closeConn sends the close frame and waits for the browser's answer, for at
 // most CloseTimeout; then it drops the connection under the pending read.
 func (k *socket) closeConn() {
@@ -260,6 +319,15 @@ func (k *socket) closeConn() {
 	defer t.Stop()
 	err := k.conn.Close(r.code, r.text)
 	k.s.log.Debug("socket closed", "user_id", k.su.User.ID, "code", int(r.code), "reason", r.text, "err", err)
+}
+
+// pingDelay is the wait before the next ping: between half of CheckEvery and
+// CheckEvery, at random. Sockets that connected together (a node restart,
+// a load test) would otherwise ping together for ever: 10,000 ping
+// goroutines at once, whose stacks the process keeps (quality.md B4).
+func (k *socket) pingDelay() time.Duration {
+	half := k.opts.CheckEvery / 2
+	return half + rand.N(k.opts.CheckEvery-half+1)
 }
 
 // ping pings the browser, and arms the next ping once the pong is in. It
@@ -292,7 +360,7 @@ func (k *socket) ping() {
 	}
 	k.pingMu.Lock()
 	if k.ctx.Err() == nil {
-		k.pingTimer.Reset(k.opts.CheckEvery)
+		k.pingTimer.Reset(k.pingDelay())
 	}
 	k.pingMu.Unlock()
 }
@@ -305,7 +373,7 @@ func (k *socket) handle(ctx context.Context, m clientMessage) {
 	if m.Resume != nil {
 		k.catchUp(ctx, *m.Resume)
 	}
-	if m.Typing != 0 && m.Typing == k.viewing && time.Since(k.typedAt) > 2*time.Second {
+	if m.Typing != 0 && m.Typing == k.viewing.Load() && time.Since(k.typedAt) > 2*time.Second {
 		k.typedAt = time.Now()
 		k.s.publishTyping(ctx, k.su, m.Typing)
 	}
@@ -314,12 +382,13 @@ func (k *socket) handle(ctx context.Context, m clientMessage) {
 // view moves the socket's thread subscription; a conversation the user
 // may not see is silently not joined (R9: no event, no confirmation).
 func (k *socket) view(ctx context.Context, id, since int64) {
-	if id == k.viewing {
+	viewing := k.viewing.Load()
+	if id == viewing {
 		return
 	}
-	if k.viewing != 0 {
-		k.s.hub.Leave(ctx, convTopic(k.viewing), k.sub)
-		k.viewing = 0
+	if viewing != 0 {
+		k.s.hub.Leave(ctx, convTopic(viewing), k.sub)
+		k.viewing.Store(0)
 	}
 	if id <= 0 {
 		return
@@ -330,7 +399,7 @@ func (k *socket) view(ctx context.Context, id, since int64) {
 	if k.s.hub.Join(ctx, convTopic(id), k.sub) != nil {
 		return
 	}
-	k.viewing = id
+	k.viewing.Store(id)
 	// What happened between the thread's render and this join.
 	if since > 0 {
 		frame, err := k.s.threadCatchUp(ctx, k.su.Scope, id, since)
@@ -355,7 +424,7 @@ func (k *socket) writeNow(frame []byte) {
 
 // catchUp sends what the browser missed since seq, from the database.
 func (k *socket) catchUp(ctx context.Context, seq int64) {
-	frame, err := k.s.catchUpFrame(ctx, k.su.Scope, seq, k.viewing)
+	frame, err := k.s.catchUpFrame(ctx, k.su.Scope, seq, k.viewing.Load())
 	if err != nil && ctx.Err() == nil {
 		k.s.log.Warn("catch up", "user_id", k.su.User.ID, "err", err)
 		return
