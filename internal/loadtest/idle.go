@@ -42,6 +42,7 @@ type idleRun struct {
 	StackBefore int64 // bytes of goroutine stacks (-1: unknown)
 	StackAfter  int64
 	SoftnetDrop uint64 // loopback packets the kernel dropped during the run (machine-wide)
+	ClosedEarly int64  // sockets that ended before the hold (while connecting and warming up)
 	Disconnects int64  // sockets that ended while held
 	Reasons     string
 	Held        time.Duration
@@ -180,6 +181,7 @@ func idleTarget(ctx context.Context, s *session, o idleOptions, name string, n i
 	o.saveProfiles(ctx, s, t, n, "after")
 
 	closed0 := f.closed.Load()
+	r.ClosedEarly = closed0
 	start := time.Now()
 	for time.Since(start) < o.Hold {
 		if !sleepCtx(ctx, min(time.Second, o.Hold-time.Since(start))) {
@@ -239,8 +241,9 @@ func printIdle(w io.Writer, o idleOptions, fdLimit uint64, runs []idleRun) {
 		if r.DialError != "" {
 			fmt.Fprintf(w, "- %s, %d sockets: %s\n", r.Target, r.Wanted, r.DialError)
 		}
-		if r.Disconnects > 0 {
-			fmt.Fprintf(w, "- %s, %d sockets: disconnects: %s\n", r.Target, r.Wanted, r.Reasons)
+		if r.Disconnects > 0 || r.ClosedEarly > 0 {
+			fmt.Fprintf(w, "- %s, %d sockets: %d closed before the hold, %d while held: %s\n", r.Target, r.Wanted,
+				r.ClosedEarly, r.Disconnects, r.Reasons)
 		}
 	}
 	for _, p := range runs {
