@@ -196,6 +196,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	p.hub = hub.New(hub.Config{Broker: hub.NewRedisBroker(rdb, fmt.Sprintf("parley:hub:%d", redisOpt.DB)),
 		Logger: log.With("component", "hub")})
 	p.onClose(p.hub.Close)
+	// A logout, a password change or a disabled user closes that login's
+	// sockets at once, on every node.
+	p.store.OnSessionsEnded(p.hub.EndSessions)
 	// One publisher for every live change (the web server's actions, the
 	// webhooks, the worker's jobs), so a conversation's frames keep their
 	// order whatever produced them. It renders presence too; no socket

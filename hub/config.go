@@ -25,6 +25,16 @@ const (
 	// stalled socket. Idle sockets hold nothing (quality.md B4).
 	DefaultSubscriberMaxBytes = 1 << 20
 
+	// DefaultMaxLags, DefaultLagWindow and DefaultLagTimeout say when a
+	// subscriber that fell behind is dropped rather than told to catch up
+	// (see Subscriber): on its fifth lag within a minute (a socket that
+	// reads, but slower than its feed for a minute; a long burst costs a
+	// few lags, each ended by a catch-up), or when it has not come back for
+	// the catch-up within 5 s (it stopped reading).
+	DefaultMaxLags    = 5
+	DefaultLagWindow  = time.Minute
+	DefaultLagTimeout = 5 * time.Second
+
 	// DefaultIdleTimeout is how long a room with no subscribers lives on. It
 	// outlasts an agent switching threads or a socket reconnecting, so those
 	// do not stop and restart the goroutine, and is short enough that rooms
@@ -62,6 +72,14 @@ type Config struct {
 	// subscriber, like a full frame queue.
 	SubscriberMaxBytes int
 
+	// MaxLags drops a subscriber on its MaxLags-th lag within LagWindow
+	// (DefaultMaxLags; 1 drops at the first full queue, with no lag).
+	MaxLags int
+	// LagWindow (DefaultLagWindow) and LagTimeout (DefaultLagTimeout): see
+	// Subscriber.
+	LagWindow  time.Duration
+	LagTimeout time.Duration
+
 	// IdleTimeout is how long a room with no subscribers and no messages
 	// lives before its goroutine stops (DefaultIdleTimeout).
 	IdleTimeout time.Duration
@@ -94,6 +112,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SubscriberMaxBytes <= 0 {
 		c.SubscriberMaxBytes = DefaultSubscriberMaxBytes
+	}
+	if c.MaxLags <= 0 {
+		c.MaxLags = DefaultMaxLags
+	}
+	if c.LagWindow <= 0 {
+		c.LagWindow = DefaultLagWindow
+	}
+	if c.LagTimeout <= 0 {
+		c.LagTimeout = DefaultLagTimeout
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout

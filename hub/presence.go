@@ -10,6 +10,9 @@ import (
 type Member struct {
 	UserID int64
 	Name   string
+	// Session is the login the socket belongs to (0: none), so that
+	// EndSessions finds its sockets. Presence ignores it.
+	Session int64
 }
 
 // members is a room's presence: one entry per user, sorted by UserID, with

@@ -30,14 +30,14 @@ func TestHandlePresenceAfterNew(t *testing.T) {
 		join(t, h, "conv:1", ann)
 		synctest.Wait()
 		mu.Lock()
-		if want := []Member{{7, "Ann"}, {9, "Watcher"}}; calls == 0 || !slices.Equal(got, want) {
+		if want := []Member{{UserID: 7, Name: "Ann"}, {UserID: 9, Name: "Watcher"}}; calls == 0 || !slices.Equal(got, want) {
 			t.Errorf("after two joins: %d calls, members %v; want %v", calls, got, want)
 		}
 		mu.Unlock()
 		leave(t, h, "conv:1", ann)
 		synctest.Wait()
 		mu.Lock()
-		if want := []Member{{9, "Watcher"}}; !slices.Equal(got, want) {
+		if want := []Member{{UserID: 9, Name: "Watcher"}}; !slices.Equal(got, want) {
 			t.Errorf("after Ann left: %v, want %v", got, want)
 		}
 		mu.Unlock()

@@ -38,7 +38,7 @@ func TestPresence(t *testing.T) {
 		if got := queued(t, bob); len(got) != 1 {
 			t.Fatalf("bob got %q while presence was blocked", got)
 		}
-		want := []Member{{3, "Bob"}, {7, "Ann"}}
+		want := []Member{{UserID: 3, Name: "Bob"}, {UserID: 7, Name: "Ann"}}
 		if m := membersOf(t, h, "conv:1"); !slices.Equal(m, want) {
 			t.Errorf("Members = %v, want %v (one per user, by UserID)", m, want)
 		}
@@ -63,7 +63,7 @@ func TestPresence(t *testing.T) {
 		leave(t, h, "conv:1", ann2)
 		synctest.Wait()
 		mu.Lock()
-		if want := []Member{{3, "Bob"}}; !slices.Equal(latest["conv:1"], want) {
+		if want := []Member{{UserID: 3, Name: "Bob"}}; !slices.Equal(latest["conv:1"], want) {
 			t.Errorf("after Ann left: conv:1 = %v, want %v", latest["conv:1"], want)
 		}
 		mu.Unlock()

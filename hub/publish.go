@@ -15,8 +15,11 @@ import (
 // started). Broker trouble never fails Publish: it is logged and counted in
 // Stats.BrokerErrors, and the event still reaches this node's sockets.
 func (h *Hub) Publish(ctx context.Context, ev Event) error {
+	if ev.Topic == endSessionsTopic {
+		return fmt.Errorf("hub: publish: %q is a reserved topic", ev.Topic)
+	}
 	h.stats.published.Add(1)
-	err := h.deliverLocal(ctx, ev.Topic, ev.Frame)
+	err := h.deliverLocal(ctx, ev.Topic, ev.Seq, ev.Frame)
 	if h.relay != nil && !errors.Is(err, ErrShutdown) {
 		// Other nodes' sockets get the event even if this node's room
 		// was too busy to take it before ctx ended.
@@ -29,10 +32,10 @@ func (h *Hub) Publish(ctx context.Context, ev Event) error {
 }
 
 // deliverLocal sends frame to topic's room, if there is one.
-func (h *Hub) deliverLocal(ctx context.Context, topic string, frame []byte) error {
+func (h *Hub) deliverLocal(ctx context.Context, topic string, seq int64, frame []byte) error {
 	r, err := h.acquire(topic, false)
 	if err != nil || r == nil {
 		return err
 	}
-	return h.send(ctx, r, message{kind: msgPublish, frame: frame})
+	return h.send(ctx, r, message{kind: msgPublish, frame: frame, seq: seq})
 }

@@ -104,10 +104,20 @@ func (r *relay) receive(payload []byte) {
 		return // ours, already delivered locally
 	}
 	r.hub.stats.received.Add(1)
+	if ev.Topic == endSessionsTopic {
+		userID, sessionID, err := decodeEndSessions(ev.Frame)
+		if err != nil {
+			r.hub.stats.brokerErrors.Add(1)
+			r.hub.log.Warn("hub: undecodable end-sessions message", "err", err)
+			return
+		}
+		r.hub.endSessionsLocal(userID, sessionID)
+		return
+	}
 	// Waiting here (a full mailbox) holds back the other topics' remote
 	// events too, which keeps per-topic order without a queue per topic;
 	// rooms never wait, so the wait is short.
-	if err := r.hub.deliverLocal(r.hub.ctx, ev.Topic, ev.Frame); err != nil && !errors.Is(err, ErrShutdown) &&
+	if err := r.hub.deliverLocal(r.hub.ctx, ev.Topic, ev.Seq, ev.Frame); err != nil && !errors.Is(err, ErrShutdown) &&
 		!errors.Is(err, context.Canceled) {
 		r.hub.log.Warn("hub: deliver remote event", "topic", ev.Topic, "err", err)
 	}

@@ -19,6 +19,7 @@ const (
 type message struct {
 	kind  messageKind
 	frame []byte        // msgPublish
+	seq   int64         // msgPublish: the event's Seq
 	sub   *Subscriber   // msgJoin, msgLeave
 	reply chan []Member // msgMembers; buffered, so the room never waits
 }
@@ -83,7 +84,7 @@ func (r *room) run() {
 func (r *room) handle(m message) {
 	switch m.kind {
 	case msgPublish:
-		r.publish(m.frame)
+		r.publish(m.frame, m.seq)
 	case msgJoin:
 		r.join(m.sub)
 	case msgLeave:
@@ -94,13 +95,15 @@ func (r *room) handle(m message) {
 }
 
 // publish queues frame on every subscriber without waiting for any of them;
-// those whose queue is full are dropped.
-func (r *room) publish(frame []byte) {
+// one that is behind skips it, and one behind for good is dropped (see
+// Subscriber).
+func (r *room) publish(frame []byte, seq int64) {
 	delivered := 0
 	for _, s := range r.subs {
-		switch s.push(frame) {
+		switch s.push(frame, seq) {
 		case pushed:
 			delivered++
+		case pushSkipped: // left to its catch-up
 		case pushFull:
 			if s.end(ErrTooSlow) {
 				r.hub.stats.dropped.Add(1)

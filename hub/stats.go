@@ -12,6 +12,7 @@ type Stats struct {
 	EventsReceived     uint64 // events from other nodes, through the broker
 	FramesDelivered    uint64 // frames queued to subscribers
 	SubscribersDropped uint64 // subscribers ended with ErrTooSlow
+	SubscribersLagged  uint64 // times a subscriber fell behind and skipped frames (see Subscriber)
 	BrokerErrors       uint64 // failed broker sends, subscription failures, undecodable or unsent (queue full) events
 }
 
@@ -23,6 +24,7 @@ type counters struct {
 	received     atomic.Uint64
 	delivered    atomic.Uint64
 	dropped      atomic.Uint64
+	lagged       atomic.Uint64
 	brokerErrors atomic.Uint64
 }
 
@@ -36,6 +38,7 @@ func (h *Hub) Stats() Stats {
 		EventsReceived:     c.received.Load(),
 		FramesDelivered:    c.delivered.Load(),
 		SubscribersDropped: c.dropped.Load(),
+		SubscribersLagged:  c.lagged.Load(),
 		BrokerErrors:       c.brokerErrors.Load(),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 func TestNextCoalescesQueuedFrames(t *testing.T) {
@@ -37,6 +38,8 @@ func TestNextCoalescesQueuedFrames(t *testing.T) {
 	})
 }
 
+// A subscriber that stops reading falls behind, and is dropped when it has
+// not come back for its catch-up within LagTimeout; the others never notice.
 func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := New(Config{})
@@ -56,10 +59,16 @@ func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
 			}
 			got <- f
 		}()
-		for seq := range n {
+		for seq := range n - 1 {
 			publish(t, h, "conv:1", 0, seq)
 			synctest.Wait() // the fast reader drains; the slow one never reads
 		}
+		if err := slow.Err(); err != nil {
+			t.Fatalf("slow subscriber dropped at once (%v), want lagging first", err)
+		}
+		time.Sleep(DefaultLagTimeout + time.Second)
+		publish(t, h, "conv:1", 0, n-1)
+		synctest.Wait()
 
 		select {
 		case <-slow.Done():
@@ -81,22 +90,24 @@ func TestSlowSubscriberDroppedOthersUnaffected(t *testing.T) {
 				t.Fatalf("fast frame %d = %q, want %q", i, fr, want)
 			}
 		}
-		if m := membersOf(t, h, "conv:1"); !slices.Equal(m, []Member{{2, "fast"}}) {
+		if m := membersOf(t, h, "conv:1"); !slices.Equal(m, []Member{{UserID: 2, Name: "fast"}}) {
 			t.Errorf("conv:1 members = %v, want only fast", m)
 		}
 		if m := membersOf(t, h, "loc:1"); len(m) != 0 {
 			t.Errorf("loc:1 members = %v, want none (dropped from every topic)", m)
 		}
 		st := h.Stats()
-		if st.SubscribersDropped != 1 || st.Subscribers != 1 {
-			t.Errorf("stats = %+v, want 1 dropped and 1 live", st)
+		if st.SubscribersDropped != 1 || st.Subscribers != 1 || st.SubscribersLagged != 1 {
+			t.Errorf("stats = %+v, want 1 lagged, then dropped, and 1 live", st)
 		}
 	})
 }
 
+// With MaxLags 1 a full queue drops the subscriber at once; the byte limit
+// fills it as the frame limit does.
 func TestByteLimitDropsSubscriber(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := New(Config{SubscriberMaxBytes: 100})
+		h := New(Config{SubscriberMaxBytes: 100, MaxLags: 1})
 		defer closeHub(t, h)
 		s := h.NewSubscriber(Member{UserID: 1}, 1000)
 		join(t, h, "conv:1", s)

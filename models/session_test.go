@@ -74,7 +74,7 @@ func TestAuthenticateAndSessions(t *testing.T) {
 	if _, err := st.SessionByToken(ctx, token+"x", time.Hour); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("forged token: %v", err)
 	}
-	if err := st.DeleteSession(ctx, su.SessionID); err != nil {
+	if err := st.EndSession(ctx, su.SessionID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.SessionByToken(ctx, token, time.Hour); !errors.Is(err, models.ErrNotFound) {

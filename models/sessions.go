@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // Session is a signed-in browser. Only the SHA-256 of its cookie token is stored.
@@ -135,22 +136,72 @@ func (s *Store) scopeFor(ctx context.Context, u *User) (Scope, error) {
 	return sc, nil
 }
 
-// DeleteSession ends one session (logout).
-func (s *Store) DeleteSession(ctx context.Context, id int64) error {
-	if _, err := s.db.NewDelete().Model((*Session)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
-		return fmt.Errorf("store: delete session: %w", err)
+// SessionsEndedFunc is told that a login ended (sessionID), or every login
+// of userID (sessionID 0), after the deletion committed: it closes their
+// sockets on every node (wired to hub.Hub.EndSessions).
+type SessionsEndedFunc func(ctx context.Context, userID, sessionID int64) (int, error)
+
+// OnSessionsEnded sets what EndSession and EndUserSessions tell once the
+// sessions are gone. Set it before the store is used.
+func (s *Store) OnSessionsEnded(fn SessionsEndedFunc) { s.sessionsEnded = fn }
+
+// EndSession ends one login (logout): the session is deleted and its
+// sockets, on every node, are told to close at once.
+func (s *Store) EndSession(ctx context.Context, id int64) error {
+	var userIDs []int64
+	if err := s.db.NewDelete().Model((*Session)(nil)).Where("id = ?", id).
+		Returning("user_id").Scan(ctx, &userIDs); err != nil {
+		return fmt.Errorf("store: end session: %w", err)
+	}
+	if len(userIDs) == 0 {
+		return nil // already ended
+	}
+	return s.tellSessionsEnded(ctx, userIDs[0], id)
+}
+
+// EndUserSessions ends every login of a user, and closes their sockets on
+// every node at once: for a password change or a disabled user.
+func (s *Store) EndUserSessions(ctx context.Context, userID int64) error {
+	if _, err := s.db.NewDelete().Model((*Session)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+		return fmt.Errorf("store: end user sessions: %w", err)
+	}
+	// Told even if no row was left: a socket may outlive its row (a
+	// session that expired between two re-checks).
+	return s.tellSessionsEnded(ctx, userID, 0)
+}
+
+func (s *Store) tellSessionsEnded(ctx context.Context, userID, sessionID int64) error {
+	if s.sessionsEnded == nil {
+		return nil
+	}
+	if _, err := s.sessionsEnded(ctx, userID, sessionID); err != nil {
+		return fmt.Errorf("store: close ended sessions' sockets: %w", err)
 	}
 	return nil
 }
 
-// DeleteUserSessions ends every session of a user except keepID (0 keeps none);
-// used when a password changes or a user is disabled.
-func (s *Store) DeleteUserSessions(ctx context.Context, userID, keepID int64) error {
-	if _, err := s.db.NewDelete().Model((*Session)(nil)).
-		Where("user_id = ?", userID).Where("id <> ?", keepID).Exec(ctx); err != nil {
-		return fmt.Errorf("store: delete user sessions: %w", err)
+// LiveSessions returns which of ids are still signed in (not expired, their
+// user not disabled) and slides their expiry, at most once a minute each,
+// as SessionByToken does: open sockets keep their login alive. One query
+// for every socket of a node (their periodic re-check).
+func (s *Store) LiveSessions(ctx context.Context, ids []int64, ttl time.Duration) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return nil
+	var live []int64
+	err := s.db.NewRaw(`WITH live AS (
+			SELECT s.id, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.id = ANY(?) AND s.expires_at > now() AND u.disabled_at IS NULL),
+		touched AS (
+			UPDATE sessions SET last_seen_at = now(), expires_at = ?
+			WHERE id IN (SELECT id FROM live WHERE last_seen_at < now() - ?::interval))
+		SELECT id FROM live`,
+		pgdialect.Array(ids), time.Now().Add(ttl), fmt.Sprintf("%d milliseconds", touchEvery.Milliseconds())).
+		Scan(ctx, &live)
+	if err != nil {
+		return nil, fmt.Errorf("store: live sessions: %w", err)
+	}
+	return live, nil
 }
 
 // DeleteExpiredSessions removes sessions past their expiry and returns how many.

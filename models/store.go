@@ -18,6 +18,8 @@ type Store struct {
 	// (nil: none yet; the credits, auto-response and forwarding issues
 	// fill it).
 	followUp FollowUpFunc
+	// sessionsEnded closes the sockets of ended logins (OnSessionsEnded).
+	sessionsEnded SessionsEndedFunc
 }
 
 // NewStore wraps an open database.

@@ -72,7 +72,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 // logout ends the session and returns to the login page.
 func (s *Server) logout(c *fiber.Ctx) error {
 	if su := sessionUser(c); su != nil {
-		if err := s.store.DeleteSession(c.UserContext(), su.SessionID); err != nil {
+		if err := s.store.EndSession(c.UserContext(), su.SessionID); err != nil {
 			return err
 		}
 	}

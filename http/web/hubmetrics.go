@@ -24,6 +24,7 @@ func newHubCollector(h *hub.Hub) prometheus.Collector {
 		"received":    d("events_received_total", "Events received from other nodes."),
 		"delivered":   d("frames_delivered_total", "Frames queued to agent sockets."),
 		"dropped":     d("subscribers_dropped_total", "Sockets dropped for being too slow."),
+		"lagged":      d("subscribers_lagged_total", "Times a socket fell behind, skipped frames and caught up from the database."),
 		"broker":      d("broker_errors_total", "Failed cross-node sends or subscriptions."),
 	}}
 }
@@ -48,5 +49,6 @@ func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	n("received", s.EventsReceived)
 	n("delivered", s.FramesDelivered)
 	n("dropped", s.SubscribersDropped)
+	n("lagged", s.SubscribersLagged)
 	n("broker", s.BrokerErrors)
 }

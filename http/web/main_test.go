@@ -53,6 +53,7 @@ type serverOpts struct {
 	pubIdle   bool // the publisher does not run (its queue only fills)
 	socket    web.SocketOptions
 	env       map[string]string // more PARLEY_* settings
+	hub       hub.Config        // the hub's (zero: the defaults; never a broker)
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, serverOpts{}) }
@@ -106,8 +107,9 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	}
 	// Wired as serve wires them: the hub, then the one publisher, which
 	// renders presence too.
-	h := hub.New(hub.Config{})
+	h := hub.New(o.hub)
 	t.Cleanup(func() { h.Close() })
+	serverStore.OnSessionsEnded(h.EndSessions)
 	pub, err := web.NewPublisher(web.PublisherConfig{Store: serverStore, Hub: h, Logger: testLogger(), Queue: o.pubQueue})
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,9 @@ type Server struct {
 	// web server is not left waiting on them.
 	wsCtx    context.Context
 	wsCancel context.CancelFunc
+	live     liveSockets // this node's open sockets and their login re-check
+	// catchUps holds a token per catch-up of a socket that fell behind.
+	catchUps chan struct{}
 	app      *fiber.App
 	closers  []func() error
 }
@@ -120,6 +123,7 @@ func New(d Deps) (*Server, error) {
 	s.outbox = d.Outbox
 	s.deps = d
 	s.wsCtx, s.wsCancel = context.WithCancel(context.Background())
+	s.catchUps = make(chan struct{}, catchUpSlots)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "parley",
 		DisableStartupMessage: true,

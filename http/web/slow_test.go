@@ -33,10 +33,13 @@ func (c *client) rawDial(t *testing.T) *websocket.Conn {
 
 // TestSlowSocketDropped: a socket that stops reading is dropped with a
 // "too slow" close, while another socket on the same feed gets every event.
+// It falls behind first and is dropped when it has not come back for its
+// catch-up within the hub's LagTimeout (short here).
 // The close frame must wait behind the frame in flight, however long the
 // browser stalls within the write timeout (here long, and no pings).
 func TestSlowSocketDropped(t *testing.T) {
-	f := newFixtureWith(t, serverOpts{socket: web.SocketOptions{WriteTimeout: 2 * time.Minute, CheckEvery: time.Hour}})
+	f := newFixtureWith(t, serverOpts{socket: web.SocketOptions{WriteTimeout: 2 * time.Minute, CheckEvery: time.Hour},
+		hub: hub.Config{LagTimeout: 50 * time.Millisecond}})
 	slowC, fastC := f.client(t), f.client(t)
 	slowC.login(adminEmail, adminPassword)
 	fastC.login(agentEmail, agentPassword)
@@ -82,6 +85,9 @@ func TestSlowSocketDropped(t *testing.T) {
 		}
 		if err := f.Hub.Publish(context.Background(), hub.Event{Topic: topic, Seq: int64(i + 1), Frame: frame}); err != nil {
 			t.Fatal(err)
+		}
+		if f.Hub.Stats().SubscribersLagged > 0 {
+			time.Sleep(time.Millisecond) // the lag outlasts LagTimeout within the events
 		}
 	}
 	for read < events {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -20,8 +22,10 @@ import (
 const (
 	// wsWriteTimeout: a socket that cannot take one frame in this long is dead or hopeless.
 	wsWriteTimeout = 10 * time.Second
-	// wsCheckEvery: how often a socket re-checks its login (logout and
-	// password changes end sockets within this) and pings the browser.
+	// wsCheckEvery: how often a socket pings the browser, and how often the
+	// node re-checks the logins of its sockets in one query (a logout, a
+	// password change or a disabled user ends them at once, on every node:
+	// this only catches an expired login, or a notice a node missed).
 	wsCheckEvery = 30 * time.Second
 	// wsPingTimeout: a browser that has not answered a ping in this long is
 	// not reading (a frozen tab, a dead network path).
@@ -33,6 +37,10 @@ const (
 	wsReadLimit = 4096
 	// catchUpLimit: past this many missed events the browser reloads instead.
 	catchUpLimit = 500
+	// catchUpSlots bounds the catch-ups of sockets that fell behind, run at
+	// once on a node: a burst that leaves many sockets behind costs a few
+	// queries at a time, not one per socket at once.
+	catchUpSlots = 4
 	// statusSignedOut tells the browser to go to the login page (4000-4999
 	// are application codes).
 	statusSignedOut = websocket.StatusCode(4001)
@@ -41,8 +49,9 @@ const (
 // SocketOptions tunes the agents' live sockets (Deps.Socket). A zero field
 // takes the default named in its comment.
 type SocketOptions struct {
-	// CheckEvery is how often a socket re-checks its login and pings the
-	// browser (30s).
+	// CheckEvery: a socket pings the browser every CheckEvery/2 to
+	// CheckEvery (at random), and the node re-checks its sockets' logins
+	// every CheckEvery (30s).
 	CheckEvery time.Duration
 	// PingTimeout bounds the wait for the browser's pong (10s).
 	PingTimeout time.Duration
@@ -96,9 +105,11 @@ func (s *Server) ws(c *fiber.Ctx) error {
 		})(c)
 }
 
-// socket is one agent's live connection. run owns it: it starts a writer
-// and a watcher, reads on its own goroutine, and returns only after both
-// have ended and the connection is closed, whichever way the socket ends.
+// socket is one agent's live connection. run owns it: it starts a writer,
+// reads on its own goroutine, and returns only after the writer and any
+// ping in flight have ended and the connection is closed, whichever way the
+// socket ends. Pings run from a timer, not a goroutine of their own: an
+// idle socket holds two goroutines (quality.md B4).
 type socket struct {
 	s     *Server
 	opts  SocketOptions
@@ -113,8 +124,16 @@ type socket struct {
 	// cancelRead cancels the pending read, which drops the connection: the
 	// last resort of a close handshake the browser does not answer.
 	cancelRead context.CancelFunc
-	viewing    int64
-	typedAt    time.Time
+	// viewing is the thread the browser shows (0: none). The reader sets
+	// it; the writer reads it for a catch-up after falling behind.
+	viewing atomic.Int64
+	typedAt time.Time
+
+	// pingMu orders the ping timer's callbacks against the socket's end:
+	// once run has stopped the timer under it, no ping starts.
+	pingMu    sync.Mutex
+	pingTimer *time.Timer
+	pings     sync.WaitGroup
 }
 
 // closeReason is the close frame a socket ends with.
@@ -129,7 +148,7 @@ func (k *socket) run(ctx context.Context) {
 	s := k.s
 	k.ctx, k.stop = context.WithCancelCause(ctx)
 	defer k.stop(nil)
-	k.sub = s.hub.NewSubscriber(hub.Member{UserID: k.su.User.ID, Name: k.su.User.Name}, 0)
+	k.sub = s.hub.NewSubscriber(hub.Member{UserID: k.su.User.ID, Name: k.su.User.Name, Session: k.su.SessionID}, 0)
 	defer k.sub.Close()
 	inboxes, err := s.visibleInboxIDs(k.ctx, k.su.Scope)
 	if err != nil {
@@ -148,13 +167,21 @@ func (k *socket) run(ctx context.Context) {
 	readCtx, cancelRead := context.WithCancel(context.Background())
 	defer cancelRead()
 	k.cancelRead = cancelRead
+	s.liveAdd(k)
+	defer s.liveRemove(k)
 	var wg sync.WaitGroup
 	wg.Go(k.write)
-	wg.Go(k.watch)
+	k.pingMu.Lock()
+	k.pingTimer = time.AfterFunc(k.pingDelay(), k.ping)
+	k.pingMu.Unlock()
 	k.read(readCtx)
 	// The browser closed, vanished or broke the protocol (coder/websocket
 	// has then answered it), or the writer closed the connection.
 	k.end(websocket.StatusNormalClosure, "")
+	k.pingMu.Lock()
+	k.pingTimer.Stop()
+	k.pingMu.Unlock()
+	k.pings.Wait()
 	wg.Wait()
 }
 
@@ -201,6 +228,8 @@ func subscriberClose(err error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "too slow"
 	case errors.Is(err, hub.ErrShutdown):
 		return websocket.StatusGoingAway, "going away"
+	case errors.Is(err, hub.ErrSignedOut):
+		return statusSignedOut, "signed out"
 	default:
 		return websocket.StatusNormalClosure, ""
 	}
@@ -215,6 +244,12 @@ func (k *socket) write() {
 	defer k.closeConn()
 	for {
 		frame, err := k.sub.Next(k.ctx)
+		if errors.Is(err, hub.ErrLagging) {
+			if !k.resync() {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			k.end(subscriberClose(err)) // a no-op if the socket was ending already
 			return
@@ -234,6 +269,50 @@ func (k *socket) write() {
 	}
 }
 
+// resync catches the browser up after the hub skipped frames for it (it
+// fell behind, see hub.Subscriber): what the socket missed comes from the
+// database, as after a reconnect but without one, and past catchUpLimit
+// events the browser reloads. Catch-ups of sockets that fell behind
+// together take turns (catchUpSlots per node), so a burst does not turn
+// into as many simultaneous queries; a socket waiting for its turn goes on
+// skipping frames (its lag lasts until then, counted once). It reports
+// whether the socket goes on.
+func (k *socket) resync() bool {
+	// Frames are skipped until the catch-up's turn, then queue again.
+	select {
+	case k.s.catchUps <- struct{}{}:
+	case <-k.ctx.Done():
+		return false
+	}
+	lag := k.sub.Resume()
+	k.s.log.Debug("socket fell behind", "user_id", k.su.User.ID, "since", lag.Since, "skipped", lag.Skipped)
+	var frame []byte
+	var err error
+	if lag.Since >= 0 { // else nothing the database holds was skipped
+		frame, err = k.s.catchUpFrame(k.ctx, k.su.Scope, lag.Since, k.viewing.Load())
+	}
+	<-k.s.catchUps
+	if err != nil {
+		if k.ctx.Err() == nil {
+			k.s.log.Warn("catch up after falling behind", "user_id", k.su.User.ID, "err", err)
+			// The browser cannot be told what it missed: reconnecting
+			// makes it ask (1008: it comes back and catches up).
+			k.end(websocket.StatusPolicyViolation, "too slow")
+		}
+		return false
+	}
+	if len(frame) == 0 {
+		return true
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), k.opts.WriteTimeout)
+	defer cancel()
+	if k.conn.Write(wctx, websocket.MessageText, frame) != nil {
+		k.end(websocket.StatusPolicyViolation, "too slow")
+		return false
+	}
+	return true
+}
+
 // closeConn sends the close frame and waits for the browser's answer, for at
 // most CloseTimeout; then it drops the connection under the pending read.
 func (k *socket) closeConn() {
@@ -244,45 +323,48 @@ func (k *socket) closeConn() {
 	k.s.log.Debug("socket closed", "user_id", k.su.User.ID, "code", int(r.code), "reason", r.text, "err", err)
 }
 
-// watch ends the socket when the hub drops its subscriber, and every
-// CheckEvery re-checks the login and pings the browser. It returns once the
-// socket is ending.
-func (k *socket) watch() {
-	t := time.NewTicker(k.opts.CheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-k.ctx.Done():
-			return
-		case <-k.sub.Done():
-			k.end(subscriberClose(k.sub.Err()))
-			return
-		case <-t.C:
-		}
-		_, err := k.s.store.SessionByToken(k.ctx, k.token, k.s.cfg.SessionTTL)
-		if errors.Is(err, models.ErrNotFound) {
-			k.end(statusSignedOut, "signed out")
-			return
-		}
-		if k.ctx.Err() != nil {
-			return
-		}
-		// The ping's deadline is its own too: cancelled while its frame is
-		// being written, it would drop the connection under the close frame.
-		pctx, cancel := context.WithTimeout(context.Background(), k.opts.PingTimeout)
-		err = k.conn.Ping(pctx)
-		cancel()
-		if err != nil {
-			// The hub may have dropped the subscriber while this ping waited
-			// behind a stalled write: if so, that names the close.
-			if serr := k.sub.Err(); serr != nil {
-				k.end(subscriberClose(serr))
-			} else {
-				k.end(websocket.StatusPolicyViolation, "ping timeout")
-			}
-			return
-		}
+// pingDelay is the wait before the next ping: between half of CheckEvery and
+// CheckEvery, at random. Sockets that connected together (a node restart,
+// a load test) would otherwise ping together for ever: 10,000 ping
+// goroutines at once, whose stacks the process keeps (quality.md B4).
+func (k *socket) pingDelay() time.Duration {
+	half := k.opts.CheckEvery / 2
+	return half + rand.N(k.opts.CheckEvery-half+1)
+}
+
+// ping pings the browser, and arms the next ping once the pong is in. It
+// runs on the ping timer's goroutine, which lives only as long as the ping.
+// A browser that does not answer within PingTimeout is not reading (a
+// frozen tab, a dead network path): the socket ends.
+func (k *socket) ping() {
+	k.pingMu.Lock()
+	if k.ctx.Err() != nil {
+		k.pingMu.Unlock()
+		return // ending: run has stopped the timer or is about to
 	}
+	k.pings.Add(1)
+	k.pingMu.Unlock()
+	defer k.pings.Done()
+	// The ping's deadline is its own: cancelled while its frame is being
+	// written, it would drop the connection under the close frame.
+	pctx, cancel := context.WithTimeout(context.Background(), k.opts.PingTimeout)
+	err := k.conn.Ping(pctx)
+	cancel()
+	if err != nil {
+		// The hub may have dropped the subscriber while this ping waited
+		// behind a stalled write: if so, that names the close.
+		if serr := k.sub.Err(); serr != nil {
+			k.end(subscriberClose(serr))
+		} else {
+			k.end(websocket.StatusPolicyViolation, "ping timeout")
+		}
+		return
+	}
+	k.pingMu.Lock()
+	if k.ctx.Err() == nil {
+		k.pingTimer.Reset(k.pingDelay())
+	}
+	k.pingMu.Unlock()
 }
 
 // handle acts on one browser message.
@@ -293,11 +375,11 @@ func (k *socket) handle(ctx context.Context, m clientMessage) {
 	if m.Resume != nil {
 		k.catchUp(ctx, *m.Resume)
 	}
-	if m.Typing != 0 && m.Typing == k.viewing && time.Since(k.typedAt) > 2*time.Second {
+	if m.Typing != 0 && m.Typing == k.viewing.Load() && time.Since(k.typedAt) > 2*time.Second {
 		k.typedAt = time.Now()
 		k.s.publishTyping(ctx, k.su, m.Typing)
 	}
-	if m.Read != 0 && m.Read == k.viewing {
+	if m.Read != 0 && m.Read == k.viewing.Load() {
 		k.markRead(ctx, m.Read)
 	}
 }
@@ -319,12 +401,13 @@ func (k *socket) markRead(ctx context.Context, id int64) {
 // view moves the socket's thread subscription; a conversation the user
 // may not see is silently not joined (R9: no event, no confirmation).
 func (k *socket) view(ctx context.Context, id, since int64) {
-	if id == k.viewing {
+	viewing := k.viewing.Load()
+	if id == viewing {
 		return
 	}
-	if k.viewing != 0 {
-		k.s.hub.Leave(ctx, convTopic(k.viewing), k.sub)
-		k.viewing = 0
+	if viewing != 0 {
+		k.s.hub.Leave(ctx, convTopic(viewing), k.sub)
+		k.viewing.Store(0)
 	}
 	if id <= 0 {
 		return
@@ -335,7 +418,7 @@ func (k *socket) view(ctx context.Context, id, since int64) {
 	if k.s.hub.Join(ctx, convTopic(id), k.sub) != nil {
 		return
 	}
-	k.viewing = id
+	k.viewing.Store(id)
 	// What happened between the thread's render and this join.
 	if since > 0 {
 		frame, err := k.s.threadCatchUp(ctx, k.su.Scope, id, since)
@@ -360,7 +443,7 @@ func (k *socket) writeNow(frame []byte) {
 
 // catchUp sends what the browser missed since seq, from the database.
 func (k *socket) catchUp(ctx context.Context, seq int64) {
-	frame, err := k.s.catchUpFrame(ctx, k.su.Scope, seq, k.viewing)
+	frame, err := k.s.catchUpFrame(ctx, k.su.Scope, seq, k.viewing.Load())
 	if err != nil && ctx.Err() == nil {
 		k.s.log.Warn("catch up", "user_id", k.su.User.ID, "err", err)
 		return

@@ -270,7 +270,7 @@ func TestSocketAnsweringPingsStaysOpen(t *testing.T) {
 func TestSocketExitsCloseConnection(t *testing.T) {
 	opts := web.SocketOptions{CheckEvery: 100 * time.Millisecond, PingTimeout: time.Minute,
 		WriteTimeout: 500 * time.Millisecond, CloseTimeout: time.Second}
-	f := newFixtureWith(t, serverOpts{socket: opts})
+	f := newFixtureWith(t, serverOpts{socket: opts, hub: hub.Config{LagTimeout: 50 * time.Millisecond}})
 	waitNoSocketGoroutines(t, slack)
 	feed := "inbox:" + itoa(f.Demo.Inbox.ID)
 	// closedWith waits for the socket's close and checks its status.
@@ -324,7 +324,8 @@ func TestSocketExitsCloseConnection(t *testing.T) {
 		rs := c.rawSocket(t, 4096)
 		f.awaitMembers(t, feed, 1)
 		// Publish until the socket falls behind for good: the TCP buffers
-		// are full, a write is stuck, and the hub drops the subscriber. The
+		// are full, a write is stuck, the hub skips frames for it, and
+		// drops it when it has not come back within LagTimeout. The
 		// close frame cannot pass the stuck write; WriteTimeout ends it.
 		dropped := f.Hub.Stats().SubscribersDropped
 		frame := []byte(`<div id="big">` + strings.Repeat("x", 64<<10) + `</div>`)
@@ -334,6 +335,9 @@ func TestSocketExitsCloseConnection(t *testing.T) {
 			}
 			if err := f.Hub.Publish(context.Background(), hub.Event{Topic: feed, Seq: int64(i + 1), Frame: frame}); err != nil {
 				t.Fatal(err)
+			}
+			if f.Hub.Stats().SubscribersLagged > 0 {
+				time.Sleep(time.Millisecond) // behind: it is dropped past the hub's LagTimeout
 			}
 		}
 		// The server gives up by itself, the client still not reading...

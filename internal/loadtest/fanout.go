@@ -395,8 +395,15 @@ func fanoutStep(ctx context.Context, s *session, o fanoutOptions, t *target, f *
 // fetchProfile saves a CPU profile of d from base's /debug/pprof/profile.
 func fetchProfile(ctx context.Context, base string, d time.Duration, path string) error {
 	secs := max(1, int(math.Round(d.Seconds())))
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), nil)
-	resp, err := (&http.Client{Timeout: d + 30*time.Second}).Do(req)
+	cctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	return fetchPprof(cctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), path)
+}
+
+// fetchPprof saves the profile at url (a /debug/pprof endpoint) to path.
+func fetchPprof(ctx context.Context, url, path string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -15,7 +16,15 @@ type idleOptions struct {
 	Sockets []int
 	Hold    time.Duration // how long the sockets are held, watching for disconnects
 	Settle  time.Duration // pause before each memory reading
+	// ProfileDir, when set, receives heap and goroutine profiles of each
+	// target serving pprof, taken just after connecting and at the end of
+	// the hold (Parley is then started with PARLEY_PPROF_ADDR).
+	ProfileDir string
 }
+
+// defaultIdleHold outlasts Parley's periodic session re-check (30 s) with
+// room to spare: B4 measures the steady state, not the first seconds.
+const defaultIdleHold = 75 * time.Second
 
 // idleRun is one target at one socket count.
 type idleRun struct {
@@ -33,6 +42,7 @@ type idleRun struct {
 	StackBefore int64 // bytes of goroutine stacks (-1: unknown)
 	StackAfter  int64
 	SoftnetDrop uint64 // loopback packets the kernel dropped during the run (machine-wide)
+	ClosedEarly int64  // sockets that ended before the hold (while connecting and warming up)
 	Disconnects int64  // sockets that ended while held
 	Reasons     string
 	Held        time.Duration
@@ -80,11 +90,13 @@ func runIdleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	o.register(fs, 15*time.Minute)
 	fs.StringVar(&counts, "sockets", "10000", "idle sockets; a comma-separated list runs each count")
-	fs.DurationVar(&o.Hold, "hold", 10*time.Second, "how long to hold the sockets open")
+	fs.DurationVar(&o.Hold, "hold", defaultIdleHold, "how long to hold the sockets open (B4: at least 60s, past the session re-check)")
 	fs.DurationVar(&o.Settle, "settle", 3*time.Second, "pause before each memory reading")
+	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write heap and goroutine profiles of each target after connecting and after the hold")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	o.ParleyPprof = o.ProfileDir != ""
 	var err error
 	if o.Sockets, err = parseList("sockets", counts); err != nil {
 		return err
@@ -166,8 +178,10 @@ func idleTarget(ctx context.Context, s *session, o idleOptions, name string, n i
 		return r, err
 	}
 	r.RSSMax, r.RSSEnd = r.RSSAfter, r.RSSAfter
+	o.saveProfiles(ctx, s, t, n, "after")
 
 	closed0 := f.closed.Load()
+	r.ClosedEarly = closed0
 	start := time.Now()
 	for time.Since(start) < o.Hold {
 		if !sleepCtx(ctx, min(time.Second, o.Hold-time.Since(start))) {
@@ -180,6 +194,7 @@ func idleTarget(ctx context.Context, s *session, o idleOptions, name string, n i
 	}
 	r.HeapAfter, r.StackAfter = t.HeapInuse(ctx), t.StackInuse(ctx)
 	r.Held = time.Since(start)
+	o.saveProfiles(ctx, s, t, n, "end")
 	drops1, _ := softnetDropped()
 	r.SoftnetDrop = drops1 - drops0
 	r.Disconnects = f.closed.Load() - closed0
@@ -187,6 +202,23 @@ func idleTarget(ctx context.Context, s *session, o idleOptions, name string, n i
 	fmt.Fprintf(s.progress, "%s: %d/%d connected, %d subscribed, RSS %d → %d KiB, %d KiB at the end (%.1f KiB/socket), %d disconnects in %s\n",
 		name, r.Connected, n, r.Subscribed, r.RSSBefore, r.RSSAfter, r.RSSEnd, r.perSocketKiB(), r.Disconnects, r.Held.Round(time.Second))
 	return r, nil
+}
+
+// saveProfiles writes t's heap and goroutine profiles into the profile
+// directory, if one is set and t serves pprof; a failure is reported, not
+// fatal. The heap profile is that of the last GC: no GC is forced, so the
+// readings that follow are undisturbed.
+func (o idleOptions) saveProfiles(ctx context.Context, s *session, t *target, n int, when string) {
+	if o.ProfileDir == "" || t.PprofURL == "" {
+		return
+	}
+	for _, p := range []string{"heap", "goroutine"} {
+		name := strings.ReplaceAll(t.Name, "/", "-")
+		path := filepath.Join(o.ProfileDir, fmt.Sprintf("%s-%d-%s-%s.pprof", name, n, when, p))
+		if err := fetchPprof(ctx, t.PprofURL+"/debug/pprof/"+p, path); err != nil {
+			fmt.Fprintf(s.progress, "%s: %v\n", t.Name, err)
+		}
+	}
 }
 
 // printIdle writes the table and the ratios.
@@ -209,8 +241,9 @@ func printIdle(w io.Writer, o idleOptions, fdLimit uint64, runs []idleRun) {
 		if r.DialError != "" {
 			fmt.Fprintf(w, "- %s, %d sockets: %s\n", r.Target, r.Wanted, r.DialError)
 		}
-		if r.Disconnects > 0 {
-			fmt.Fprintf(w, "- %s, %d sockets: disconnects: %s\n", r.Target, r.Wanted, r.Reasons)
+		if r.Disconnects > 0 || r.ClosedEarly > 0 {
+			fmt.Fprintf(w, "- %s, %d sockets: %d closed before the hold, %d while held: %s\n", r.Target, r.Wanted,
+				r.ClosedEarly, r.Disconnects, r.Reasons)
 		}
 	}
 	for _, p := range runs {

@@ -99,6 +99,9 @@ type common struct {
 	Concurrency int
 	Buffer      int
 	Timeout     time.Duration
+	// ParleyPprof starts Parley serving /debug/pprof on a loopback port
+	// of its own (the target's PprofURL).
+	ParleyPprof bool
 }
 
 func (c *common) register(fs *flag.FlagSet, defTimeout time.Duration) {
@@ -226,7 +229,21 @@ func (s *session) parleyOptions() parleyOptions {
 // start starts the named target; the caller stops it.
 func (s *session) start(ctx context.Context, name string) (*target, error) {
 	if name == "parley" {
-		return startParleyTarget(ctx, s.parleyOptions(), s.rdb, s.progress)
+		po := s.parleyOptions()
+		var pprofURL string
+		if s.cfg.ParleyPprof {
+			addr, err := freeLoopbackAddr()
+			if err != nil {
+				return nil, err
+			}
+			po.ExtraEnv = append(po.ExtraEnv, "PARLEY_PPROF_ADDR="+addr)
+			pprofURL = "http://" + addr
+		}
+		t, err := startParleyTarget(ctx, po, s.rdb, s.progress)
+		if t != nil && pprofURL != "" {
+			t.PprofURL = pprofURL
+		}
+		return t, err
 	}
 	buffer, err := s.cfg.ceilingBuffer(name)
 	if err != nil {
