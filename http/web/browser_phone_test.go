@@ -244,7 +244,7 @@ func phoneWidth(t *testing.T, f *fixture, tab context.Context, width int, to str
 		chromedp.SendKeys(chromedp.CSS(`#new-chat textarea[name=body]`), longText),
 		chromedp.Click(chromedp.Search(`//form[@id="new-chat"]//button[normalize-space(.)="Start chat"]`)),
 	)
-	threadShown := `/^\/chats\/\d+$/.test(location.pathname) && ` + visibleJS(`#thread-pane .thread .timeline .msg`)
+	threadShown := `/^\/chats\/\d+$/.test(location.pathname) && ` + visibleJS(`#thread-pane .thread .timeline > .msg`)
 	browsertest.WaitFor(t, tab, "the new thread", threadShown)
 	threadPath := browsertest.Get(t, tab, "read the thread's path", chromedp.Evaluate[string](`location.pathname`))
 	checkThreadAlone := func(step string) {
@@ -338,7 +338,7 @@ func TestBrowserDesktopLayout(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#new-chat textarea[name=body]`), longText),
 		chromedp.Click(chromedp.Search(`//form[@id="new-chat"]//button[normalize-space(.)="Start chat"]`)),
 	)
-	browsertest.WaitFor(t, tab, "the new thread", `/^\/chats\/\d+$/.test(location.pathname) && `+visibleJS(`#thread-pane .thread .msg`))
+	browsertest.WaitFor(t, tab, "the new thread", `/^\/chats\/\d+$/.test(location.pathname) && `+visibleJS(`#thread-pane .thread .timeline > .msg`))
 	if !isVisible(t, tab, `#conv-list .conv-row`) {
 		t.Errorf("at %dpx the open thread hides the list", width)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/parley-chat/parley/models"
@@ -105,4 +106,7 @@ func keepOpenRow(d *views.ChatsData, row models.ConversationRow) {
 		}
 	}
 	d.Page.Rows = slices.Insert(d.Page.Rows, at, row)
+	if at <= len(d.Rows) {
+		d.Rows = slices.Insert(d.Rows, at, views.NewConvRow(&row, time.Now()))
+	}
 }
