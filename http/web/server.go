@@ -74,6 +74,8 @@ type Server struct {
 	wsCancel context.CancelFunc
 	app      *fiber.App
 	closers  []func() error
+	// versions maps each static asset to its content hash (?v= in URLs).
+	versions map[string]string
 }
 
 // BodyLimit caps request bodies; larger ones get 413 before any handler runs (R14).
@@ -107,7 +109,7 @@ func New(d Deps) (*Server, error) {
 		log: d.Logger, views: r, csrf: newCSRFKey(d.Config.SessionSecret),
 		throttle: &loginThrottle{rdb: d.Redis, window: 15 * time.Minute, perEmail: 10, perIP: 50},
 		origin:   base.Scheme + "://" + base.Host, originHost: base.Host,
-		httpm: newHTTPMetrics(d.Metrics),
+		httpm: newHTTPMetrics(d.Metrics), versions: versions,
 	}
 	if d.Hub == nil || d.Publisher == nil {
 		return nil, errors.New("web: a hub and a publisher are required")
