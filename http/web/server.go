@@ -76,6 +76,8 @@ type Server struct {
 	closers  []func() error
 	// versions maps each static asset to its content hash (?v= in URLs).
 	versions map[string]string
+	// queuesCSP is the Asynq dashboard's Content-Security-Policy (queues.go).
+	queuesCSP string
 }
 
 // BodyLimit caps request bodies; larger ones get 413 before any handler runs (R14).
