@@ -100,6 +100,15 @@ need_root() {
 	[[ ${#sudo[@]} == 0 ]] || have sudo || die "need root or sudo to $*"
 }
 
+# repair_dpkg: configure what was unpacked; a package whose dependencies never arrived
+# stays unconfigured there, and apt-get -f install then fetches them and configures it.
+repair_dpkg() {
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a ||
+		echo "(dpkg --configure -a left packages unconfigured: apt-get -f install fetches what they lack)"
+	"${apt[@]}" -f install -y
+	[[ -z "$(dpkg --audit)" ]] || { dpkg --audit; return 1; }
+}
+
 if ((${#missing[@]} > 0)); then
 	# Deduplicate (postgresql-client can be listed twice).
 	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -108,12 +117,10 @@ if ((${#missing[@]} > 0)); then
 	say "missing: ${missing[*]} (apt's output goes to ${PARLEY_SETUP_LOG#"$PARLEY_ROOT"/})"
 	# dpkg left work pending (an install interrupted by Ctrl-C, a full disk, a lost
 	# session): finish it first, or apt refuses to install anything.
-	if [[ -n "$(dpkg --audit 2>/dev/null)" ]]; then
-		step "finishing an interrupted installation (dpkg --configure -a)" \
-			"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a
-		step "repairing broken dependencies (apt-get -f install)" "${apt[@]}" -f install -y
-	fi
 	step "apt-get update" "${apt[@]}" update
+	if [[ -n "$(dpkg --audit 2>/dev/null)" ]]; then
+		step "finishing an interrupted installation (dpkg --configure -a, apt-get -f install)" repair_dpkg
+	fi
 	step "installing ${#missing[@]} package(s) with apt-get" \
 		"${apt[@]}" install -y --no-install-recommends "${missing[@]}"
 fi
