@@ -203,6 +203,7 @@ ensure_postgres() { # URL DEFAULTED: DEFAULTED non-empty when the URL is env.sh'
 		ensure_private_role "$port" "$user"
 	fi
 
+	[[ -z "$db" || "$db" =~ ^[A-Za-z0-9_-]+$ ]] || die "unexpected database name '$db'"
 	local maint exists
 	maint="$(url_with_db "$url" postgres)"
 	if ! exists="$(psql -w "$maint" -XtAc "SELECT 1 FROM pg_database WHERE datname = '${db:-postgres}'" 2>&1)"; then
@@ -215,7 +216,6 @@ ensure_postgres() { # URL DEFAULTED: DEFAULTED non-empty when the URL is env.sh'
 		die "PostgreSQL on $host:$port refuses the URL's user '$user' (set PARLEY_DATABASE_URL / PARLEY_TEST_DATABASE_URL)"
 	fi
 	[[ -n "$db" ]] || return 0
-	[[ "$db" =~ ^[A-Za-z0-9_-]+$ ]] || die "unexpected database name '$db'"
 	if [[ -z "$exists" ]]; then
 		say "creating database $db on $host:$port"
 		psql -w "$maint" -Xq -c "CREATE DATABASE \"$db\""
