@@ -7,19 +7,36 @@ PARLEY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PARLEY_ROOT
 PARLEY_DATA="$PARLEY_ROOT/.data" # private service data, session secret: gitignored
 
-export PARLEY_DATABASE_URL="${PARLEY_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/parley?sslmode=disable}"
+# The PostgreSQL default is 127.0.0.1:5432 with trust auth, unless services.sh found a server
+# there that wants a password (Debian's own cluster, started when the postgresql package is
+# installed) and started a private cluster on another port instead: it records that URL in
+# .data/database-url. PARLEY_DATABASE_URL_DEFAULT (not exported) tells services.sh the URL
+# is ours to choose, so it may do that; a URL you set is used as it is.
+if [[ -z "${PARLEY_DATABASE_URL:-}" ]]; then
+	PARLEY_DATABASE_URL_DEFAULT=1
+	if [[ -s "$PARLEY_DATA/database-url" ]]; then
+		PARLEY_DATABASE_URL="$(cat "$PARLEY_DATA/database-url")"
+	else
+		PARLEY_DATABASE_URL="postgres://postgres@127.0.0.1:5432/parley?sslmode=disable"
+	fi
+fi
+export PARLEY_DATABASE_URL
 export PARLEY_REDIS_URL="${PARLEY_REDIS_URL:-redis://127.0.0.1:6379/0}"
 export PARLEY_HTTP_ADDR="${PARLEY_HTTP_ADDR:-127.0.0.1:8080}"
 export PARLEY_BASE_URL="${PARLEY_BASE_URL:-http://localhost:8080}"
 
 # Tests default to the same servers as the app: the maintenance database "postgres" of the
 # same PostgreSQL (tests CREATE/DROP databases of their own there) and the same Redis.
-export PARLEY_TEST_DATABASE_URL="${PARLEY_TEST_DATABASE_URL:-$(
-	url="${PARLEY_DATABASE_URL%%\?*}"
-	query=""
-	[[ "$PARLEY_DATABASE_URL" == *\?* ]] && query="?${PARLEY_DATABASE_URL#*\?}"
-	printf '%s/postgres%s' "${url%/*}" "$query"
-)}"
+if [[ -z "${PARLEY_TEST_DATABASE_URL:-}" ]]; then
+	PARLEY_TEST_DATABASE_URL_DEFAULT="${PARLEY_DATABASE_URL_DEFAULT:-}"
+	PARLEY_TEST_DATABASE_URL="$(
+		url="${PARLEY_DATABASE_URL%%\?*}"
+		query=""
+		[[ "$PARLEY_DATABASE_URL" == *\?* ]] && query="?${PARLEY_DATABASE_URL#*\?}"
+		printf '%s/postgres%s' "${url%/*}" "$query"
+	)"
+fi
+export PARLEY_TEST_DATABASE_URL
 # PARLEY_TEST_REDIS_URL's database number holds the tests' locks (parley:testlock:N, with a
 # TTL); PARLEY_TEST_REDIS_DBS lists the databases test packages may take (one each, e.g.
 # "1-15" or "3,5-9"; 0 never). A package takes only an empty one, marks it and flushes it when
@@ -38,6 +55,30 @@ say() { printf '==> %s\n' "$*"; }
 die() {
 	printf 'error: %s\n' "$*" >&2
 	exit 1
+}
+
+# Set-up steps write their tools' output (apt, dpkg, initdb, pg_ctl, go install) here and
+# print one line each; a failure prints this path and the log's tail.
+PARLEY_SETUP_LOG="$PARLEY_DATA/setup.log"
+
+# step SUMMARY COMMAND...: runs COMMAND with its output appended to the set-up log and prints
+# "==> SUMMARY ... done (Ns)"; on failure, the log's last lines and its path, then exits.
+step() {
+	local summary="$1" start=$SECONDS rc=0
+	shift
+	mkdir -p "$PARLEY_DATA"
+	printf '\n=== %s %s\n$ %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$summary" "$*" >>"$PARLEY_SETUP_LOG"
+	printf '==> %s ... ' "$summary"
+	"$@" >>"$PARLEY_SETUP_LOG" 2>&1 </dev/null || rc=$?
+	if ((rc == 0)); then
+		printf 'done (%ds)\n' $((SECONDS - start))
+		return 0
+	fi
+	printf 'failed (exit %d)\n' "$rc"
+	printf -- '--- the last 30 lines of %s:\n' "$PARLEY_SETUP_LOG" >&2
+	tail -n 30 "$PARLEY_SETUP_LOG" >&2
+	printf -- '---\n' >&2
+	die "$summary failed; the whole output is in $PARLEY_SETUP_LOG"
 }
 
 # The session secret must survive restarts (or every login is lost), so generate it once
@@ -86,6 +127,20 @@ url_user() {
 	else
 		printf '%s' "$2"
 	fi
+}
+# url_with_port URL PORT -> the same URL with another port
+url_with_port() {
+	local scheme="${1%%://*}" rest="${1#*://}" auth tail="" user=""
+	auth="${rest%%[/?]*}"
+	tail="${rest:${#auth}}"
+	if [[ "$auth" == *@* ]]; then
+		user="${auth%@*}@"
+		auth="${auth##*@}"
+	fi
+	local host
+	host="$(url_host "$1")"
+	[[ "$host" == *:* ]] && host="[$host]"
+	printf '%s://%s%s:%s%s' "$scheme" "$user" "$host" "$2" "$tail"
 }
 # url_dbname URL -> the path without its slash (the database name)
 url_dbname() {

@@ -90,12 +90,8 @@ start_private_pg() { # PORT
 		local locale=(--no-locale)
 		# C.UTF-8 keeps byte-order sorting but gives lower()/ILIKE real Unicode case rules.
 		if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then locale=(--locale=C.UTF-8); fi
-		say "initialising a private PostgreSQL cluster in $pgdata"
-		if ! as_pg_owner "$bindir/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 "${locale[@]}" \
-			>"$PARLEY_DATA/pg-initdb.log" 2>&1; then
-			cat "$PARLEY_DATA/pg-initdb.log" >&2
-			die "initdb failed"
-		fi
+		step "initialising a private PostgreSQL cluster in $pgdata (initdb)" \
+			as_pg_owner "$bindir/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 "${locale[@]}"
 		# Loopback TCP only, no Unix socket (nothing to clash with a system cluster's socket).
 		cat >>"$pgdata/postgresql.conf" <<-'EOF'
 
@@ -107,19 +103,23 @@ start_private_pg() { # PORT
 		printf '%s\n' '# parley: trust, loopback TCP only' 'host all all 127.0.0.1/32 trust' >"$pgdata/pg_hba.conf"
 	fi
 
-	say "starting private PostgreSQL in $pgdata on 127.0.0.1:$port"
+	step "starting private PostgreSQL in $pgdata on 127.0.0.1:$port" pg_start "$bindir" "$pgdata" "$port"
+}
+
+# pg_start BINDIR PGDATA PORT (its output goes to the set-up log)
+pg_start() {
 	# After a crash (kill -9) the old postmaster or its backends may linger a few seconds and
 	# the new one refuses to start while they hold the data directory: retry for a while.
 	local try
 	for try in 1 2 3 4 5 6; do
-		if as_pg_owner "$bindir/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -o "-p $port" \
-			-w -t "$WAIT_SECONDS" start >/dev/null 2>&1; then
+		if as_pg_owner "$1/pg_ctl" -D "$2" -l "$2/server.log" -o "-p $3" -w -t "$WAIT_SECONDS" start; then
 			return 0
 		fi
 		((try < 6)) && sleep 5
 	done
-	tail -n 20 "$pgdata/server.log" >&2 || true
-	die "PostgreSQL did not start (log: $pgdata/server.log)"
+	tail -n 20 "$2/server.log" || true
+	echo "PostgreSQL did not start (its log: $2/server.log)"
+	return 1
 }
 
 # " (the private one in DIR)" when the server on PORT is the cluster we started.
@@ -137,14 +137,50 @@ pg_ours() {
 ensure_private_role() { # PORT USER
 	[[ "$2" == postgres ]] && return 0
 	local admin="postgres://postgres@127.0.0.1:$1/postgres?sslmode=disable"
-	if [[ -z "$(psql "$admin" -XtAc "SELECT 1 FROM pg_roles WHERE rolname = '$2'")" ]]; then
+	if [[ -z "$(psql -w "$admin" -XtAc "SELECT 1 FROM pg_roles WHERE rolname = '$2'")" ]]; then
 		say "creating role $2 in the private PostgreSQL"
-		psql "$admin" -Xq -c "CREATE ROLE \"$2\" LOGIN SUPERUSER"
+		psql -w "$admin" -Xq -c "CREATE ROLE \"$2\" LOGIN SUPERUSER"
 	fi
 }
 
-ensure_postgres() { # URL
-	local url="$1" host port user db state=0
+# pg_auth_refused MESSAGE: psql failed because the server wants a password (or refuses the user).
+pg_auth_refused() {
+	[[ "$1" == *"no password supplied"* || "$1" == *"password authentication failed"* ||
+		"$1" == *"pg_hba.conf"* || "$1" == *"peer authentication failed"* ]]
+}
+
+# free_pg_port: the first port from 5433 on where nothing listens on loopback.
+free_pg_port() {
+	local p
+	for ((p = 5433; p < 5533; p++)); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			printf '%s' "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# The server on our default port wants a password: typically Debian's own cluster, which
+# installing the postgresql package starts (under systemd) on 5432 with scram-sha-256 over
+# TCP. Rather than change that cluster's roles or pg_hba.conf, run a private cluster under
+# .data/ (trust, loopback only) on a free port and record its URL in .data/database-url,
+# which env.sh reads from then on.
+use_private_pg_instead() { # URL MESSAGE -> sets NEW_URL
+	local host port new_port
+	host="$(url_host "$1")"
+	port="$(url_port "$1" 5432)"
+	new_port="$(free_pg_port)" || die "no free port for a private PostgreSQL"
+	say "PostgreSQL on $host:$port wants a password (${2%%$'\n'*})"
+	say "so Parley runs its own private cluster under .data/ on 127.0.0.1:$new_port, leaving that server alone; .data/database-url records its URL (delete it, or set PARLEY_DATABASE_URL, to go back)"
+	start_private_pg "$new_port"
+	wait_pg 127.0.0.1 "$new_port" || die "PostgreSQL on 127.0.0.1:$new_port did not become ready within ${WAIT_SECONDS}s"
+	url_with_port "$PARLEY_DATABASE_URL" "$new_port" >"$PARLEY_DATA/database-url"
+	NEW_URL="$(url_with_port "$1" "$new_port")"
+}
+
+ensure_postgres() { # URL DEFAULTED: DEFAULTED non-empty when the URL is env.sh's default
+	local url="$1" defaulted="${2:-}" host port user db state=0
 	host="$(url_host "$url")"
 	port="$(url_port "$url" 5432)"
 	user="$(url_user "$url" postgres)"
@@ -167,17 +203,22 @@ ensure_postgres() { # URL
 		ensure_private_role "$port" "$user"
 	fi
 
-	[[ -n "$db" ]] || return 0
-	[[ "$db" =~ ^[A-Za-z0-9_-]+$ ]] || die "unexpected database name '$db'"
+	[[ -z "$db" || "$db" =~ ^[A-Za-z0-9_-]+$ ]] || die "unexpected database name '$db'"
 	local maint exists
 	maint="$(url_with_db "$url" postgres)"
-	if ! exists="$(psql "$maint" -XtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" 2>&1)"; then
+	if ! exists="$(psql -w "$maint" -XtAc "SELECT 1 FROM pg_database WHERE datname = '${db:-postgres}'" 2>&1)"; then
+		if [[ -n "$defaulted" ]] && is_loopback "$host" && pg_auth_refused "$exists"; then
+			use_private_pg_instead "$url" "$exists"
+			ensure_postgres "$NEW_URL" ""
+			return
+		fi
 		printf '%s\n' "$exists" >&2
 		die "PostgreSQL on $host:$port refuses the URL's user '$user' (set PARLEY_DATABASE_URL / PARLEY_TEST_DATABASE_URL)"
 	fi
+	[[ -n "$db" ]] || return 0
 	if [[ -z "$exists" ]]; then
 		say "creating database $db on $host:$port"
-		psql "$maint" -Xq -c "CREATE DATABASE \"$db\""
+		psql -w "$maint" -Xq -c "CREATE DATABASE \"$db\""
 	fi
 }
 
@@ -222,8 +263,7 @@ ensure_redis() { # URL
 	if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null; then
 		die "the private Redis (pid $pid, $dir) runs but does not answer on $host:$port: run 'make stop' first"
 	fi
-	say "starting private Redis in ${dir#"$PARLEY_ROOT"/} on 127.0.0.1:$port"
-	redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+	step "starting private Redis in ${dir#"$PARLEY_ROOT"/} on 127.0.0.1:$port" redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
 		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no
 	if ! wait_redis "$url"; then
 		tail -n 20 "$dir/redis.log" >&2 || true
@@ -233,11 +273,11 @@ ensure_redis() { # URL
 
 case "${1:-run}" in
 run)
-	ensure_postgres "$PARLEY_DATABASE_URL"
+	ensure_postgres "$PARLEY_DATABASE_URL" "${PARLEY_DATABASE_URL_DEFAULT:-}"
 	ensure_redis "$PARLEY_REDIS_URL"
 	;;
 test)
-	ensure_postgres "$PARLEY_TEST_DATABASE_URL"
+	ensure_postgres "$PARLEY_TEST_DATABASE_URL" "${PARLEY_TEST_DATABASE_URL_DEFAULT:-}"
 	ensure_redis "$PARLEY_TEST_REDIS_URL"
 	mkdir -p "$PARLEY_TEST_OUTPUT"
 	;;

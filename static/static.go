@@ -1,6 +1,9 @@
 // Package static embeds Parley's browser assets: our own CSS and JS, and
-// htmx with its ws extension, which the build installs from the npm
-// registry into vendor/ (see `make assets`); they are never hand-copied.
+// htmx with its ws extension in vendor/. The vendored files are committed,
+// so building needs no Node; vendor/vendor.json records the npm package,
+// version, tarball integrity and sha256 of each, `make assets` is the one
+// way to update them (npm ci, then a rewrite of files and manifest), and
+// vendor_test.go checks them against the manifest and package-lock.json.
 package static
 
 import (
@@ -24,7 +27,7 @@ var Required = []string{"css/app.css", "js/app.js", "js/nav.js", "vendor/htmx.mi
 func Check() error {
 	for _, name := range Required {
 		if _, err := fs.Stat(FS, name); err != nil {
-			return fmt.Errorf("static: %s is missing from the binary: run `make assets` (npm ci) before building", name)
+			return fmt.Errorf("static: %s is missing from the binary: it is committed in static/, so restore it (git checkout static/) and build again", name)
 		}
 	}
 	return nil

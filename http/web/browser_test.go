@@ -96,8 +96,9 @@ func TestBrowserLoginAndDashboard(t *testing.T) {
 	console.Check(t, tab, "recipients and settings")
 	browsertest.Screenshot(t, tab, "web/settings.png")
 
-	// 5. The Asynq dashboard (a React app, no CSP) renders for an admin. It
-	// asks Google Fonts for fonts, which fails offline and only changes the font.
+	// 5. The Asynq dashboard (a React app) renders for an admin under its own
+	// CSP, fetching nothing from another host (no Google Fonts), and its
+	// "Back to Parley" link leads to the dashboard.
 	browsertest.Do(t, tab, "open /admin/queues", chromedp.Navigate(f.URL+"/admin/queues"))
 	// The sidebar appears first; "Queue Size" is a chart title that shows
 	// once the queue statistics arrived from the API behind our auth.
@@ -108,6 +109,15 @@ func TestBrowserLoginAndDashboard(t *testing.T) {
 		t.Errorf("the Asynq dashboard could not load its data:\n%s", text)
 	}
 	browsertest.Screenshot(t, tab, "web/queues-admin.png")
+	if others := browsertest.Get(t, tab, "list requests to other hosts", chromedp.Evaluate[[]string](
+		`performance.getEntriesByType("resource").map(e => e.name).filter(u => !u.startsWith(location.origin + "/"))`)); len(others) > 0 {
+		t.Errorf("the Asynq dashboard fetched from other hosts: %v", others)
+	}
+	console.Check(t, tab, "Asynq dashboard")
+	browsertest.Do(t, tab, "click Back to Parley", chromedp.Click(chromedp.CSS(`#parley-back`)), chromedp.WaitVisible(chromedp.CSS(`.inbox`)))
+	if path := browsertest.Get(t, tab, "read path", chromedp.Evaluate[string](`location.pathname`)); path != "/" {
+		t.Errorf("Back to Parley led to %q, want /", path)
+	}
 
 	// 6. An agent, in a separate browser context (own cookies), gets a 404.
 	agent := browsertest.NewIncognitoTab(t, tab)

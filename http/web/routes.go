@@ -21,11 +21,8 @@ func (s *Server) routes() error {
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metricsHandler())
-	app.Use("/static", filesystem.New(filesystem.Config{
-		Root: http.FS(static.FS),
-		// Asset URLs carry a content hash (?v=), so they may be cached for long.
-		MaxAge: 365 * 24 * 3600,
-	}))
+	// Versioned URLs are immutable; others revalidate by ETag (static_cache.go).
+	app.Use("/static", staticCache(s.versions), filesystem.New(filesystem.Config{Root: http.FS(static.FS)}))
 
 	// Provider callbacks: no session, no CSRF. Vonage signs its webhooks
 	// (and calls them with GET or POST); the simulator's Vonage-compatible

@@ -77,6 +77,10 @@ type Server struct {
 	catchUps chan struct{}
 	app      *fiber.App
 	closers  []func() error
+	// versions maps each static asset to its content hash (?v= in URLs).
+	versions map[string]string
+	// queuesCSP is the Asynq dashboard's Content-Security-Policy (queues.go).
+	queuesCSP string
 }
 
 // BodyLimit caps request bodies; larger ones get 413 before any handler runs (R14).
@@ -110,7 +114,7 @@ func New(d Deps) (*Server, error) {
 		log: d.Logger, views: r, csrf: newCSRFKey(d.Config.SessionSecret),
 		throttle: &loginThrottle{rdb: d.Redis, window: 15 * time.Minute, perEmail: 10, perIP: 50},
 		origin:   base.Scheme + "://" + base.Host, originHost: base.Host,
-		httpm: newHTTPMetrics(d.Metrics),
+		httpm: newHTTPMetrics(d.Metrics), versions: versions,
 	}
 	if d.Hub == nil || d.Publisher == nil {
 		return nil, errors.New("web: a hub and a publisher are required")

@@ -7,9 +7,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestMain lets this test binary act as the ceiling server when the tool
@@ -89,21 +92,28 @@ func TestIdleSmoke(t *testing.T) {
 	}
 }
 
-// TestInboundSmoke runs the B2 scenario with tiny numbers; it needs a built
-// parley binary (PARLEY_BENCH_BIN) and a private redis-server.
+// TestInboundSmoke runs the B2 scenario with tiny numbers against a real
+// `parley serve`: PARLEY_BENCH_BIN's binary, or one it builds (as `make test`
+// runs it), on a database of its own that it drops afterwards (or
+// PARLEY_BENCH_DATABASE_URL's), with a private redis-server.
 func TestInboundSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts parley")
+	}
+	extra := smokeRedis(t, true)
 	bin := os.Getenv("PARLEY_BENCH_BIN")
 	if bin == "" {
-		t.Skip("PARLEY_BENCH_BIN unset: the inbound scenario needs a parley binary")
+		bin = buildParley(t)
+	}
+	dbURL := os.Getenv("PARLEY_BENCH_DATABASE_URL")
+	if dbURL == "" {
+		dbURL = smokeDatabase(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out, progress bytes.Buffer
 	args := append([]string{"inbound", "-bin", bin, "-sockets", "5", "-rate", "20", "-duration", "1s", "-senders", "10",
-		"-drain", "5s", "-timeout", "90s"}, smokeRedis(t, true)...)
-	if u := os.Getenv("PARLEY_BENCH_DATABASE_URL"); u != "" {
-		args = append(args, "-database-url", u)
-	}
+		"-drain", "5s", "-timeout", "90s", "-database-url", dbURL}, extra...)
 	if err := Main(ctx, args, &out, &progress); err != nil {
 		t.Fatalf("inbound: %v\n%s", err, progress.String())
 	}
@@ -114,14 +124,17 @@ func TestInboundSmoke(t *testing.T) {
 }
 
 // TestChatsSmoke runs the B5/B6 scenario on a few hundred generated
-// conversations; it needs a built parley binary (PARLEY_BENCH_BIN), a
+// conversations; it builds parley unless PARLEY_BENCH_BIN names a binary, and needs a
 // private redis-server and PARLEY_TEST_DATABASE_URL's server, where it
 // creates a database of its own and drops it.
 func TestChatsSmoke(t *testing.T) {
 	bin := os.Getenv("PARLEY_BENCH_BIN")
+	if bin == "" {
+		bin = buildParley(t)
+	}
 	base := os.Getenv("PARLEY_TEST_DATABASE_URL")
-	if bin == "" || base == "" {
-		t.Skip("PARLEY_BENCH_BIN or PARLEY_TEST_DATABASE_URL unset: the chats scenario needs a parley binary and PostgreSQL")
+	if base == "" {
+		t.Skip("PARLEY_TEST_DATABASE_URL unset: the chats scenario needs PostgreSQL")
 	}
 	u, err := url.Parse(base)
 	if err != nil {
@@ -150,4 +163,47 @@ func TestChatsSmoke(t *testing.T) {
 	if !strings.Contains(progress.String(), "dropped database") {
 		t.Errorf("database not dropped:\n%s", progress.String())
 	}
+}
+
+// buildParley builds the parley binary into the test's temporary directory.
+func buildParley(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "parley")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/parley-chat/parley")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// smokeDatabase names a fresh database on the test PostgreSQL (the tool
+// creates it) and drops it when the test ends.
+func smokeDatabase(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("PARLEY_TEST_DATABASE_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("PARLEY_TEST_DATABASE_URL: %v", err)
+	}
+	name := "parley_smoke_" + newRunID()
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("drop %s: %v", name, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	return u.String()
 }
