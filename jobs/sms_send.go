@@ -52,6 +52,7 @@ type SMSStore interface {
 	RecordSent(ctx context.Context, msgID int64, provider string, ids []string) (*models.Change, error)
 	RecordSendFailed(ctx context.Context, msgID int64, reason string) (*models.Change, error)
 	MarkOutboxDone(ctx context.Context, id int64, lastErr string) error
+	ReleaseSMSClaim(ctx context.Context, msgID int64) error
 }
 
 // SMSConfig configures sending.
@@ -100,6 +101,13 @@ func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		h.done(ctx, p.Outbox(), err.Error())
 		return nil // nothing to retry: the reason is on the message
 	}
+	if errors.Is(err, models.ErrClaimed) {
+		// Another worker may be sending it (this task is a copy the relay
+		// enqueued again after Redis lost its data, or a killed worker's
+		// claim has not yet run out): retried later, when the message is
+		// sent (nothing to do) or the claim has run out.
+		return fmt.Errorf("jobs: sms %d: %w", p.MessageID, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -121,11 +129,13 @@ func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 				return h.fail(ctx, p, "Could not reach the SMS provider: "+err.Error(), err)
 			}
 		}
+		h.release(ctx, p.MessageID)
 		return fmt.Errorf("jobs: sms %d: %w", p.MessageID, err)
 	}
 	ch, err := h.store.RecordSent(ctx, p.MessageID, h.cfg.Provider, ids)
 	if err != nil {
-		return err // retried: the claim lets a 'sending' message through again (see ClaimSMS)
+		h.release(ctx, p.MessageID)
+		return err // retried: the released claim lets a 'sending' message through again (see ClaimSMS)
 	}
 	if ch != nil {
 		h.notify.Notify(ch)
@@ -144,6 +154,14 @@ func (h *smsSend) fail(ctx context.Context, p *task.SMSSend, reason string, ret 
 	}
 	h.done(ctx, p.Outbox(), reason)
 	return ret
+}
+
+// release gives up the claim so this task's retry may send at once; if it
+// fails, the retry waits for the claim to run out (models.SendClaimLease).
+func (h *smsSend) release(ctx context.Context, msgID int64) {
+	if err := h.store.ReleaseSMSClaim(ctx, msgID); err != nil {
+		h.log.Warn("release sms claim", "message_id", msgID, "err", err)
+	}
 }
 
 func (h *smsSend) done(ctx context.Context, outboxID int64, lastErr string) {

@@ -512,6 +512,13 @@ func TestSMSCrashMidSendIsSentAgain(t *testing.T) {
 	if m := h.message(msgID); m.Status != models.MsgSending {
 		t.Fatalf("after the crash the message is %q, want sending", m.Status)
 	}
+	// While the dead worker's claim is young, nobody sends it again (it
+	// might still be sending: a copy of the task re-enqueued after Redis
+	// lost its data must not send twice). Then the claim runs out.
+	if _, _, err := h.store.ClaimSMS(h.ctx, msgID); !errors.Is(err, models.ErrClaimed) {
+		t.Fatalf("claim of a freshly claimed message: %v, want ErrClaimed", err)
+	}
+	h.ageClaim(msgID)
 
 	// The task runs again (here: relayed for the first time; in production
 	// asynq's lease recoverer re-queues it, consuming a retry).
@@ -550,6 +557,7 @@ func TestClaimAndRecordSentTwice(t *testing.T) {
 		if err != nil || failed != nil || out == nil || out.MessageID != msgID || out.From != demoNumber {
 			t.Fatalf("claim %d: %+v %v %v", i, out, failed, err)
 		}
+		h.ageClaim(msgID) // the first worker's claim ran out
 	}
 	ch, err := h.store.RecordSent(h.ctx, msgID, "vonage", []string{"first-a", "first-b"})
 	if err != nil || ch == nil {
@@ -621,5 +629,15 @@ func TestSMSSendMalformedTaskIsClosed(t *testing.T) {
 	})
 	if n := h.vonage.count(); n != 0 {
 		t.Errorf("%d requests reached Vonage", n)
+	}
+}
+
+// ageClaim moves a message's claim back past models.SendClaimLease, as if
+// the worker holding it died that long ago.
+func (h *harness) ageClaim(msgID int64) {
+	h.t.Helper()
+	if _, err := h.store.DB().NewRaw("UPDATE messages SET claimed_at = now() - ? * interval '1 second' - interval '1 second' WHERE id = ?",
+		int(models.SendClaimLease/time.Second), msgID).Exec(h.ctx); err != nil {
+		h.t.Fatal(err)
 	}
 }

@@ -50,6 +50,9 @@ type Message struct {
 	CreatedAt         time.Time  `bun:"created_at,nullzero,default:now()"`
 	SentAt            *time.Time `bun:"sent_at"`
 	DeliveredAt       *time.Time `bun:"delivered_at"`
+	// ClaimedAt is when a worker last marked the message sending (see
+	// ClaimSMS and SendClaimLease).
+	ClaimedAt *time.Time `bun:"claimed_at"`
 }
 
 // MaxBodyLength bounds a message or note body, in characters. SMS has its

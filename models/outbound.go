@@ -23,11 +23,28 @@ type OutboundSMS struct {
 // opted out, plan inactive). The reason is recorded on the message.
 var ErrNotSendable = errors.New("message not sendable")
 
+// ErrClaimed: another worker marked the message sending less than
+// SendClaimLease ago and may still be sending it; try again later.
+var ErrClaimed = errors.New("message is being sent by another worker")
+
+// SendClaimLease is how long a worker's claim on a message (its mark
+// 'sending') keeps every other worker from sending it. It must outlast one
+// send and its record (the provider call is bounded by its own timeout,
+// 10 s by default), and it is about as long as asynq takes to hand a
+// killed worker's task to another (55 s to 2 min; see jobs), so taking a
+// dead worker's message over costs little extra wait.
+const SendClaimLease = time.Minute
+
+// sendClaimLeaseSQL is SendClaimLease as a PostgreSQL interval.
+var sendClaimLeaseSQL = fmt.Sprintf("interval '%d seconds'", int(SendClaimLease/time.Second))
+
 // ClaimSMS re-checks the compliance gate for a queued message and marks
 // it sending. A message already past queued is not claimed again, except
-// one stuck in sending by a worker that died mid-call: that one is sent
-// again, which is the one way a duplicate can reach a recipient (bounded
-// by the task's retries; see jobs).
+// one stuck in sending by a worker that died mid-call (or released its
+// claim after a failed call; see ReleaseSMSClaim): that one is sent again,
+// which is the one way a duplicate can reach a recipient (bounded by the
+// task's retries; see jobs). A claim younger than SendClaimLease is
+// another worker's: ErrClaimed, and the caller tries again later.
 func (s *Store) ClaimSMS(ctx context.Context, msgID int64) (*OutboundSMS, *Change, error) {
 	// The common case in one statement (its own transaction, one round
 	// trip): lock the message, check the gate, mark it sending. Anything
@@ -49,6 +66,17 @@ func (s *Store) ClaimSMS(ctx context.Context, msgID int64) (*OutboundSMS, *Chang
 	return s.claimSMSChecked(ctx, msgID)
 }
 
+// ReleaseSMSClaim gives up this worker's claim on a message it marked
+// sending but could not send or record (the provider unreachable, the
+// database refusing the record), so the task's own retry may claim it at
+// once; the message stays sending.
+func (s *Store) ReleaseSMSClaim(ctx context.Context, msgID int64) error {
+	if _, err := s.db.NewRaw("UPDATE messages SET claimed_at = NULL WHERE id = ? AND status = ?", msgID, MsgSending).Exec(ctx); err != nil {
+		return fmt.Errorf("store: release sms claim %d: %w", msgID, err)
+	}
+	return nil
+}
+
 // claimSMSChecked is ClaimSMS in a transaction, step by step.
 func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS, *Change, error) {
 	var out *OutboundSMS
@@ -59,8 +87,10 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 			Phone     *string `bun:"phone"`
 			SMSNumber *string `bun:"sms_number"`
 			Reason    string  `bun:"gate_reason"`
+			ClaimLive bool    `bun:"claim_live"`
 		}
-		err := tx.NewRaw(`SELECT m.*, r.phone, i.sms_number, `+sendGateSQL+` AS gate_reason
+		err := tx.NewRaw(`SELECT m.*, r.phone, i.sms_number, `+sendGateSQL+` AS gate_reason,
+			coalesce(m.claimed_at > now() - `+sendClaimLeaseSQL+`, false) AS claim_live
 			FROM messages m JOIN conversations c ON c.id = m.conversation_id
 			JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
 			WHERE m.id = ? AND m.direction = 'outbound' AND m.channel = 'sms' AND NOT m.is_note
@@ -74,6 +104,9 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 		if !pending(row.Status) {
 			return fmt.Errorf("message %d is %s: %w", msgID, row.Status, ErrNotSendable)
 		}
+		if row.Status == MsgSending && row.ClaimedAt != nil && row.ClaimLive {
+			return fmt.Errorf("message %d (claimed %s): %w", msgID, row.ClaimedAt.Format(time.RFC3339), ErrClaimed)
+		}
 		if reason := row.Reason; reason != "" {
 			ch, err = setMessageStatus(ctx, tx, &row.Message, MsgFailed, reason)
 			if err != nil {
@@ -81,7 +114,7 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 			}
 			return fmt.Errorf("message %d: %s: %w", msgID, reason, ErrNotSendable)
 		}
-		if _, err := tx.NewRaw("UPDATE messages SET status = ? WHERE id = ?", MsgSending, msgID).Exec(ctx); err != nil {
+		if _, err := tx.NewRaw("UPDATE messages SET status = ?, claimed_at = now() WHERE id = ?", MsgSending, msgID).Exec(ctx); err != nil {
 			return fmt.Errorf("mark sending: %w", err)
 		}
 		out = &OutboundSMS{MessageID: msgID, From: *row.SMSNumber, To: *row.Phone, Body: row.Body}
@@ -279,9 +312,10 @@ var claimSMSQuery = `WITH m0 AS (
 		JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
 		WHERE m.id = $1 AND m.direction = 'outbound' AND m.channel = '` + ChannelSMS + `' AND NOT m.is_note
 		  AND m.status IN ` + pendingStatusesSQL + ` AND ` + sendGateSQL + ` = ''
+		  AND (m.status <> '` + MsgSending + `' OR m.claimed_at IS NULL OR m.claimed_at <= now() - ` + sendClaimLeaseSQL + `)
 		FOR UPDATE OF m
 	)
-	UPDATE messages SET status = '` + MsgSending + `' FROM m0, (SELECT set_config('synchronous_commit', 'off', true)) AS async
+	UPDATE messages SET status = '` + MsgSending + `', claimed_at = now() FROM m0, (SELECT set_config('synchronous_commit', 'off', true)) AS async
 	WHERE messages.id = m0.id
 	RETURNING m0.id AS message_id, m0.sms_number AS "from", m0.phone AS "to", m0.body`
 

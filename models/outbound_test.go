@@ -221,3 +221,39 @@ func TestOutboxBatchRecordsTheOutcome(t *testing.T) {
 		}
 	}
 }
+
+// A message a worker has claimed is not claimed by another until the
+// claim runs out (SendClaimLease) or its worker releases it after a failed
+// call: two workers never send it at once (a task copy the relay enqueued
+// again after Redis lost its data, beside the original still running).
+func TestClaimIsExclusiveUntilReleasedOrRunOut(t *testing.T) {
+	ctx := context.Background()
+	st, demo, admin, _ := chatFixture(t)
+	ch, err := st.StartConversation(ctx, admin, models.StartInput{InboxID: demo.Inbox.ID, To: "+15550100907", Body: "One at a time"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ch.Events[len(ch.Events)-1].Message.ID
+	if _, _, err := st.ClaimSMS(ctx, id); err != nil {
+		t.Fatalf("first claim: %v", err)
+	}
+	if _, _, err := st.ClaimSMS(ctx, id); !errors.Is(err, models.ErrClaimed) {
+		t.Fatalf("second claim while the first holds: %v, want ErrClaimed", err)
+	}
+	if err := st.ReleaseSMSClaim(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ClaimSMS(ctx, id); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	if _, _, err := st.ClaimSMS(ctx, id); !errors.Is(err, models.ErrClaimed) {
+		t.Fatalf("claim while held again: %v, want ErrClaimed", err)
+	}
+	if _, err := st.DB().NewRaw("UPDATE messages SET claimed_at = now() - ? * interval '1 second' - interval '1 second' WHERE id = ?",
+		int(models.SendClaimLease/time.Second), id).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ClaimSMS(ctx, id); err != nil {
+		t.Fatalf("claim after the lease ran out: %v", err)
+	}
+}
