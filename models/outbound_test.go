@@ -257,3 +257,45 @@ func TestClaimIsExclusiveUntilReleasedOrRunOut(t *testing.T) {
 		t.Fatalf("claim after the lease ran out: %v", err)
 	}
 }
+
+// Pending receipts are bounded: at most PendingReceiptCap (the newest) are
+// kept, so receipts for ids nobody sent cannot grow the table; a receipt
+// whose client-ref is not ours is not kept at all.
+func TestPendingReceiptsAreBounded(t *testing.T) {
+	ctx := context.Background()
+	st, _, _, _ := chatFixture(t)
+	// The package's tests share a database: leave no flood behind.
+	t.Cleanup(func() {
+		if _, err := st.DB().NewRaw("DELETE FROM message_parts WHERE provider = 'flood' OR provider_message_id = 'cap-newest'").Exec(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := st.DB().NewRaw(`INSERT INTO message_parts (provider, provider_message_id, status, updated_at)
+		SELECT 'flood', 'flood-' || g, 'delivered', now() - interval '1 hour' FROM generate_series(1, ?) g`, models.PendingReceiptCap).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() (n int) {
+		t.Helper()
+		if err := st.DB().NewRaw("SELECT count(*) FROM message_parts WHERE message_id IS NULL").Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := pending()
+	if _, err := st.ApplyReceipt(ctx, models.SMSReceipt{Provider: "vonage", ProviderMessageID: "cap-newest", Status: "delivered"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := pending(); n != models.PendingReceiptCap {
+		t.Fatalf("%d pending receipts after one more (%d before), want the cap %d", n, before, models.PendingReceiptCap)
+	}
+	var kept int
+	if err := st.DB().NewRaw("SELECT count(*) FROM message_parts WHERE provider_message_id = 'cap-newest'").Scan(ctx, &kept); err != nil || kept != 1 {
+		t.Fatalf("the newest pending receipt kept: %d %v", kept, err)
+	}
+	if _, err := st.ApplyReceipt(ctx, models.SMSReceipt{Provider: "vonage", ProviderMessageID: "other-app", ClientRef: "not-ours", Status: "delivered"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DB().NewRaw("SELECT count(*) FROM message_parts WHERE provider_message_id = 'other-app'").Scan(ctx, &kept); err != nil || kept != 0 {
+		t.Fatalf("another application's receipt kept: %d %v", kept, err)
+	}
+}

@@ -59,7 +59,11 @@ const receiptPasses = 4
 // PendingReceiptAge is how long a pending receipt (one whose send was
 // never recorded) is kept: RecordSent runs seconds after the provider
 // accepted a message, so an older one will never be claimed.
-const PendingReceiptAge = 7 * 24 * time.Hour
+const PendingReceiptAge = 24 * time.Hour
+
+// PendingReceiptCap bounds how many pending receipts are kept (the newest),
+// so a flood of receipts for ids nobody sent cannot grow the table.
+const PendingReceiptCap = 10000
 
 // partStatus maps a provider's receipt status to a part's.
 func partStatus(status string) string {
@@ -89,6 +93,13 @@ func (s *Store) applyReceipt(ctx context.Context, r SMSReceipt) (*Change, error)
 				}
 			} else if m, err = lockClientRef(ctx, tx, r.ClientRef); err != nil {
 				return err
+			}
+			if m == nil && r.ClientRef != "" {
+				// Parley sets client-ref on every send, so a receipt whose
+				// client-ref names none of our messages is another
+				// application's (on the same provider account): acknowledged,
+				// not kept.
+				return nil
 			}
 			if m == nil { // not attributable to a message yet: keep it pending
 				done, err := keepPending(ctx, tx, r, status, found)
@@ -194,6 +205,10 @@ func keepPending(ctx context.Context, tx bun.Tx, r SMSReceipt, status string, ex
 		if _, err := tx.NewRaw("DELETE FROM message_parts WHERE message_id IS NULL AND updated_at < now() - ?::interval",
 			fmt.Sprintf("%d seconds", int(PendingReceiptAge.Seconds()))).Exec(ctx); err != nil {
 			return false, fmt.Errorf("prune pending receipts: %w", err)
+		}
+		if _, err := tx.NewRaw(`DELETE FROM message_parts WHERE id IN (SELECT id FROM message_parts WHERE message_id IS NULL
+			ORDER BY updated_at DESC OFFSET ?)`, PendingReceiptCap).Exec(ctx); err != nil {
+			return false, fmt.Errorf("cap pending receipts: %w", err)
 		}
 		return true, nil
 	}
