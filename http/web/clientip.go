@@ -29,8 +29,8 @@ func clientIP(c *fiber.Ctx, trusted []netip.Prefix) string {
 	})
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		a, ok := parseHop(hops[i])
+		if !ok {
 			break // not an address: nothing left of it can be trusted
 		}
 		a = a.Unmap()
@@ -40,6 +40,23 @@ func clientIP(c *fiber.Ctx, trusted []netip.Prefix) string {
 		}
 	}
 	return client
+}
+
+// parseHop reads one X-Forwarded-For entry: a bare address, or one with a
+// port ("203.0.113.7:5123", "[2001:db8::1]:443") or in brackets, as some
+// proxies write them.
+func parseHop(hop string) (netip.Addr, bool) {
+	hop = strings.TrimSpace(hop)
+	if a, err := netip.ParseAddr(hop); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr(), true
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(hop, "["), "]")); err == nil {
+		return a, true
+	}
+	return netip.Addr{}, false
 }
 
 func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {

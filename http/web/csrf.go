@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -92,7 +91,7 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	if isSafeMethod(c.Method()) {
 		return c.Next()
 	}
-	if strings.HasPrefix(c.Path(), queuesPath) {
+	if underQueues(c.Path()) {
 		if origin := c.Get(fiber.HeaderOrigin); origin == s.origin || (origin == "" && c.Get("Sec-Fetch-Site") == "same-origin") {
 			return c.Next()
 		}

@@ -42,7 +42,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "same-origin")
-	if strings.HasPrefix(c.Path(), queuesPath) {
+	if underQueues(c.Path()) {
 		// The Asynq dashboard, a third-party single-page app, gets a policy
 		// of its own that allows its inline scripts by hash (queues.go).
 		c.Set("Content-Security-Policy", s.queuesCSP)
@@ -57,7 +57,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		}
 	}
 	route := c.Route().Path
-	if strings.HasPrefix(c.Path(), queuesPath) {
+	if underQueues(c.Path()) {
 		route = queuesPath
 	} else if strings.HasPrefix(c.Path(), "/static/") {
 		route = "/static"

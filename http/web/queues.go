@@ -19,6 +19,12 @@ import (
 // routes on the full path, so its RootPath must equal the mount path.
 const queuesPath = "/admin/queues"
 
+// underQueues reports whether path is the dashboard's own: its page or
+// anything below it, never a sibling such as /admin/queuesX.
+func underQueues(path string) bool {
+	return path == queuesPath || strings.HasPrefix(path, queuesPath+"/")
+}
+
 // queuesBackLink is put into the dashboard's page: asynqmon, a single-page
 // app of its own, has no way back to Parley.
 const queuesBackLink = `<a id="parley-back" href="/" style="position:fixed;right:16px;bottom:16px;z-index:1250;` +

@@ -134,3 +134,30 @@ func TestSimulatorRoutesOnlyWhenPresent(t *testing.T) {
 		}
 	})
 }
+
+// Only the dashboard's own paths are the dashboard's: a sibling such as
+// /admin/queuesX is not (it would skip the CSRF token check).
+func TestUnderQueues(t *testing.T) {
+	for path, want := range map[string]bool{"/admin/queues": true, "/admin/queues/": true, "/admin/queues/api/queues": true,
+		"/admin/queuesX": false, "/admin/queues-evil/x": false, "/admin": false} {
+		if got := web.UnderQueues(path); got != want {
+			t.Errorf("underQueues(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+// An X-Forwarded-For entry with a port or brackets is still an address
+// (else a proxy writing them would make every client the proxy, sharing
+// one login-throttle counter).
+func TestParseHop(t *testing.T) {
+	for hop, want := range map[string]string{"203.0.113.7": "203.0.113.7", " 203.0.113.7:5123": "203.0.113.7",
+		"[2001:db8::1]:443": "2001:db8::1", "[2001:db8::1]": "2001:db8::1", "2001:db8::1": "2001:db8::1", "unknown": "", "": ""} {
+		got := ""
+		if a, ok := web.ParseHop(hop); ok {
+			got = a.String()
+		}
+		if got != want {
+			t.Errorf("parseHop(%q) = %q, want %q", hop, got, want)
+		}
+	}
+}

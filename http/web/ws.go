@@ -150,6 +150,17 @@ func (k *socket) run(ctx context.Context) {
 	defer k.stop(nil)
 	k.sub = s.hub.NewSubscriber(hub.Member{UserID: k.su.User.ID, Name: k.su.User.Name, Session: k.su.SessionID}, 0)
 	defer k.sub.Close()
+	// The login was checked before the upgrade; a sign-out in between found
+	// no subscriber to end. Now that EndSessions would find this one, check
+	// again, so no socket outlives its login by a re-check period.
+	if live, err := s.store.LiveSessions(k.ctx, []int64{k.su.SessionID}, s.cfg.SessionTTL); err != nil || len(live) == 0 {
+		if err != nil {
+			k.conn.Close(websocket.StatusInternalError, "try again")
+		} else {
+			k.conn.Close(statusSignedOut, "signed out")
+		}
+		return
+	}
 	inboxes, err := s.visibleInboxIDs(k.ctx, k.su.Scope)
 	if err != nil {
 		k.conn.Close(websocket.StatusInternalError, "try again")
@@ -369,6 +380,9 @@ func (k *socket) ping() {
 
 // handle acts on one browser message.
 func (k *socket) handle(ctx context.Context, m clientMessage) {
+	if k.sub.Err() != nil {
+		return // ended (signed out, too slow): the writer is closing the socket
+	}
 	if m.View != nil {
 		k.view(ctx, *m.View, m.Since)
 	}
