@@ -57,7 +57,7 @@ func (s *Server) startChat(c *fiber.Ctx) error {
 		default:
 			return err
 		}
-		d, derr := s.chatsData(c, su)
+		d, derr := s.chatsData(c, su, nil)
 		if derr != nil {
 			return derr
 		}

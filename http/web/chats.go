@@ -11,7 +11,9 @@ import (
 )
 
 // chatsData loads the list half of the Chats module from the query string.
-func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser) (*views.ChatsData, error) {
+// open, when not nil, is the conversation the page shows: its row stays in
+// the list even when the filter would leave it out (see keepOpenRow).
+func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser, open *models.ConversationRow) (*views.ChatsData, error) {
 	ctx := c.UserContext()
 	d := &views.ChatsData{Status: c.Query("status", "active"), Assignee: c.Query("assignee"), Query: c.Query("q"), MeID: su.User.ID}
 	if len(d.Query) > 200 {
@@ -34,7 +36,6 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser) (*views.ChatsDa
 	if d.Page, err = s.store.Conversations(ctx, su.Scope, f); err != nil {
 		return nil, badFilter(err)
 	}
-	d.Rows = views.NewConvRows(d.Page.Rows, time.Now())
 	if d.Page.More {
 		last := d.Page.Rows[len(d.Page.Rows)-1]
 		q := url.Values{"status": {d.Status}, "assignee": {d.Assignee}, "q": {d.Query},
@@ -42,6 +43,10 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser) (*views.ChatsDa
 			"before": {strconv.FormatInt(last.LastMessageAt.UnixMilli(), 10)}, "before_id": {strconv.FormatInt(last.ID, 10)}}
 		d.NextURL = "/chats?" + q.Encode()
 	}
+	if open != nil {
+		keepOpenRow(d, *open)
+	}
+	d.Rows = views.NewConvRows(d.Page.Rows, time.Now())
 	if d.Inboxes, err = s.visibleInboxes(c, su); err != nil {
 		return nil, err
 	}
@@ -74,7 +79,7 @@ func (s *Server) visibleInboxes(c *fiber.Ctx, su *models.SessionUser) ([]models.
 // chats is the Chats module with no thread open.
 func (s *Server) chats(c *fiber.Ctx) error {
 	su := sessionUser(c)
-	d, err := s.chatsData(c, su)
+	d, err := s.chatsData(c, su, nil)
 	if err != nil {
 		return err
 	}
@@ -95,11 +100,10 @@ func (s *Server) chatThread(c *fiber.Ctx) error {
 		return err
 	}
 	s.publish(ch)
-	d, err := s.chatsData(c, su)
+	d, err := s.chatsData(c, su, &ch.Conversation)
 	if err != nil {
 		return err
 	}
-	keepOpenRow(d, ch.Conversation)
 	if d.Thread, err = s.threadData(c, su, &ch.Conversation); err != nil {
 		return err
 	}
@@ -144,7 +148,7 @@ func (s *Server) composer(conv *models.ConversationRow, body string, note bool, 
 // newChat shows the start-a-chat form.
 func (s *Server) newChat(c *fiber.Ctx) error {
 	su := sessionUser(c)
-	d, err := s.chatsData(c, su)
+	d, err := s.chatsData(c, su, nil)
 	if err != nil {
 		return err
 	}

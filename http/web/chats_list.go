@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/parley-chat/parley/models"
@@ -106,7 +105,4 @@ func keepOpenRow(d *views.ChatsData, row models.ConversationRow) {
 		}
 	}
 	d.Page.Rows = slices.Insert(d.Page.Rows, at, row)
-	if at <= len(d.Rows) {
-		d.Rows = slices.Insert(d.Rows, at, views.NewConvRow(&row, time.Now()))
-	}
 }
