@@ -42,6 +42,7 @@ type Config struct {
 	VonageSignatureSecret string // PARLEY_VONAGE_SIGNATURE_SECRET: when set, webhooks must be signed
 	VonageSignatureMethod string // PARLEY_VONAGE_SIGNATURE_METHOD: md5hash, md5, sha1, sha256 or sha512
 	SMSRate               int    // PARLEY_SMS_RATE: messages per second across all workers
+	APIRate               int    // PARLEY_API_RATE: API requests per minute per token
 
 	// LogLevelValue is LogLevel parsed by Validate.
 	LogLevelValue slog.Level
@@ -79,6 +80,7 @@ func (c *Config) settings() []setting {
 		{flag: "vonage-base-url", env: "PARLEY_VONAGE_BASE_URL", def: "", usage: "Vonage REST base URL (empty: https://rest.nexmo.com, or the simulator without an API key)", str: &c.VonageBaseURL},
 		{flag: "vonage-signature-secret", env: "PARLEY_VONAGE_SIGNATURE_SECRET", def: "", usage: "secret that signs Vonage webhooks; when set, unsigned callbacks are refused", str: &c.VonageSignatureSecret, secret: true},
 		{flag: "vonage-signature-method", env: "PARLEY_VONAGE_SIGNATURE_METHOD", def: "md5hash", usage: "webhook signature method: md5hash, md5, sha1, sha256 or sha512", str: &c.VonageSignatureMethod},
+		{flag: "api-rate", env: "PARLEY_API_RATE", def: "600", usage: "JSON API requests per minute per token (then 429 with Retry-After)", num: &c.APIRate},
 		{flag: "sms-rate", env: "PARLEY_SMS_RATE", def: "30", usage: "SMS per second across all workers (the Vonage account's rate)", num: &c.SMSRate},
 	}
 }
@@ -224,6 +226,9 @@ func (c *Config) Validate(web bool) error {
 	case "md5hash", "md5", "sha1", "sha256", "sha512":
 	default:
 		bad("PARLEY_VONAGE_SIGNATURE_METHOD", "%q is not md5hash, md5, sha1, sha256 or sha512", c.VonageSignatureMethod)
+	}
+	if c.APIRate < 1 || c.APIRate > 1000000 {
+		bad("PARLEY_API_RATE", "%d is not between 1 and 1000000", c.APIRate)
 	}
 	if c.SMSRate < 1 || c.SMSRate > 10000 {
 		bad("PARLEY_SMS_RATE", "%d is not between 1 and 10000", c.SMSRate)

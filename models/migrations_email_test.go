@@ -20,8 +20,13 @@ func TestMigrationFailsStrandedEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to before the migration (and any later ones), with a stranded
-	// email reply.
+	// The demo is seeded with today's schema (the seed writes today's
+	// columns); then back to before the migration (and any later ones),
+	// with a stranded email reply.
+	demo, err := st.SeedDemo(ctx, demoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
 		name, err := mg.Down(ctx)
 		if err != nil || name == "" {
@@ -32,10 +37,6 @@ func TestMigrationFailsStrandedEmail(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { _, _ = mg.Up(ctx) })
-	demo, err := st.SeedDemo(ctx, demoOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rcpt, conv, msg int64
 	exec := func(q string, dest any, args ...any) {
 		t.Helper()

@@ -21,8 +21,10 @@ type Recipient struct {
 	Email           *string    `bun:"email"`
 	SMSOptedOutAt   *time.Time `bun:"sms_opted_out_at"`
 	EmailOptedOutAt *time.Time `bun:"email_opted_out_at"`
-	CreatedAt       time.Time  `bun:"created_at,nullzero,default:now()"`
-	UpdatedAt       time.Time  `bun:"updated_at,nullzero,default:now()"`
+	// Notes the team keeps about the person.
+	Notes     string    `bun:"notes"`
+	CreatedAt time.Time `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt time.Time `bun:"updated_at,nullzero,default:now()"`
 }
 
 // findOrCreateRecipient returns the organization's recipient with this

@@ -122,7 +122,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string, ttl time.Durat
 
 // scopeFor computes what a user may see.
 func (s *Store) scopeFor(ctx context.Context, u *User) (Scope, error) {
-	sc := Scope{OrgID: u.OrgID, UserID: u.ID, Role: u.Role}
+	sc := Scope{OrgID: u.OrgID, UserID: u.ID, Role: u.Role, Name: u.Name}
 	if u.Role != RoleAgent || u.AllInboxes {
 		return sc, nil
 	}

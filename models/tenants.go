@@ -11,10 +11,12 @@ import (
 type Organization struct {
 	bun.BaseModel `bun:"table:organizations"`
 
-	ID        int64     `bun:"id,pk,autoincrement"`
-	Name      string    `bun:"name"`
-	Slug      string    `bun:"slug"`
-	CreatedAt time.Time `bun:"created_at,nullzero,default:now()"`
+	ID   int64  `bun:"id,pk,autoincrement"`
+	Name string `bun:"name"`
+	Slug string `bun:"slug"`
+	// DefaultCountry (ISO 3166-1 alpha-2) reads local phone formats.
+	DefaultCountry string    `bun:"default_country,nullzero,default:'US'"`
+	CreatedAt      time.Time `bun:"created_at,nullzero,default:now()"`
 }
 
 // Plan states of a location's Chat plan.
@@ -38,6 +40,7 @@ type Location struct {
 	PlanPeriodStart *time.Time `bun:"plan_period_start"`
 	QuietStart      *string    `bun:"quiet_start"`
 	QuietEnd        *string    `bun:"quiet_end"`
+	ArchivedAt      *time.Time `bun:"archived_at"`
 	CreatedAt       time.Time  `bun:"created_at,nullzero,default:now()"`
 }
 
@@ -48,14 +51,17 @@ func (l *Location) ChatEnabled() bool { return l.PlanStatus == PlanActive }
 type Inbox struct {
 	bun.BaseModel `bun:"table:inboxes"`
 
-	ID           int64     `bun:"id,pk,autoincrement"`
-	OrgID        int64     `bun:"org_id"`
-	LocationID   int64     `bun:"location_id"`
-	Name         string    `bun:"name"`
-	SMSNumber    *string   `bun:"sms_number"`
-	EmailAddress *string   `bun:"email_address"`
-	HelpText     string    `bun:"help_text"`
-	CreatedAt    time.Time `bun:"created_at,nullzero,default:now()"`
+	ID           int64   `bun:"id,pk,autoincrement"`
+	OrgID        int64   `bun:"org_id"`
+	LocationID   int64   `bun:"location_id"`
+	Name         string  `bun:"name"`
+	SMSNumber    *string `bun:"sms_number"`
+	EmailAddress *string `bun:"email_address"`
+	HelpText     string  `bun:"help_text"`
+	// BusinessHours per weekday in the location's timezone (empty: none set).
+	BusinessHours BusinessHours `bun:"business_hours,type:jsonb,nullzero,default:'{}'"`
+	ArchivedAt    *time.Time    `bun:"archived_at"`
+	CreatedAt     time.Time     `bun:"created_at,nullzero,default:now()"`
 
 	Location *Location `bun:"rel:belongs-to,join:location_id=id"`
 }
@@ -68,3 +74,8 @@ func inboxInScope(ctx context.Context, tx bun.Tx, sc Scope, inboxID int64) (*Inb
 	}
 	return inbox, nil
 }
+
+// BusinessHours maps a weekday ("mon" … "sun") to its open intervals as
+// "HH:MM" pairs in the location's timezone. An empty map means no hours
+// are set (always open); a day missing from a non-empty map is closed.
+type BusinessHours map[string][][2]string

@@ -20,16 +20,24 @@ const (
 type User struct {
 	bun.BaseModel `bun:"table:users"`
 
-	ID                int64      `bun:"id,pk,autoincrement"`
-	OrgID             int64      `bun:"org_id"`
-	Email             string     `bun:"email"`
-	Name              string     `bun:"name"`
-	Role              string     `bun:"role"`
-	PasswordHash      string     `bun:"password_hash"`
-	AllInboxes        bool       `bun:"all_inboxes"`
-	DisabledAt        *time.Time `bun:"disabled_at"`
-	PasswordChangedAt time.Time  `bun:"password_changed_at,nullzero,default:now()"`
-	CreatedAt         time.Time  `bun:"created_at,nullzero,default:now()"`
+	ID           int64      `bun:"id,pk,autoincrement"`
+	OrgID        int64      `bun:"org_id"`
+	Email        string     `bun:"email"`
+	Name         string     `bun:"name"`
+	Role         string     `bun:"role"`
+	PasswordHash string     `bun:"password_hash"`
+	AllInboxes   bool       `bun:"all_inboxes"`
+	DisabledAt   *time.Time `bun:"disabled_at"`
+	// IsOperator: an instance operator (the Asynq dashboard, instance
+	// health); it grants nothing inside other organizations.
+	IsOperator bool `bun:"is_operator"`
+	// Profile preferences: Timezone "" means the browser's.
+	Timezone          string    `bun:"timezone"`
+	Clock24h          bool      `bun:"clock_24h"`
+	NotifySound       bool      `bun:"notify_sound"`
+	NotifyDesktop     bool      `bun:"notify_desktop"`
+	PasswordChangedAt time.Time `bun:"password_changed_at,nullzero,default:now()"`
+	CreatedAt         time.Time `bun:"created_at,nullzero,default:now()"`
 }
 
 // IsAdmin reports whether the user administers the organization.
@@ -45,6 +53,13 @@ type Scope struct {
 	// InboxIDs lists the inboxes a limited agent may see; nil means all of
 	// the organization's inboxes.
 	InboxIDs []int64
+
+	// Who is acting, for the audit log: set per request, not part of what
+	// the scope may see.
+	Name    string // the user's name when the change was made
+	Via     string // ViaWeb, ViaAPI, ViaCLI or ViaSystem ("" counts as web)
+	IP      string // the client's address
+	TokenID int64  // the API token, when Via is ViaAPI
 }
 
 // AllInboxes reports whether the scope covers every inbox of the organization.

@@ -15,10 +15,22 @@ type Layout struct {
 	OrgName string
 	// Simulator shows the phone simulator in the navigation.
 	Simulator bool
+	// Scope is the signed-in user's (zero when signed out).
+	Scope models.Scope
+	// Sub is the highlighted entry of a section's own navigation (the
+	// settings tabs: organization, locations, inboxes, team, audit).
+	Sub string
 }
 
 // IsAdmin reports whether the signed-in user may see admin-only entries.
 func (l Layout) IsAdmin() bool { return l.User != nil && l.User.Role == models.RoleAdmin }
+
+// IsOperator reports whether the signed-in user operates the instance.
+func (l Layout) IsOperator() bool { return l.User != nil && l.User.IsOperator }
+
+// Can reports whether the signed-in user's role grants p (the role
+// matrix, models/policy.go); templates hide what the routes would refuse.
+func (l Layout) Can(p models.Permission) bool { return l.User != nil && l.Scope.Can(p) }
 
 // Page is the data of a full page: the frame and the page's own data.
 type Page struct {

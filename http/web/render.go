@@ -13,6 +13,7 @@ func (s *Server) render(c *fiber.Ctx, page string, l views.Layout, data any) err
 	if su := sessionUser(c); su != nil && l.User == nil {
 		l.User = &su.User
 		l.OrgName = su.OrgName
+		l.Scope = su.Scope
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	// Pages are per user; never let a shared cache keep one.

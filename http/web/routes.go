@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,10 +39,20 @@ func (s *Server) routes() error {
 	}
 
 	// API: bearer tokens (spec/api.md), before the session and CSRF checks;
-	// errors are problem details. Its handlers go between these two lines:
-	// apiNotFound answers whatever they do not take.
+	// errors are problem details. The description needs no token; every
+	// other route is in apiRoutes (api_routes.go), and apiNotFound answers
+	// whatever they do not take.
 	api := app.Group(apiPrefix, s.apiProblems)
+	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/openapi.json", Tag: "meta", Public: true,
+		Summary: "This API's OpenAPI 3.1 description", Out: map[string]any{}}, s.openAPI)
+	api.Use(s.apiAuth, s.apiRateLimit())
+	s.apiRoutes(api)
 	api.Use(apiNotFound)
+	doc, err := s.openAPIDoc()
+	if err != nil {
+		return fmt.Errorf("web: openapi: %w", err)
+	}
+	s.apiDoc = doc
 
 	// Session pages: from here on the session is loaded and every
 	// state-changing request must carry the CSRF token.

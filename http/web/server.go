@@ -81,6 +81,10 @@ type Server struct {
 	versions map[string]string
 	// queuesCSP is the Asynq dashboard's Content-Security-Policy (queues.go).
 	queuesCSP string
+	// apiOps describes every /api/v1 route; apiDoc is the OpenAPI
+	// document built from them once the routes are registered.
+	apiOps []apiOp
+	apiDoc []byte
 }
 
 // BodyLimit caps request bodies; larger ones get 413 before any handler runs (R14).

@@ -31,6 +31,7 @@ func (s *Server) loadSession(c *fiber.Ctx) error {
 	su, err := s.store.SessionByToken(c.UserContext(), token, s.cfg.SessionTTL)
 	switch {
 	case err == nil:
+		su.Scope.Via, su.Scope.IP = models.ViaWeb, clientIP(c, s.cfg.TrustedProxyPrefixes)
 		c.Locals(localUser, su)
 	case errors.Is(err, models.ErrNotFound):
 		s.clearCookie(c, sessionCookie)
@@ -64,6 +65,18 @@ func (s *Server) requireAdmin(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	return fiber.ErrNotFound
+}
+
+// requirePerm answers 404 to a user whose role does not grant p (the role
+// matrix, models/policy.go): a page they may not use does not exist for
+// them. It goes after requireUser (pages) or apiAuth (the API).
+func requirePerm(p models.Permission) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if su := sessionUser(c); su != nil && su.Scope.Can(p) {
+			return c.Next()
+		}
+		return fiber.ErrNotFound
+	}
 }
 
 // setCookie writes an HttpOnly, SameSite=Lax cookie, Secure behind https.

@@ -1,0 +1,18 @@
+package web
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// apiRoutes is the JSON API's route table (spec/api.md). Every route goes
+// through apiHandle, so openapi.json describes it. Each resource's routes
+// live beside its handlers, one function per resource.
+func (s *Server) apiRoutes(api fiber.Router) {
+	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/me", Tag: "me",
+		Summary: "The token's user, organization and permissions", Out: apiMeOut{}}, s.apiMe)
+}
+
+// rfc3339 formats a time as the API does: RFC 3339 in UTC.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

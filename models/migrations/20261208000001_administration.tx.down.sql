@@ -1,0 +1,17 @@
+ALTER TABLE recipients DROP COLUMN notes;
+ALTER TABLE recipient_consent_events DROP COLUMN actor_user_id;
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only();
+DROP TABLE idempotency_keys;
+DROP TABLE password_links;
+DROP TABLE api_tokens;
+DROP TABLE inbox_closures;
+ALTER TABLE inboxes DROP COLUMN business_hours;
+ALTER TABLE inboxes DROP COLUMN archived_at;
+ALTER TABLE locations DROP COLUMN archived_at;
+ALTER TABLE organizations DROP COLUMN default_country;
+ALTER TABLE users DROP COLUMN notify_desktop;
+ALTER TABLE users DROP COLUMN notify_sound;
+ALTER TABLE users DROP COLUMN clock_24h;
+ALTER TABLE users DROP COLUMN timezone;
+ALTER TABLE users DROP COLUMN is_operator;
