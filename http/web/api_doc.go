@@ -105,7 +105,7 @@ func (s *Server) openAPIDoc() ([]byte, error) {
 		if op.Idempotent {
 			ps = append(ps, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
 				"description": "the same key within 24 hours returns the first result and creates nothing new",
-				"schema": map[string]any{"type": "string", "maxLength": 255}})
+				"schema":      map[string]any{"type": "string", "maxLength": 255}})
 		}
 		if len(ps) > 0 {
 			o["parameters"] = ps

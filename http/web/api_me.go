@@ -7,17 +7,17 @@ import (
 
 // apiUserOut is a user as the API shows it.
 type apiUserOut struct {
-	ID          int64   `json:"id"`
-	Email       string  `json:"email"`
-	Name        string  `json:"name"`
-	Role        string  `json:"role" jsonschema:"enum=admin,enum=manager,enum=agent"`
-	AllInboxes  bool    `json:"all_inboxes"`
-	InboxIDs    []int64 `json:"inbox_ids"`
-	Disabled    bool    `json:"disabled"`
-	Timezone    string  `json:"timezone"`
-	Clock24h    bool    `json:"clock_24h"`
-	Operator    bool    `json:"operator"`
-	CreatedAt   string  `json:"created_at" jsonschema:"format=date-time"`
+	ID         int64   `json:"id"`
+	Email      string  `json:"email"`
+	Name       string  `json:"name"`
+	Role       string  `json:"role" jsonschema:"enum=admin,enum=manager,enum=agent"`
+	AllInboxes bool    `json:"all_inboxes"`
+	InboxIDs   []int64 `json:"inbox_ids"`
+	Disabled   bool    `json:"disabled"`
+	Timezone   string  `json:"timezone"`
+	Clock24h   bool    `json:"clock_24h"`
+	Operator   bool    `json:"operator"`
+	CreatedAt  string  `json:"created_at" jsonschema:"format=date-time"`
 }
 
 // apiMeOut is GET /me: the token's user and organization.
