@@ -15,7 +15,8 @@ import (
 
 // TestAPIAnswersProblemDetails: everything under /api/v1 is the API's,
 // answered before the session and CSRF checks (a POST with neither gets
-// the API's 404, not the form's 403) as RFC 9457 problem details.
+// the API's 401, not the form's 403; a session cookie is no credential)
+// as RFC 9457 problem details; with a token, an unknown path is a 404.
 func TestAPIAnswersProblemDetails(t *testing.T) {
 	f := newFixture(t)
 	anon := f.client(t)
@@ -28,24 +29,33 @@ func TestAPIAnswersProblemDetails(t *testing.T) {
 		path   string
 	}{
 		{"base path", anon, "GET", "/api/v1"},
-		{"unknown resource", anon, "GET", "/api/v1/me"},
+		{"a resource", anon, "GET", "/api/v1/me"},
 		{"post without csrf", anon, "POST", "/api/v1/conversations"},
 		{"post with a session cookie and no csrf", signedIn, "POST", "/api/v1/conversations/1/messages"},
 		{"delete", anon, "DELETE", "/api/v1/inboxes/1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := tc.c.do(tc.method, tc.path, url.Values{}, nil)
-			if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" {
+			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				!strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Fatalf("%s %s: %d %q\n%s", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 			var p struct {
 				Type, Title, Detail string
 				Status              int
 			}
-			if err := json.Unmarshal([]byte(body), &p); err != nil || p.Status != 404 || p.Title != "Not Found" || p.Type == "" || p.Detail == "" {
+			if err := json.Unmarshal([]byte(body), &p); err != nil || p.Status != 401 || p.Title != "Unauthorized" || p.Type == "" || p.Detail == "" {
 				t.Fatalf("problem %+v (%v) from %s", p, err, body)
 			}
 		})
+	}
+	token, _, err := f.Store.CreateAPIToken(t.Context(), models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}, "routes test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := anon.do("GET", "/api/v1/no-such-thing", nil, map[string]string{"Authorization": "Bearer " + token})
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("unknown path with a token: %d %s", resp.StatusCode, body)
 	}
 	// A path that only starts with the same letters is not the API's.
 	if resp, body := anon.get("/api/v1x"); strings.Contains(resp.Header.Get("Content-Type"), "problem") {
