@@ -170,6 +170,23 @@ func (s *Store) EndUserSessions(ctx context.Context, userID int64) error {
 	return s.tellSessionsEnded(ctx, userID, 0)
 }
 
+// EndOtherSessions ends every login of a user but keepSessionID (a
+// password change keeps the browser that made it) and closes those
+// logins' sockets on every node, one notice per ended session.
+func (s *Store) EndOtherSessions(ctx context.Context, userID, keepSessionID int64) error {
+	var ended []int64
+	if err := s.db.NewDelete().Model((*Session)(nil)).Where("user_id = ? AND id <> ?", userID, keepSessionID).
+		Returning("id").Scan(ctx, &ended); err != nil {
+		return fmt.Errorf("store: end other sessions: %w", err)
+	}
+	for _, id := range ended {
+		if err := s.tellSessionsEnded(ctx, userID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) tellSessionsEnded(ctx context.Context, userID, sessionID int64) error {
 	if s.sessionsEnded == nil {
 		return nil
