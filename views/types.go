@@ -42,6 +42,7 @@ type Page struct {
 type LoginData struct {
 	Email      string
 	EmailError string // shown next to the email field
+	Notice     string // a confirmation above the form (a password just set)
 	Error      string
 	Next       string
 }

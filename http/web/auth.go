@@ -14,7 +14,11 @@ func (s *Server) loginPage(c *fiber.Ctx) error {
 	if sessionUser(c) != nil {
 		return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
 	}
-	return s.render(c, "login", views.Layout{Title: "Sign in"}, views.LoginData{Next: safeNext(c.Query("next"))})
+	d := views.LoginData{Next: safeNext(c.Query("next"))}
+	if c.Query("notice") == "password" {
+		d.Notice = "Your password is set. Sign in with it."
+	}
+	return s.render(c, "login", views.Layout{Title: "Sign in"}, d)
 }
 
 // login checks the credentials, starts a session and redirects. A failure

@@ -76,6 +76,7 @@ func (s *Server) routes() error {
 	app.Get("/broadcasts", s.requireUser, s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
 	app.Get("/credits", s.requireUser, s.credits)
+	s.teamRoutes(app) // team.go: Settings → Team, /profile, /password/:token
 	if sim := s.deps.Simulator; sim != nil {
 		phone := sim.Phone(s.pageKit())
 		app.Get("/simulator/phone", s.requireUser, phone.Page)

@@ -388,9 +388,18 @@
 
   // Times arrive in UTC; show them in the agent's own time zone, and keep
   // the list's relative times ("5m") current without a re-render.
-  var clock = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  var day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
-  var dayYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", year: "numeric" });
+  // The profile's time zone and clock (<body data-tz data-clock24>) win
+  // over the browser's.
+  var prefs = document.body ? document.body.dataset : {};
+  function fmt(o) {
+    if (prefs.tz) { o.timeZone = prefs.tz; }
+    if (o.hour && prefs.clock24) { o.hourCycle = prefs.clock24 === "1" ? "h23" : "h12"; }
+    try { return new Intl.DateTimeFormat(undefined, o); } catch (e) { delete o.timeZone; return new Intl.DateTimeFormat(undefined, o); }
+  }
+  var clock = fmt({ month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  var day = fmt({ month: "short", day: "numeric" });
+  var dayYear = fmt({ month: "short", day: "numeric", year: "numeric" });
+  var full = fmt({ year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   function relative(t) {
     var s = (Date.now() - t.getTime()) / 1000;
     if (s < 60) { return "just now"; }
@@ -411,7 +420,7 @@
         el.dataset.local = "1";
         el.textContent = (el.classList.contains("date") ? day : clock).format(t);
       }
-      el.title = t.toLocaleString();
+      el.title = full.format(t);
     });
   }
   // Every element htmx inserts, by any path (a swap, an out-of-band swap of
