@@ -1,0 +1,119 @@
+package web_test
+
+// Team, profile and password-link pages in a real browser at 1366 and 390
+// wide: no sideways scroll, the form errors show next to their fields, an
+// invitation's link works once, and notify.js raises a desktop
+// notification for a new conversation while the tab is hidden (and not
+// while it is visible). Screenshots go to $PARLEY_TEST_OUTPUT/web/team-<width>/.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parley-chat/parley/internal/browsertest"
+	"github.com/parley-chat/parley/models"
+)
+
+func TestBrowserTeamAndProfile(t *testing.T) {
+	f := newFixture(t)
+	limited, _, err := f.Store.CreateUser(context.Background(), f.adminScope(), models.NewUser{Name: "Lee Limited-Inboxes",
+		Email: fmt.Sprintf("lee-%d@demo.parley.test", f.Demo.Org.ID*1000+int64(len(t.Name()))), Role: models.RoleAgent,
+		InboxIDs: []int64{f.Demo.Inbox.ID}, Invite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Store.CreateAPIToken(context.Background(), f.adminScope(), "Nightly SIS sync"); err != nil {
+		t.Fatal(err)
+	}
+	browser := browsertest.NewBrowser(t)
+	for _, size := range []struct {
+		w, h   int
+		mobile bool
+	}{{1366, 768, false}, {390, 844, true}} {
+		t.Run(fmt.Sprintf("%dpx", size.w), func(t *testing.T) {
+			tab := browsertest.NewIncognitoTab(t, browser)
+			vp := []chromedp.EmulateViewportOption{}
+			if size.mobile {
+				vp = append(vp, chromedp.EmulateMobile)
+			}
+			browsertest.Do(t, tab, "set the viewport", chromedp.EmulateViewport(int64(size.w), int64(size.h), vp...))
+			console := browsertest.RecordConsole(t, tab)
+			dir := fmt.Sprintf("web/team-%d/", size.w)
+			open := func(path, ready, shot string) {
+				t.Helper()
+				browsertest.Do(t, tab, "open "+path, chromedp.Navigate(f.URL+path))
+				browsertest.WaitFor(t, tab, path+" rendered", fmt.Sprintf(`document.readyState === "complete" && %s`, visibleJS(ready)))
+				noSideScroll(t, tab, path, size.w)
+				browsertest.Screenshot(t, tab, dir+shot+".png")
+			}
+			browsertest.SignIn(t, tab, f.URL, "admin", adminEmail, adminPassword)
+			open("/settings/team", `main .team-table`, "team")
+			open("/settings/team/"+itoa(limited.ID), `main input[name=email]`, "team-user")
+			open("/settings/team/new", `main input[name=email]`, "team-new")
+
+			// A bad email is refused next to the field, the rest kept.
+			browsertest.Do(t, tab, "fill in the new user's form badly",
+				chromedp.SendKeys(chromedp.CSS(`main input[name=name]`), "Quinn Questionable"),
+				chromedp.SendKeys(chromedp.CSS(`main input[name=email]`), "quinn-at-nowhere"),
+				chromedp.Click(chromedp.CSS(`main button[type=submit]`)))
+			browsertest.WaitFor(t, tab, "the email error shows", visibleJS(`#email-error`))
+			noSideScroll(t, tab, "the form with an error", size.w)
+			browsertest.Screenshot(t, tab, dir+"team-new-error.png")
+			email := fmt.Sprintf("quinn-%d@demo.parley.test", size.w)
+			browsertest.Do(t, tab, "correct the email and invite",
+				chromedp.SetValue(chromedp.CSS(`main input[name=email]`), email),
+				chromedp.Click(chromedp.CSS(`main button[type=submit]`)))
+			browsertest.WaitFor(t, tab, "the invitation link shows", visibleJS(`#one-time-link`))
+			noSideScroll(t, tab, "the invitation link", size.w)
+			browsertest.Screenshot(t, tab, dir+"team-invited.png")
+			link := browsertest.Get(t, tab, "read the link", chromedp.Evaluate[string](`document.getElementById("one-time-link").value`))
+
+			open("/profile", `main input[name=timezone]`, "profile")
+			zones := browsertest.Get(t, tab, "count the time zones offered", chromedp.Evaluate[int](`document.querySelectorAll("#timezones option").length`))
+			if zones < 100 {
+				t.Errorf("the time zone list offers %d zones", zones)
+			}
+
+			// notify.js: a row of a new conversation arriving on the socket
+			// notifies while the tab is hidden, and not while it is visible.
+			const stub = `(() => {
+			  window.shown = [];
+			  window.Notification = function (title, o) { window.shown.push(title); };
+			  window.Notification.permission = "granted";
+			  document.body.dataset.notify = "on";
+			  window.frame = (id) => document.dispatchEvent(new CustomEvent("htmx:wsAfterMessage", {detail: {message:
+			    '<div hx-swap-oob="afterbegin:#conv-list"><a id="conv-' + id + '" class="conv-row" href="/chats/' + id + '" data-status="new" data-assignee="" data-activity="1"><strong class="conv-name">Sam</strong><span class="conv-preview">Hello</span></a></div>'}}));
+			  return true;
+			})()`
+			browsertest.Get(t, tab, "stub the Notification API", chromedp.Evaluate[bool](stub))
+			browsertest.Get(t, tab, "a frame while visible", chromedp.Evaluate[bool](`(window.frame(990001), true)`))
+			browsertest.Get(t, tab, "a frame while hidden", chromedp.Evaluate[bool](
+				`(Object.defineProperty(document, "visibilityState", {get: () => "hidden", configurable: true}), window.frame(990002), true)`))
+			shown := browsertest.Get(t, tab, "read the notifications", chromedp.Evaluate[[]string](`window.shown`))
+			if len(shown) != 1 || shown[0] != "New conversation: Sam" {
+				t.Errorf("notifications shown: %q, want one for the hidden tab", shown)
+			}
+			console.Check(t, tab, "team and profile pages")
+
+			// The invitation link, signed out: choose a password, then sign in.
+			anon := browsertest.NewIncognitoTab(t, browser)
+			browsertest.Do(t, anon, "set the viewport", chromedp.EmulateViewport(int64(size.w), int64(size.h), vp...))
+			browsertest.Do(t, anon, "open the invitation", chromedp.Navigate(link))
+			browsertest.WaitFor(t, anon, "the password form", visibleJS(`input[name=password]`))
+			noSideScroll(t, anon, "the invitation page", size.w)
+			browsertest.Screenshot(t, anon, dir+"password-link.png")
+			browsertest.Do(t, anon, "choose a password",
+				chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "quinn password 1"),
+				chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+			browsertest.Do(t, anon, "the login says the password is set", chromedp.WaitVisible(chromedp.CSS(`.team-notice`)))
+			browsertest.Login(t, anon, email, "quinn password 1")
+			browsertest.Do(t, anon, "quinn sees the dashboard", chromedp.WaitVisible(chromedp.CSS(`.inbox`)))
+			browsertest.Do(t, anon, "open the used link", chromedp.Navigate(link))
+			browsertest.WaitFor(t, anon, "the used-link page", `document.body.textContent.includes("used or has expired")`)
+			noSideScroll(t, anon, "the used link", size.w)
+			browsertest.Screenshot(t, anon, dir+"password-link-used.png")
+		})
+	}
+}
