@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/parley-chat/parley/internal/browsertest"
 	"github.com/parley-chat/parley/models"
@@ -116,4 +117,60 @@ func TestBrowserTeamAndProfile(t *testing.T) {
 			browsertest.Screenshot(t, anon, dir+"password-link-used.png")
 		})
 	}
+}
+
+// notifyHook replaces the Notification API before the page's scripts run:
+// permission granted, each notification recorded, and the tab's
+// visibility under the test's control (window.__hidden).
+const notifyHook = `window.__shown = [];
+window.__hidden = false;
+window.Notification = function (title) { window.__shown.push(title); };
+window.Notification.permission = "granted";
+Object.defineProperty(document, "visibilityState", {get: () => window.__hidden ? "hidden" : "visible", configurable: true});`
+
+// Desktop notifications end to end: an agent who turned them on gets one
+// for a new conversation and for a new message in a conversation assigned
+// to them, from the live socket, only while the tab is hidden.
+func TestBrowserDesktopNotifications(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	u, pw := teamMember(t, f, models.RoleAgent)
+	sc := models.Scope{OrgID: u.OrgID, UserID: u.ID, Role: u.Role, Name: u.Name}
+	if _, err := f.Store.UpdateProfile(ctx, sc, models.Profile{Name: "Nora Notified", NotifyDesktop: true}); err != nil {
+		t.Fatal(err)
+	}
+	browser := browsertest.NewBrowser(t)
+	tab := browsertest.NewIncognitoTab(t, browser)
+	tctx, cancel := context.WithTimeout(tab, browsertest.StepTimeout)
+	if _, err := chromedp.Call(tctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: notifyHook}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	browsertest.SignIn(t, tab, f.URL, "nora", u.Email, pw)
+	browsertest.Do(t, tab, "nora opens /chats", chromedp.Navigate(f.URL+"/chats"), chromedp.WaitVisible(chromedp.CSS(`#conv-list`)))
+	browsertest.WaitFor(t, tab, "nora goes live", browsertest.LiveCond)
+
+	// Visible: the new row shows, no notification.
+	first := f.inbound(t, uniquePhone(), "notify-visible", "Seen on screen")
+	browsertest.WaitFor(t, tab, "the row arrives", fmt.Sprintf(`!!document.getElementById("conv-%d")`, first.Conversation.ID))
+	if n := browsertest.Get(t, tab, "count notifications", chromedp.Evaluate[int](`window.__shown.length`)); n != 0 {
+		t.Fatalf("%d notifications while the tab was visible", n)
+	}
+
+	// Hidden: a new conversation notifies.
+	browsertest.Get(t, tab, "hide the tab", chromedp.Evaluate[bool](`(window.__hidden = true)`))
+	phone := uniquePhone()
+	second := f.inbound(t, phone, "notify-hidden", "Anyone there?")
+	browsertest.WaitFor(t, tab, "a new-conversation notification", `window.__shown.some((s) => s.startsWith("New conversation"))`)
+
+	// Assigned to nora, a new message in it notifies too.
+	ch, err := f.Store.Assign(ctx, sc, second.Conversation.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Pub.Notify(ch)
+	browsertest.WaitFor(t, tab, "the row shows the assignment", fmt.Sprintf(`document.getElementById("conv-%d").dataset.assignee === "%d"`, second.Conversation.ID, u.ID))
+	browsertest.Get(t, tab, "forget earlier notifications", chromedp.Evaluate[bool](`(window.__shown = [], true)`))
+	f.inbound(t, phone, "notify-assigned", "Following up")
+	browsertest.WaitFor(t, tab, "a new-message notification", `window.__shown.some((s) => s.startsWith("New message from"))`)
 }
