@@ -88,7 +88,7 @@ func (bh BusinessHours) Validate() error {
 // ParseDayHours reads one day's hours as typed in the settings form:
 // intervals "09:00-12:00, 13:00-17:00" (a dash or en dash between the
 // times, commas between the intervals; "9:00" is read as "09:00"). Empty
-// text is a closed day. It checks only the form; Validate checks the rest.
+// text is a closed day. It checks the times' form; Validate checks the rest.
 func ParseDayHours(s string) ([][2]string, error) {
 	var out [][2]string
 	for _, part := range strings.Split(s, ",") {
@@ -101,7 +101,13 @@ func ParseDayHours(s string) ([][2]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q is not an interval like 09:00-17:00", part)
 		}
-		out = append(out, [2]string{padClock(strings.TrimSpace(a)), padClock(strings.TrimSpace(b))})
+		iv := [2]string{padClock(strings.TrimSpace(a)), padClock(strings.TrimSpace(b))}
+		for _, c := range iv {
+			if _, ok := clockMinutes(c); !ok {
+				return nil, fmt.Errorf("%q is not a time like 09:00", c)
+			}
+		}
+		out = append(out, iv)
 	}
 	return out, nil
 }
