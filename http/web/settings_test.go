@@ -220,3 +220,5 @@ func TestSettingsForms(t *testing.T) {
 		t.Fatal("archived inboxes are not listed apart")
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
