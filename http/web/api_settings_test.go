@@ -169,6 +169,27 @@ func TestSettingsAPI(t *testing.T) {
 	if st, p = apiCall(t, f, agentToken, "PATCH", "/inboxes/"+itoa(ibID), map[string]any{"name": "Agent desk"}); st != 404 {
 		t.Fatalf("agent PATCH inbox: %d %v", st, p)
 	}
+	// Closures.
+	closures := "/inboxes/" + itoa(ibID) + "/closures"
+	st, p = apiCall(t, f, token, "POST", closures, map[string]any{"name": "", "starts_on": "2026-12-24"})
+	if st != 422 || problemField(p) != "name" {
+		t.Fatalf("closure without a name: %d %v", st, p)
+	}
+	st, cl := apiCall(t, f, token, "POST", closures, map[string]any{"name": "Winter break", "starts_on": "2026-12-24", "ends_on": "2026-12-26"})
+	if st != 201 || cl["starts_on"] != "2026-12-24" || cl["ends_on"] != "2026-12-26" {
+		t.Fatalf("POST closure: %d %v", st, cl)
+	}
+	if st, p = apiCall(t, f, rival.token(t, f), "GET", closures, nil); st != 404 {
+		t.Fatalf("another org GET closures: %d %v", st, p)
+	}
+	st, list := apiCall(t, f, token, "GET", closures, nil)
+	if data, _ := list["data"].([]any); st != 200 || len(data) != 1 {
+		t.Fatalf("GET closures: %d %v", st, list)
+	}
+	if st, p = apiCall(t, f, token, "DELETE", closures+"/"+itoa(int64(cl["id"].(float64))), nil); st != 204 {
+		t.Fatalf("DELETE closure: %d %v", st, p)
+	}
+
 	if _, err := f.Store.StartConversation(ctx, admin, models.StartInput{InboxID: ibID, To: "+15550100322", Body: "Hi"}); err != nil {
 		t.Fatal(err)
 	}
