@@ -71,6 +71,21 @@ func TestSettingsAPI(t *testing.T) {
 	}
 	rival := otherOrgUser(t, f)
 
+	// The description documents the settings routes with their fields.
+	resp, err := http.Get(f.URL + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docRaw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc := string(docRaw)
+	for _, want := range []string{`"/api/v1/inboxes/{id}"`, `"/api/v1/locations"`, `"/api/v1/organization"`, `"/api/v1/inboxes/{id}/closures/{closure_id}"`,
+		`"archived"`, `"business_hours"`, `"default_country"`, `"quiet_start"`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("openapi.json lacks %s", want)
+		}
+	}
+
 	// Organization.
 	st, org := apiCall(t, f, token, "GET", "/organization", nil)
 	if st != 200 || org["name"] != f.Demo.Org.Name || org["default_country"] != "US" {

@@ -14,12 +14,23 @@ import (
 // settingsLocations lists the organization's locations.
 func (s *Server) settingsLocations(c *fiber.Ctx) error {
 	su := sessionUser(c)
-	locs, err := s.store.Locations(c.UserContext(), su.Scope)
+	ctx := c.UserContext()
+	all, err := s.store.AllLocations(ctx, su.Scope, 0, 0)
+	if err != nil {
+		return err
+	}
+	ibs, err := s.store.AllInboxes(ctx, su.Scope, 0, 0)
 	if err != nil {
 		return err
 	}
 	d := views.SettingsLocationsData{ReadOnly: !su.Scope.Can(models.PermManageSettings)}
-	for _, l := range locs {
+	for _, loc := range all {
+		l := models.LocationSummary{Location: loc}
+		for _, ib := range ibs {
+			if ib.LocationID == loc.ID {
+				l.Inboxes = append(l.Inboxes, ib)
+			}
+		}
 		if l.ArchivedAt != nil {
 			d.Archived = append(d.Archived, l)
 		} else {
