@@ -49,6 +49,9 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 		if err != nil {
 			return err
 		}
+		if inbox.ArchivedAt != nil {
+			return fieldErr("inbox_id", "The %s inbox is archived; start the chat from another inbox.", inbox.Name)
+		}
 		if channel == ChannelSMS && inbox.SMSNumber == nil {
 			return fieldErr("to", "The %s inbox has no SMS number, and email is not available yet.", inbox.Name)
 		}

@@ -13,6 +13,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/me", Tag: "me",
 		Summary: "The token's user, organization and permissions", Out: apiMeOut{}}, s.apiMe)
 	s.apiTeamRoutes(api) // api_team.go
+	s.apiSettingsRoutes(api)
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

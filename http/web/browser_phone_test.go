@@ -82,7 +82,7 @@ var phonePages = []struct{ path, ready, shot string }{
 	{"/chats/new", `#new-chat input[name=to]`, "chats-new"},
 	{"/recipients", `main .table`, "recipients"},
 	{"/broadcasts", `main .empty`, "broadcasts"},
-	{"/settings", `main .table`, "settings"},
+	{"/settings", `main .subnav`, "settings"},
 	{"/credits", `main .table`, "credits"},
 	{"/simulator/phone?phone=%2B15550100901", `#phone-device .bubble`, "phone-simulator"},
 	{"/no-such-page", `.error-code`, "error-404"},

@@ -61,7 +61,7 @@ func (s *Server) startChat(c *fiber.Ctx) error {
 		if derr != nil {
 			return derr
 		}
-		form.Inboxes, d.NewChat = d.Inboxes, form
+		form.Inboxes, d.NewChat = openInboxes(d.Inboxes), form
 		c.Status(fiber.StatusUnprocessableEntity)
 		return s.render(c, "chats", views.Layout{Title: "New chat", Active: "chats"}, d)
 	}

@@ -153,6 +153,6 @@ func (s *Server) newChat(c *fiber.Ctx) error {
 		return err
 	}
 	// ?to= prefills the recipient (the Recipients page links here).
-	d.NewChat = &views.NewChatData{Inboxes: d.Inboxes, To: c.Query("to")}
+	d.NewChat = &views.NewChatData{Inboxes: openInboxes(d.Inboxes), To: c.Query("to")}
 	return s.render(c, "chats", views.Layout{Title: "New chat", Active: "chats"}, d)
 }

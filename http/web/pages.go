@@ -36,25 +36,6 @@ func (s *Server) broadcasts(c *fiber.Ctx) error {
 	return s.render(c, "broadcasts", views.Layout{Title: "Broadcasts", Active: "broadcasts"}, nil)
 }
 
-// settings shows the organization's locations, inboxes and team.
-func (s *Server) settings(c *fiber.Ctx) error {
-	su := sessionUser(c)
-	ctx := c.UserContext()
-	org, err := s.store.Organization(ctx, su.Scope)
-	if err != nil {
-		return err
-	}
-	locs, err := s.store.Locations(ctx, su.Scope)
-	if err != nil {
-		return err
-	}
-	users, err := s.store.Users(ctx, su.Scope)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "settings", views.Layout{Title: "Settings", Active: "settings"}, views.SettingsData{Org: org, Locations: locs, Users: users})
-}
-
 // credits shows each location's Chat plan.
 func (s *Server) credits(c *fiber.Ctx) error {
 	su := sessionUser(c)

@@ -75,6 +75,25 @@ func (s *Server) routes() error {
 	app.Get("/recipients", s.requireUser, s.recipients)
 	app.Get("/broadcasts", s.requireUser, s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
+	// Settings: organization, locations, inboxes (settings_*.go); managers
+	// see them, admins change them, agents get a 404.
+	settingsView, settingsManage := settingsGuards()
+	app.Post("/settings", s.requireUser, settingsManage, s.saveOrganization)
+	app.Get("/settings/locations", s.requireUser, settingsView, s.settingsLocations)
+	app.Get("/settings/locations/new", s.requireUser, settingsManage, s.newLocation)
+	app.Post("/settings/locations", s.requireUser, settingsManage, s.createLocation)
+	app.Get("/settings/locations/:id<int>", s.requireUser, settingsView, s.settingsLocation)
+	app.Post("/settings/locations/:id<int>", s.requireUser, settingsManage, s.updateLocation)
+	app.Post("/settings/locations/:id<int>/archive", s.requireUser, settingsManage, s.archiveLocation)
+	app.Get("/settings/inboxes", s.requireUser, settingsView, s.settingsInboxes)
+	app.Get("/settings/inboxes/new", s.requireUser, settingsManage, s.newInbox)
+	app.Post("/settings/inboxes", s.requireUser, settingsManage, s.createInbox)
+	app.Get("/settings/inboxes/:id<int>", s.requireUser, settingsView, s.settingsInbox)
+	app.Post("/settings/inboxes/:id<int>", s.requireUser, settingsManage, s.updateInbox)
+	app.Post("/settings/inboxes/:id<int>/archive", s.requireUser, settingsManage, s.archiveInbox)
+	app.Post("/settings/inboxes/:id<int>/delete", s.requireUser, settingsManage, s.deleteInbox)
+	app.Post("/settings/inboxes/:id<int>/closures", s.requireUser, settingsManage, s.addClosure)
+	app.Post("/settings/inboxes/:id<int>/closures/:cid<int>/delete", s.requireUser, settingsManage, s.removeClosure)
 	app.Get("/credits", s.requireUser, s.credits)
 	s.teamRoutes(app) // team.go: Settings → Team, /profile, /password/:token
 	if sim := s.deps.Simulator; sim != nil {

@@ -1,0 +1,79 @@
+package views
+
+import "github.com/parley-chat/parley/models"
+
+// Settings pages' data (the Organization, Locations and Inboxes tabs).
+// Every form carries the typed values back with Errors keyed by field
+// name, so a refused form shows each message next to its field. ReadOnly
+// is set for managers: they see the values, with no form buttons.
+
+// SettingsOrgData is the Organization tab.
+type SettingsOrgData struct {
+	ReadOnly       bool
+	Saved          bool
+	Name           string
+	DefaultCountry string
+	Countries      []models.Country
+	Errors         map[string]string
+}
+
+// SettingsLocationsData is the Locations tab: the list, archived ones apart.
+type SettingsLocationsData struct {
+	ReadOnly         bool
+	Active, Archived []models.LocationSummary
+}
+
+// SettingsLocationData is one location's form (ID 0: a new one).
+type SettingsLocationData struct {
+	ReadOnly   bool
+	Saved      bool
+	ID         int64
+	Archived   bool
+	Name       string
+	Timezone   string
+	QuietStart string
+	QuietEnd   string
+	PlanStatus string
+	PlanName   string
+	Inboxes    []models.Inbox
+	Timezones  []string
+	Errors     map[string]string
+}
+
+// SettingsInboxesData is the Inboxes tab: the list, archived ones apart.
+type SettingsInboxesData struct {
+	ReadOnly         bool
+	Active, Archived []models.Inbox
+	// CanAdd: there is a location that is not archived to add one to.
+	CanAdd bool
+}
+
+// DayHoursField is one weekday's row of the business hours form.
+type DayHoursField struct {
+	Key, Name string
+	Text      string // "09:00-12:00, 13:00-17:00"; "" closed
+	Error     string
+}
+
+// SettingsInboxData is one inbox's form (ID 0: a new one), with its closures.
+type SettingsInboxData struct {
+	ReadOnly     bool
+	Saved        string // what was saved, for the notice ("" none)
+	ID           int64
+	Archived     bool
+	Name         string
+	LocationID   int64
+	LocationName string
+	Timezone     string
+	SMSNumber    string
+	EmailAddress string
+	HelpText     string
+	// HoursSet: the inbox keeps business hours (else it is always open).
+	HoursSet  bool
+	Days      []DayHoursField
+	Country   string // the organization's default country, for the number's hint
+	Locations []models.Location
+	Closures  []models.Closure
+	Closure   models.ClosureInput // the add-a-closure form's typed values
+	Errors    map[string]string
+}
