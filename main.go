@@ -257,6 +257,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	deps := web.Deps{Config: cfg, Store: p.store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: p.hub, Logger: log,
 		Publisher: p.pub, Outbox: p.relay,
 		Callbacks: webhook.New(webhookConfig(cfg), inbound, p.pub, p.relay.Kick, log)}
+	deps.Version = buildVersion()
 	if sim != nil { // a nil *Simulator in the interface would look present
 		deps.Simulator = sim
 	}
