@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -13,21 +16,40 @@ import (
 	"github.com/parley-chat/parley/models"
 )
 
-// adminStore is the package database, migrated and with no organization.
-func adminStore(t *testing.T) *models.Store {
+// adminStore is a fresh, migrated database with no organization, next to
+// the package's own (whose rows other tests keep), dropped when the test
+// ends; it returns the store and the database's URL.
+func adminStore(t *testing.T) (*models.Store, string) {
 	t.Helper()
-	if code, _, stderr := parley(t, nil, "migrate", "up"); code != 0 {
-		t.Fatal(stderr)
-	}
-	db, err := models.OpenDB(context.Background(), env.DatabaseURL)
+	ctx := context.Background()
+	admin, err := models.OpenDB(ctx, env.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.ExecContext(context.Background(), "DELETE FROM organizations"); err != nil {
+	t.Cleanup(func() { admin.Close() })
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	name := "parley_test_cli_" + hex.EncodeToString(suffix)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
-	return models.NewStore(db)
+	u, _ := url.Parse(env.DatabaseURL)
+	u.Path = "/" + name
+	dbURL := u.String()
+	if code, _, stderr := parley(t, map[string]string{"PARLEY_DATABASE_URL": dbURL}, "migrate", "up"); code != 0 {
+		t.Fatal(stderr)
+	}
+	db, err := models.OpenDB(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	return models.NewStore(db), dbURL
 }
 
 // cliAudit lists the actions the CLI audit-logged, oldest first.
@@ -47,9 +69,9 @@ func cliAudit(t *testing.T, s *models.Store) []string {
 // flip the flag, token create prints exactly a token that the API takes;
 // each change is audit-logged as via cli.
 func TestSetupOrgOperatorTokenCommands(t *testing.T) {
-	store := adminStore(t)
+	store, dbURL := adminStore(t)
 	ctx := context.Background()
-	user := map[string]string{"USER": "ops"}
+	user := map[string]string{"USER": "ops", "PARLEY_DATABASE_URL": dbURL}
 
 	// Bad flags: every bad one named, nothing created.
 	code, _, stderr := parley(t, user, "setup", "--org", "", "--admin-email", "nope", "--admin-password", "short", "--timezone", "Mars/Base")
@@ -123,7 +145,7 @@ func TestSetupOrgOperatorTokenCommands(t *testing.T) {
 	}
 
 	// The token works on the API: GET /api/v1/me is Bo, now an operator.
-	me := apiMe(t, token)
+	me := apiMe(t, dbURL, token)
 	if me.User.Email != "bo@beta.test" || !me.User.Operator || me.Organization.Name != "Beta Vets" {
 		t.Fatalf("/api/v1/me with the token: %+v", me)
 	}
@@ -141,13 +163,13 @@ type meOut struct {
 
 // apiMe runs `parley serve` until it is ready and calls GET /api/v1/me
 // with the token.
-func apiMe(t *testing.T, token string) meOut {
+func apiMe(t *testing.T, dbURL, token string) meOut {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		code, _, stderr := parleyCtx(ctx, t, map[string]string{"PARLEY_HTTP_ADDR": addr, "PARLEY_BASE_URL": "http://" + addr}, "serve")
+		code, _, stderr := parleyCtx(ctx, t, map[string]string{"PARLEY_DATABASE_URL": dbURL, "PARLEY_HTTP_ADDR": addr, "PARLEY_BASE_URL": "http://" + addr}, "serve")
 		if code != 0 {
 			fmt.Fprintln(os.Stderr, stderr)
 		}

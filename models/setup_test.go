@@ -2,7 +2,10 @@ package models_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -10,14 +13,39 @@ import (
 	"github.com/parley-chat/parley/models"
 )
 
-// emptyInstance deletes every organization (and, by cascade, everything
-// in them), so first run can be tested on this package's database. Tests
-// that need the demo seed it again themselves.
-func emptyInstance(t *testing.T, s *models.Store) {
+// emptyInstance is a fresh, migrated database with no organization, next
+// to the package's own (whose rows other tests keep), dropped when the
+// test ends.
+func emptyInstance(t *testing.T) *models.Store {
 	t.Helper()
-	if _, err := s.DB().ExecContext(context.Background(), "DELETE FROM organizations"); err != nil {
+	ctx := context.Background()
+	admin := openStore(t).DB()
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	name := "parley_test_setup_" + hex.EncodeToString(suffix)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
+	u, _ := url.Parse(env.DatabaseURL)
+	u.Path = "/" + name
+	db, err := models.OpenDB(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	mg, err := models.NewMigrator(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mg.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return models.NewStore(db)
 }
 
 func firstRunInput() models.NewOrganization {
@@ -45,8 +73,7 @@ func auditActions(t *testing.T, s *models.Store, orgID int64) []models.AuditEntr
 
 func TestFirstRunCreatesOrgLocationOperatorAdminAndAudit(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	emptyInstance(t, s)
+	s := emptyInstance(t)
 	if ok, err := s.HasOrganization(ctx); err != nil || ok {
 		t.Fatalf("HasOrganization on an empty instance: %v %v", ok, err)
 	}
@@ -105,8 +132,7 @@ func fmtList(xs []string) string {
 
 func TestFirstRunRaceExactlyOne(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	emptyInstance(t, s)
+	s := emptyInstance(t)
 	const racers = 4
 	var wg sync.WaitGroup
 	errs := make([]error, racers)
@@ -141,8 +167,7 @@ func TestFirstRunRaceExactlyOne(t *testing.T) {
 
 func TestCreateOrganizationValidatesEveryField(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	emptyInstance(t, s)
+	s := emptyInstance(t)
 	bad := models.NewOrganization{
 		Name: "", LocationName: "x\x00y", Timezone: "Mars/Olympus_Mons",
 		AdminName: "  ", AdminEmail: "not-an-email", AdminPassword: "short", FirstRun: true,
@@ -204,8 +229,7 @@ func TestTimeZonesAllLoad(t *testing.T) {
 // slugs stay unique; operator changes are instance-wide audit entries.
 func TestOperatorCreatesOrganizationAndSetsOperators(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	emptyInstance(t, s)
+	s := emptyInstance(t)
 	first, err := s.CreateOrganization(ctx, models.Scope{Via: models.ViaCLI, Name: "cli"}, firstRunInput())
 	if err != nil {
 		t.Fatal(err)
