@@ -6,6 +6,10 @@
 //	parley worker    job worker only, to scale out background work
 //	parley migrate   up | down | reset | status
 //	parley seed      --demo: create the demo organization
+//	parley setup     first run: the first organization and its operator admin
+//	parley org       create: another organization (operators)
+//	parley operator  add | remove EMAIL: instance operators
+//	parley token     create --email E --name N: an API token, printed alone
 //	parley version
 //
 // Every setting comes from a flag or a PARLEY_* environment variable;
@@ -75,6 +79,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = seedCmd(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		err = loadtest.Main(ctx, args, stdout, stderr)
+	case "setup":
+		err = setupCmd(ctx, args, getenv, stdout, stderr)
+	case "org":
+		err = orgCmd(ctx, args, getenv, stdout, stderr)
+	case "operator":
+		err = operatorCmd(ctx, args, getenv, stdout, stderr)
+	case "token":
+		err = tokenCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", buildVersion())
 	case "help", "-h", "--help":
@@ -99,6 +111,10 @@ Commands:
   worker    run the job worker only
   migrate   up | down | reset | status
   seed      --demo: create the demo organization
+  setup     first run: --org N --admin-email E --admin-password P [--admin-name --location --timezone]
+  org       create --name N --admin-email E --admin-password P [--admin-name --location --timezone]
+  operator  add EMAIL | remove EMAIL: who operates the instance
+  token     create --email E --name N: print a new API token alone
   bench     the load tool: fanout | idle | inbound | chats (loopback only, bounded)
   version   print the version
 
@@ -241,6 +257,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	deps := web.Deps{Config: cfg, Store: p.store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: p.hub, Logger: log,
 		Publisher: p.pub, Outbox: p.relay,
 		Callbacks: webhook.New(webhookConfig(cfg), inbound, p.pub, p.relay.Kick, log)}
+	deps.Version = buildVersion()
 	if sim != nil { // a nil *Simulator in the interface would look present
 		deps.Simulator = sim
 	}

@@ -33,8 +33,9 @@ type DemoResult struct {
 
 // SeedDemo makes sure the demo organization exists: "Demo" with one
 // location on an active Chat plan, one inbox with an SMS number and an
-// email address, an admin and an agent. Running it again changes nothing
-// that already exists (passwords included).
+// email address, an admin (an instance operator too) and an agent. Running
+// it again changes nothing that already exists (passwords included), except
+// that the demo admin is made an operator if it is not one.
 func (s *Store) SeedDemo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	adminHash, err := HashPassword(o.AdminPassword)
 	if err != nil {
@@ -62,9 +63,17 @@ func (s *Store) SeedDemo(ctx context.Context, o DemoOptions) (*DemoResult, error
 		if err := findOrInsert(ctx, tx, &r.Inbox, "org_id = ? AND name = ?", r.Org.ID, r.Inbox.Name); err != nil {
 			return err
 		}
-		r.Admin = User{OrgID: r.Org.ID, Email: o.AdminEmail, Name: "Avery Admin", Role: RoleAdmin, PasswordHash: adminHash, AllInboxes: true}
+		r.Admin = User{OrgID: r.Org.ID, Email: o.AdminEmail, Name: "Avery Admin", Role: RoleAdmin, PasswordHash: adminHash, AllInboxes: true, IsOperator: true}
 		if r.AdminCreated, err = insertUserOnce(ctx, tx, &r.Admin); err != nil {
 			return err
+		}
+		// The demo admin operates the instance too (the Queues dashboard),
+		// also when the user predates operators.
+		if !r.Admin.IsOperator {
+			if _, err := tx.NewUpdate().Model(&r.Admin).Set("is_operator = true").WherePK().Exec(ctx); err != nil {
+				return fmt.Errorf("demo admin operator: %w", err)
+			}
+			r.Admin.IsOperator = true
 		}
 		r.Agent = User{OrgID: r.Org.ID, Email: o.AgentEmail, Name: "Sam Agent", Role: RoleAgent, PasswordHash: agentHash, AllInboxes: true}
 		if r.AgentCreated, err = insertUserOnce(ctx, tx, &r.Agent); err != nil {

@@ -25,6 +25,16 @@ func underQueues(path string) bool {
 	return path == queuesPath || strings.HasPrefix(path, queuesPath+"/")
 }
 
+// requireOperator answers 404 to anyone but an instance operator (an
+// organization's admin included): the instance-wide pages do not exist
+// for them.
+func (s *Server) requireOperator(c *fiber.Ctx) error {
+	if su := sessionUser(c); su != nil && su.User.IsOperator {
+		return c.Next()
+	}
+	return fiber.ErrNotFound
+}
+
 // queuesBackLink is put into the dashboard's page: asynqmon, a single-page
 // app of its own, has no way back to Parley.
 const queuesBackLink = `<a id="parley-back" href="/" style="position:fixed;right:16px;bottom:16px;z-index:1250;` +
@@ -43,7 +53,7 @@ var (
 	otherHost = regexp.MustCompile(`(?i)(src|href)\s*=\s*["']?([a-z][a-z0-9+.-]*:|//)[^"'\s>]*`)
 )
 
-// queuesHandler serves the Asynq dashboard; routes put admin-only checks
+// queuesHandler serves the Asynq dashboard; routes put operator-only checks
 // in front of it (it has no auth of its own). Its page is asynqmon's with
 // the Google Fonts links removed and a link back to Parley added, and it
 // gets its own CSP (queuesCSP): only this origin, plus the page's inline

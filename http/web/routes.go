@@ -57,6 +57,10 @@ func (s *Server) routes() error {
 	// Session pages: from here on the session is loaded and every
 	// state-changing request must carry the CSRF token.
 	app.Use(s.loadSession, s.checkCSRF)
+	// First run: every page is /setup until an organization exists (firstrun.go).
+	app.Use(s.firstRunGate)
+	app.Get(setupPath, s.setupPage)
+	app.Post(setupPath, s.setup)
 	app.Get("/login", s.loginPage)
 	app.Post("/login", s.login)
 	app.Post("/logout", s.logout)
@@ -103,12 +107,14 @@ func (s *Server) routes() error {
 		app.Post("/simulator/phone/send", s.requireUser, phone.Send)
 	}
 
-	// Admin: a session of an admin; anyone else gets a 404.
+	// Operators: a session of an instance operator; anyone else (an
+	// organization's admin included) gets a 404.
 	queues, err := s.queuesHandler()
 	if err != nil {
 		return err
 	}
-	app.Use(queuesPath, s.requireUser, s.requireAdmin, queues)
+	app.Use(queuesPath, s.requireUser, s.requireOperator, queues)
+	app.Get(instancePath, s.requireUser, s.requireOperator, s.instancePage())
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return nil

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,6 +48,8 @@ type Deps struct {
 	Logger    *slog.Logger
 	// Socket tunes the live sockets' checks and timeouts (zero: defaults).
 	Socket SocketOptions
+	// Version is the build's, shown to operators on /admin/instance.
+	Version string
 }
 
 // Server is the web application.
@@ -85,6 +88,8 @@ type Server struct {
 	// document built from them once the routes are registered.
 	apiOps []apiOp
 	apiDoc []byte
+	// setUp is set once an organization exists: first run is over (firstrun.go).
+	setUp atomic.Bool
 }
 
 // BodyLimit caps request bodies; larger ones get 413 before any handler runs (R14).
