@@ -75,7 +75,7 @@ func (s *Store) SeedDemo(ctx context.Context, o DemoOptions) (*DemoResult, error
 			}
 			r.Admin.IsOperator = true
 		}
-		r.Agent = User{OrgID: r.Org.ID, Email: o.AgentEmail, Name: "Sam Agent", Role: RoleAgent, PasswordHash: agentHash, AllInboxes: true}
+		r.Agent = User{OrgID: r.Org.ID, Email: o.AgentEmail, Name: "Sam Agent", Role: RoleAgent, PasswordHash: agentHash, AllInboxes: true, NotifySound: true}
 		if r.AgentCreated, err = insertUserOnce(ctx, tx, &r.Agent); err != nil {
 			return err
 		}

@@ -58,15 +58,6 @@ func (s *Server) requireUser(c *fiber.Ctx) error {
 	return c.Redirect(target, fiber.StatusSeeOther)
 }
 
-// requireAdmin answers 404 to anyone but an admin: a non-admin is not told
-// that the page exists.
-func (s *Server) requireAdmin(c *fiber.Ctx) error {
-	if su := sessionUser(c); su != nil && su.User.IsAdmin() {
-		return c.Next()
-	}
-	return fiber.ErrNotFound
-}
-
 // requirePerm answers 404 to a user whose role does not grant p (the role
 // matrix, models/policy.go): a page they may not use does not exist for
 // them. It goes after requireUser (pages) or apiAuth (the API).
