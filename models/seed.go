@@ -63,7 +63,7 @@ func (s *Store) SeedDemo(ctx context.Context, o DemoOptions) (*DemoResult, error
 		if err := findOrInsert(ctx, tx, &r.Inbox, "org_id = ? AND name = ?", r.Org.ID, r.Inbox.Name); err != nil {
 			return err
 		}
-		r.Admin = User{OrgID: r.Org.ID, Email: o.AdminEmail, Name: "Avery Admin", Role: RoleAdmin, PasswordHash: adminHash, AllInboxes: true, IsOperator: true}
+		r.Admin = User{OrgID: r.Org.ID, Email: o.AdminEmail, Name: "Avery Admin", Role: RoleAdmin, PasswordHash: adminHash, AllInboxes: true, IsOperator: true, NotifySound: true}
 		if r.AdminCreated, err = insertUserOnce(ctx, tx, &r.Admin); err != nil {
 			return err
 		}
