@@ -33,7 +33,7 @@ func TestInviteLinkUsedOnce(t *testing.T) {
 	if d := time.Until(info.ExpiresAt); d < 6*24*time.Hour || d > 7*24*time.Hour {
 		t.Fatalf("invite valid for %v, want 7 days", d)
 	}
-	wantField(t, s.UsePasswordLink(ctx, token, "short", ""), "password")
+	wantTeamField(t, s.UsePasswordLink(ctx, token, "short", ""), "password")
 	if err := s.UsePasswordLink(ctx, token, "gus password 1", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +121,8 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantField(t, s.ChangePassword(ctx, hs.Scope, hs.SessionID, "wrong password", "ida password 2"), "current_password")
-	wantField(t, s.ChangePassword(ctx, hs.Scope, hs.SessionID, "ida password 1", "short"), "new_password")
+	wantTeamField(t, s.ChangePassword(ctx, hs.Scope, hs.SessionID, "wrong password", "ida password 2"), "current_password")
+	wantTeamField(t, s.ChangePassword(ctx, hs.Scope, hs.SessionID, "ida password 1", "short"), "new_password")
 	if err := s.ChangePassword(ctx, hs.Scope, hs.SessionID, "ida password 1", "ida password 2"); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.UpdateProfile(ctx, hs.Scope, models.Profile{Name: "Ida", Timezone: "Mars/Olympus"})
-	wantField(t, err, "timezone")
+	wantTeamField(t, err, "timezone")
 	p, err := s.UpdateProfile(ctx, hs.Scope, models.Profile{Name: "Ida B", Timezone: "Europe/Paris", Clock24h: true})
 	if err != nil || p.Timezone != "Europe/Paris" || !p.Clock24h || p.Name != "Ida B" {
 		t.Fatalf("profile: %+v %v", p, err)

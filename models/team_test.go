@@ -57,9 +57,7 @@ func newTeamOrg(t *testing.T, s *models.Store, n int) *teamOrg {
 	return o
 }
 
-func ptr[T any](v T) *T { return &v }
-
-func wantField(t *testing.T, err error, field string) {
+func wantTeamField(t *testing.T, err error, field string) {
 	t.Helper()
 	var fe *models.FieldError
 	if !errors.As(err, &fe) || fe.Field != field {
@@ -82,9 +80,9 @@ func TestLastAdminCannotBeDemotedOrDisabled(t *testing.T) {
 	o := newTeamOrg(t, s, 1)
 	a := o.admins[0]
 	_, err := s.UpdateUser(ctx, a, a.UserID, models.UserChange{Role: ptr(models.RoleManager)})
-	wantField(t, err, "role")
+	wantTeamField(t, err, "role")
 	_, err = s.UpdateUser(ctx, a, a.UserID, models.UserChange{Disabled: ptr(true)})
-	wantField(t, err, "disabled")
+	wantTeamField(t, err, "disabled")
 
 	b, _, err := s.CreateUser(ctx, a, models.NewUser{Name: "Bea", Email: o.emailFor("bea"), Role: models.RoleAdmin, Password: "bea password 1"})
 	if err != nil {
@@ -97,7 +95,7 @@ func TestLastAdminCannotBeDemotedOrDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.UpdateUser(ctx, bs, b.ID, models.UserChange{Role: ptr(models.RoleManager)})
-	wantField(t, err, "role")
+	wantTeamField(t, err, "role")
 	if n := adminCount(t, s, o.id); n != 1 {
 		t.Fatalf("admins = %d, want 1", n)
 	}
@@ -132,7 +130,7 @@ func TestConcurrentDemoteKeepsAnAdmin(t *testing.T) {
 		failed := 0
 		for _, err := range errs {
 			if err != nil {
-				wantField(t, err, "role")
+				wantTeamField(t, err, "role")
 				failed++
 			}
 		}
@@ -202,7 +200,7 @@ func TestDisableEndsSessionsAndTokens(t *testing.T) {
 	}
 	// Nobody disables themselves.
 	_, err = s.UpdateUser(ctx, a, a.UserID, models.UserChange{Disabled: ptr(true)})
-	wantField(t, err, "disabled")
+	wantTeamField(t, err, "disabled")
 }
 
 // Taking an inbox away ends the agent's sessions; giving more does not.
@@ -263,14 +261,14 @@ func TestTeamValidation(t *testing.T) {
 		in := good
 		tc.edit(&in)
 		_, _, err := s.CreateUser(ctx, a, in)
-		wantField(t, err, tc.field)
+		wantTeamField(t, err, tc.field)
 	}
 	users, err := s.TeamUsers(ctx, a, 0, 0)
 	if err != nil || len(users) != 1 {
 		t.Fatalf("users after refusals: %d %v", len(users), err)
 	}
 	_, err = s.UpdateUser(ctx, a, a.UserID, models.UserChange{Email: ptr("nope")})
-	wantField(t, err, "email")
+	wantTeamField(t, err, "email")
 }
 
 // Another organization's users are not found; managers read the team but
