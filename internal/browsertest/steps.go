@@ -92,3 +92,23 @@ func JSString(s string) string {
 func TextOf(id string) string {
 	return fmt.Sprintf(`((document.getElementById(%s) || {}).innerText || "")`, JSString(id))
 }
+
+// WaitAcrossLoad is WaitFor for a condition that comes true on the page a
+// navigation is still loading (a form's submit, a redirect): a poll that
+// the navigation interrupts ("Cannot find context") is started again on
+// the new page, until StepTimeout.
+func WaitAcrossLoad(t testing.TB, tab context.Context, step, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(StepTimeout)
+	for {
+		ctx, cancel := context.WithDeadline(tab, deadline)
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingInterval(pollInterval)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || tab.Err() != nil {
+			t.Fatalf("%s: waiting for %s: %v\n%s", step, cond, err, PageState(tab))
+		}
+	}
+}
