@@ -103,8 +103,8 @@ type ConversationFilter struct {
 	Assignee string // "" (anyone), "mine" or "unassigned"
 	// AssigneeID: only conversations assigned to this user (0: any).
 	AssigneeID int64
-	InboxID  int64  // 0: every visible inbox
-	Query    string // substring of the recipient's name, email or phone
+	InboxID    int64  // 0: every visible inbox
+	Query      string // substring of the recipient's name, email or phone
 	// Keyset cursor: rows older than (BeforeAt, BeforeID).
 	BeforeAt time.Time
 	BeforeID int64

@@ -57,7 +57,7 @@ func TestEditRecipient(t *testing.T) {
 		in    models.RecipientInput
 		field string
 	}{
-		{models.RecipientInput{Phone: strp("+1 555 010 4402")}, "phone"},  // another recipient's number
+		{models.RecipientInput{Phone: strp("+1 555 010 4402")}, "phone"},   // another recipient's number
 		{models.RecipientInput{Email: strp("OTHER@example.com")}, "email"}, // another's address
 		{models.RecipientInput{Phone: strp("12")}, "phone"},
 		{models.RecipientInput{Email: strp("not an address")}, "email"},
