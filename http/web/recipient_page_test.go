@@ -80,6 +80,9 @@ func TestRecipientPage(t *testing.T) {
 	if !strings.Contains(body, "opted out") || !strings.Contains(body, "Asked at the desk") || !strings.Contains(body, "Opt back in") {
 		t.Fatalf("history after opting out:\n%s", body)
 	}
+	if _, thread := agent.get(fmt.Sprintf("/chats/%d", conv.ID)); !strings.Contains(thread, "Avery Admin opted the recipient out: Asked at the desk") {
+		t.Fatal("the thread's timeline does not show the opt-out by hand")
+	}
 	consent.Set("channel", "fax")
 	if resp, body := admin.do("POST", page+"/consent", consent, nil); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Choose sms or email") {
 		t.Fatalf("bad channel: %d", resp.StatusCode)
