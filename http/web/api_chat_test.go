@@ -451,6 +451,26 @@ func TestAPIIdempotentSend(t *testing.T) {
 	if n != 1 || len(msgs.Data) != 2 {
 		t.Fatalf("messages after 8 sends with one key: %d of %+v", n, msgs.Data)
 	}
+	// The description lists the routes and says which take a key.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	agent.expect(200, "GET", "/openapi.json", nil, &doc)
+	for _, p := range []string{"/api/v1/conversations", "/api/v1/conversations/{id}/messages"} {
+		params := doc.Paths[p]["post"].Parameters
+		if len(params) == 0 || params[len(params)-1].Name != "Idempotency-Key" {
+			t.Errorf("openapi.json: POST %s parameters %+v lack Idempotency-Key", p, params)
+		}
+	}
+	for _, p := range []string{"/api/v1/recipients/{id}/consent", "/api/v1/conversations/{id}/assign", "/api/v1/recipients"} {
+		if len(doc.Paths[p]) == 0 {
+			t.Errorf("openapi.json lacks %s", p)
+		}
+	}
 	agent.expectProblem(422, "Idempotency-Key", "POST", "/conversations", map[string]any{"inbox_id": f.Demo.Inbox.ID, "to": "+15550104702", "body": "x"},
 		"Idempotency-Key", "send-race")
 }
