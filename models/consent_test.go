@@ -15,6 +15,7 @@ import (
 func TestManualOptOut(t *testing.T) {
 	ctx := context.Background()
 	st, demo, admin, agent := chatFixture(t)
+	forgetNewRecipients(t, st)
 	ch, err := st.StartConversation(ctx, admin, models.StartInput{InboxID: demo.Inbox.ID, To: "+15550104421", Body: "Queued before the opt-out"})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 func TestIdempotentReplaysAndRaces(t *testing.T) {
 	ctx := context.Background()
 	st, demo, admin, _ := chatFixture(t)
+	forgetNewRecipients(t, st)
 	ch, err := st.StartConversation(ctx, admin, models.StartInput{InboxID: demo.Inbox.ID, To: "+15550104431", Body: "Hi"})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,25 @@ import (
 	"github.com/parley-chat/parley/models"
 )
 
+// forgetNewRecipients deletes, when the test ends, the recipients it
+// created (their conversations, messages and events go with them), so
+// later tests see the demo as they expect it. Call it after limitedAgent:
+// cleanups run last-registered first, and the limited agent's inbox and
+// user can only go once their conversations are gone.
+func forgetNewRecipients(t *testing.T, f *fixture) {
+	t.Helper()
+	ctx := context.Background()
+	var last int64
+	if err := f.Store.DB().NewRaw("SELECT coalesce(max(id), 0) FROM recipients").Scan(ctx, &last); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := f.Store.DB().NewRaw("DELETE FROM recipients WHERE id > ?", last).Exec(ctx); err != nil {
+			t.Errorf("forget the test's recipients: %v", err)
+		}
+	})
+}
+
 // apiCaller calls the JSON API with one bearer token.
 type apiCaller struct {
 	t     *testing.T
@@ -163,6 +182,7 @@ type startJSON struct {
 // organization's ids answering 404.
 func TestAPIRecipients(t *testing.T) {
 	f := newFixture(t)
+	forgetNewRecipients(t, f)
 	admin := apiAs(t, f, f.Demo.Org.ID, f.Demo.Admin.ID)
 	agent := apiAs(t, f, f.Demo.Org.ID, f.Demo.Agent.ID)
 
@@ -259,6 +279,7 @@ func TestAPIRecipients(t *testing.T) {
 // validation naming the field, and another organization's ids 404.
 func TestAPIConversations(t *testing.T) {
 	f := newFixture(t)
+	forgetNewRecipients(t, f)
 	ctx := context.Background()
 	admin := apiAs(t, f, f.Demo.Org.ID, f.Demo.Admin.ID)
 	agent := apiAs(t, f, f.Demo.Org.ID, f.Demo.Agent.ID)
@@ -411,6 +432,7 @@ func TestAPIConversations(t *testing.T) {
 // another path is a 422.
 func TestAPIIdempotentSend(t *testing.T) {
 	f := newFixture(t)
+	forgetNewRecipients(t, f)
 	agent := apiAs(t, f, f.Demo.Org.ID, f.Demo.Agent.ID)
 	var s startJSON
 	agent.expect(201, "POST", "/conversations", map[string]any{"inbox_id": f.Demo.Inbox.ID, "to": "+15550104701", "body": "Start"}, &s,
@@ -480,6 +502,7 @@ func TestAPIIdempotentSend(t *testing.T) {
 func TestAPILimitedAgent(t *testing.T) {
 	f := newFixture(t)
 	_, number := limitedAgent(t, f)
+	forgetNewRecipients(t, f)
 	ctx := context.Background()
 	var userID, inboxID int64
 	if err := f.Store.DB().NewRaw("SELECT id FROM users WHERE email = 'limited@demo.parley.test'").Scan(ctx, &userID); err != nil {
@@ -521,6 +544,7 @@ func TestAPILimitedAgent(t *testing.T) {
 // agent's live socket, as one sent from the page does.
 func TestAPISendReachesSockets(t *testing.T) {
 	f := newFixture(t)
+	forgetNewRecipients(t, f)
 	web := f.client(t)
 	web.login(agentEmail, agentPassword)
 	ws := web.liveNow(t, f.URL)

@@ -17,12 +17,13 @@ import (
 
 func TestBrowserRecipient(t *testing.T) {
 	f := newFixture(t)
+	forgetNewRecipients(t, f)
 	ctx := context.Background()
 	conv := startChatAs(t, f, "+15550105201", "A first message to a long-named recipient")
 	admin := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
 	long := "Maximiliana Wolfeschlegelsteinhausenbergerdorff"
 	if _, err := f.Store.UpdateRecipient(ctx, admin, conv.RecipientID, models.RecipientInput{
-		Name: &long, Email: new("maximiliana.wolfeschlegelsteinhausenbergerdorff@example-clinic.test"), Notes: new("Prefers texts after 5pm.")}); err != nil {
+		Name: &long, Email: new("maximiliana.wolfeschlegelsteinhausenbergerdorff@example-hospital.test"), Notes: new("Prefers texts after 5pm.")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.Store.SetConsent(ctx, admin, conv.RecipientID, models.ChannelEmail, true, "Asked us not to email"); err != nil {

@@ -27,6 +27,7 @@ func startChatAs(t *testing.T, f *fixture, to, body string) models.ConversationR
 // history then names them.
 func TestRecipientPage(t *testing.T) {
 	f := newFixture(t)
+	forgetNewRecipients(t, f)
 	conv := startChatAs(t, f, "+15550105001", "Page hello")
 	startChatAs(t, f, "+15550105002", "Someone else")
 	rid := conv.RecipientID
@@ -99,6 +100,7 @@ func TestRecipientPage(t *testing.T) {
 // answers with the new header; a bad name is a 422 with the reason.
 func TestRenameFromThread(t *testing.T) {
 	f := newFixture(t)
+	forgetNewRecipients(t, f)
 	conv := startChatAs(t, f, "+15550105101", "Rename me")
 	agent := f.client(t)
 	agent.login(agentEmail, agentPassword)
