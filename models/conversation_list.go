@@ -57,6 +57,15 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 	if !sc.AllInboxes() {
 		l.and("c.inbox_id = ANY(" + l.args.add(sc.InboxIDs) + "::bigint[])")
 	}
+	switch {
+	case strings.Contains(f.Status, ","):
+		cond, err := statusList(f.Status)
+		if err != nil {
+			return nil, err
+		}
+		l.and(cond)
+		f.Status = "all"
+	}
 	switch f.Status {
 	case "", "active":
 		l.and("c.status IN ('new', 'open')")
@@ -74,6 +83,9 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 		l.and("c.assignee_id IS NULL")
 	default:
 		return nil, fieldErr("assignee", "unknown assignee filter %q", f.Assignee)
+	}
+	if f.AssigneeID != 0 {
+		l.and("c.assignee_id = " + l.args.add(f.AssigneeID))
 	}
 	if f.InboxID != 0 {
 		l.and("c.inbox_id = " + l.args.add(f.InboxID))
@@ -163,4 +175,24 @@ func (s *Store) listWalk(ctx context.Context, l *listFilter, t searchText, n, wi
 		return nil, err
 	}
 	return scanConversationRows(rows)
+}
+
+// statusList turns a comma-separated list of statuses ("new,closed") into
+// a condition; the statuses are constants, so they are part of the text.
+func statusList(list string) (string, error) {
+	seen := map[string]bool{}
+	var in []string
+	for _, st := range strings.Split(list, ",") {
+		st = strings.TrimSpace(st)
+		switch st {
+		case StatusNew, StatusOpen, StatusClosed:
+		default:
+			return "", fieldErr("status", "unknown status %q", st)
+		}
+		if !seen[st] {
+			seen[st] = true
+			in = append(in, "'"+st+"'")
+		}
+	}
+	return "c.status IN (" + strings.Join(in, ", ") + ")", nil
 }

@@ -101,8 +101,10 @@ func (r ConversationRow) Address() string {
 type ConversationFilter struct {
 	Status   string // "active" (new + open, the default), "new", "open", "closed" or "all"
 	Assignee string // "" (anyone), "mine" or "unassigned"
-	InboxID  int64  // 0: every visible inbox
-	Query    string // substring of the recipient's name, email or phone
+	// AssigneeID: only conversations assigned to this user (0: any).
+	AssigneeID int64
+	InboxID    int64  // 0: every visible inbox
+	Query      string // substring of the recipient's name, email or phone
 	// Keyset cursor: rows older than (BeforeAt, BeforeID).
 	BeforeAt time.Time
 	BeforeID int64

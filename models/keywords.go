@@ -122,9 +122,8 @@ func (s *Store) applyKeyword(ctx context.Context, tx bun.Tx, inbox *Inbox, conv 
 // consentChange records a consent change in the recipient's history and
 // the conversation's timeline, and queues its confirmation.
 func (s *Store) consentChange(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *Recipient, action, kind, body, reply string) ([]Event, error) {
-	if _, err := tx.NewRaw(`INSERT INTO recipient_consent_events (org_id, recipient_id, channel, action, source, detail)
-		VALUES (?, ?, 'sms', ?, 'keyword', ?)`, rcpt.OrgID, rcpt.ID, action, body).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("consent history: %w", err)
+	if err := recordConsent(ctx, tx, rcpt, ChannelSMS, action, ConsentByKeyword, body, nil); err != nil {
+		return nil, err
 	}
 	ev, err := insertEvent(ctx, tx, conv, kind, nil, nil, map[string]any{"keyword": body})
 	if err != nil {

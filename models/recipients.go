@@ -78,7 +78,7 @@ func (s *Store) Recipients(ctx context.Context, sc Scope, query string, after in
 		limit = 50
 	}
 	page := &RecipientPage{}
-	q := s.db.NewSelect().Model(&page.Recipients).Where("recipient.org_id = ?", sc.OrgID)
+	q := visibleRecipients(s.db.NewSelect().Model(&page.Recipients), sc, "recipient")
 	if t := parseSearch(query); t.Text != "" {
 		q = q.Where(recipientSearchOn("recipient")+" ILIKE ?", t.likePattern())
 	}

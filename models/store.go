@@ -38,8 +38,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in one transaction, committed only if fn returns nil.
+// inTx runs fn in one transaction, committed only if fn returns nil. Inside
+// Store.Idempotent it joins the transaction that holds the key, so an
+// action and its idempotency record commit or fail together.
 func (s *Store) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
+	if tx, ok := ctx.Value(outerTxKey{}).(bun.Tx); ok {
+		return fn(tx)
+	}
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		return fn(tx)
 	})

@@ -99,8 +99,14 @@ func eventText(e models.Event) string {
 	case models.EvReopened:
 		return who + " reopened this"
 	case models.EvOptedOut:
+		if e.Detail["source"] == models.ConsentByAgent {
+			return who + " opted the recipient out" + consentReason(e)
+		}
 		return "The recipient opted out"
 	case models.EvOptedIn:
+		if e.Detail["source"] == models.ConsentByAgent {
+			return who + " opted the recipient back in" + consentReason(e)
+		}
 		return "The recipient opted back in"
 	}
 	return e.Kind
@@ -171,4 +177,13 @@ func age(t, now time.Time) string {
 	default:
 		return t.Format("Jan 2, 2006")
 	}
+}
+
+// consentReason is the reason given for a consent change by hand, as a
+// clause ("" when none was given).
+func consentReason(e models.Event) string {
+	if r, _ := e.Detail["reason"].(string); r != "" {
+		return ": " + r
+	}
+	return ""
 }

@@ -14,6 +14,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 		Summary: "The token's user, organization and permissions", Out: apiMeOut{}}, s.apiMe)
 	s.apiTeamRoutes(api) // api_team.go
 	s.apiSettingsRoutes(api)
+	s.apiChatRoutes(api)
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/parley-chat/parley/models"
 	"github.com/parley-chat/parley/static"
 )
 
@@ -77,6 +78,10 @@ func (s *Server) routes() error {
 	app.Post("/chats/:id<int>/close", s.requireUser, s.closeChat)
 	app.Post("/chats/:id<int>/reopen", s.requireUser, s.reopenChat)
 	app.Get("/recipients", s.requireUser, s.recipients)
+	app.Get("/recipients/:id<int>", s.requireUser, s.recipientPage)
+	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
+	app.Post("/recipients/:id<int>/consent", s.requireUser, requirePerm(models.PermRecipientConsent), s.recipientConsent)
+	app.Post("/chats/:id<int>/recipient", s.requireUser, requirePerm(models.PermEditRecipients), s.renameFromThread)
 	app.Get("/broadcasts", s.requireUser, s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
 	// Settings: organization, locations, inboxes (settings_*.go); managers

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/parley-chat/parley/models"
+)
+
+// The recipients API (spec/api.md): the same store methods as the
+// Recipients page and the recipient page.
+
+// apiRecipientOut is a recipient as the API shows it.
+type apiRecipientOut struct {
+	ID            int64   `json:"id"`
+	Name          string  `json:"name"`
+	Phone         *string `json:"phone" jsonschema:"description=E.164"`
+	Email         *string `json:"email"`
+	Notes         string  `json:"notes"`
+	SMSOptedOut   bool    `json:"sms_opted_out"`
+	EmailOptedOut bool    `json:"email_opted_out"`
+	CreatedAt     string  `json:"created_at" jsonschema:"format=date-time"`
+	UpdatedAt     string  `json:"updated_at" jsonschema:"format=date-time"`
+}
+
+func recipientOut(r *models.Recipient) apiRecipientOut {
+	return apiRecipientOut{ID: r.ID, Name: r.Name, Phone: r.Phone, Email: r.Email, Notes: r.Notes,
+		SMSOptedOut: r.SMSOptedOutAt != nil, EmailOptedOut: r.EmailOptedOutAt != nil,
+		CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt)}
+}
+
+// apiRecipientIn creates or changes a recipient; an absent field is left
+// as it is, an empty phone or email removes it (one must remain).
+type apiRecipientIn struct {
+	Name  *string `json:"name,omitempty"`
+	Phone *string `json:"phone,omitempty" jsonschema:"description=any format; stored as E.164"`
+	Email *string `json:"email,omitempty"`
+	Notes *string `json:"notes,omitempty"`
+}
+
+func (in apiRecipientIn) input() models.RecipientInput {
+	return models.RecipientInput{Name: in.Name, Phone: in.Phone, Email: in.Email, Notes: in.Notes}
+}
+
+// apiConsentChannel is a recipient's consent on one channel.
+type apiConsentChannel struct {
+	Channel    string  `json:"channel" jsonschema:"enum=sms,enum=email"`
+	OptedOut   bool    `json:"opted_out"`
+	OptedOutAt *string `json:"opted_out_at" jsonschema:"format=date-time"`
+}
+
+// apiConsentEventOut is one change of consent.
+type apiConsentEventOut struct {
+	ID          int64   `json:"id"`
+	Channel     string  `json:"channel" jsonschema:"enum=sms,enum=email"`
+	Action      string  `json:"action" jsonschema:"enum=opt_out,enum=opt_in"`
+	Source      string  `json:"source" jsonschema:"enum=keyword,enum=receipt,enum=agent,enum=import"`
+	Detail      string  `json:"detail" jsonschema:"description=the keyword received or the reason given"`
+	ActorUserID *int64  `json:"actor_user_id"`
+	ActorName   *string `json:"actor_name"`
+	CreatedAt   string  `json:"created_at" jsonschema:"format=date-time"`
+}
+
+// apiConsentOut is GET /recipients/{id}/consent.
+type apiConsentOut struct {
+	RecipientID int64                `json:"recipient_id"`
+	Channels    []apiConsentChannel  `json:"channels"`
+	History     []apiConsentEventOut `json:"history"`
+}
+
+// apiConsentIn changes consent by hand (admins).
+type apiConsentIn struct {
+	Channel  string `json:"channel" jsonschema:"enum=sms,enum=email"`
+	OptedOut bool   `json:"opted_out"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (s *Server) apiRecipientRoutes(api fiber.Router) {
+	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients", Tag: "recipients", List: true,
+		Summary: "Recipients, newest first", Out: apiRecipientOut{},
+		Query: []apiParam{{Name: "q", Description: "a substring of name, email or phone"}}}, s.apiRecipients)
+	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/recipients", Tag: "recipients", Status: http.StatusCreated,
+		Summary: "Add a recipient", Body: apiRecipientIn{}, Out: apiRecipientOut{}}, s.apiCreateRecipient)
+	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients/:id<int>", Tag: "recipients",
+		Summary: "One recipient", Out: apiRecipientOut{}}, s.apiRecipient)
+	s.apiHandle(api, apiOp{Method: fiber.MethodPatch, Path: "/recipients/:id<int>", Tag: "recipients",
+		Summary: "Change a recipient's name, phone, email or notes", Body: apiRecipientIn{}, Out: apiRecipientOut{}}, s.apiUpdateRecipient)
+	s.apiHandle(api, apiOp{Method: fiber.MethodDelete, Path: "/recipients/:id<int>", Tag: "recipients",
+		Summary: "Delete a recipient without conversations (409 if it has any)"}, s.apiDeleteRecipient)
+	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients/:id<int>/consent", Tag: "recipients",
+		Summary: "Consent per channel, and its history", Out: apiConsentOut{}}, s.apiRecipientConsent)
+	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/recipients/:id<int>/consent", Tag: "recipients",
+		Summary: "Opt a recipient out of a channel or back in, by hand (admins)", Body: apiConsentIn{}, Out: apiConsentOut{}}, s.apiSetConsent)
+}
+
+func (s *Server) apiRecipients(c *fiber.Ctx) error {
+	su := sessionUser(c)
+	var after int64
+	limit, err := pageParams(c, &after)
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(c.Query("q"))
+	if len(q) > 200 {
+		return &apiError{Status: http.StatusUnprocessableEntity, Type: problemTypeBase + "validation",
+			Detail: "q is too long.", Fields: []fieldProblem{{Field: "q", Message: "At most 200 characters."}}}
+	}
+	page, err := s.store.Recipients(c.UserContext(), su.Scope, q, after, limit)
+	if err != nil {
+		return err
+	}
+	out := apiList[apiRecipientOut]{Data: make([]apiRecipientOut, 0, len(page.Recipients))}
+	for i := range page.Recipients {
+		out.Data = append(out.Data, recipientOut(&page.Recipients[i]))
+	}
+	if page.NextAfter != 0 {
+		out.NextCursor = makeCursor(page.NextAfter)
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) apiCreateRecipient(c *fiber.Ctx) error {
+	var in apiRecipientIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.store.CreateRecipient(c.UserContext(), sessionUser(c).Scope, in.input())
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(recipientOut(r))
+}
+
+func (s *Server) apiRecipient(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	r, err := s.store.RecipientByID(c.UserContext(), sessionUser(c).Scope, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(recipientOut(r))
+}
+
+func (s *Server) apiUpdateRecipient(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in apiRecipientIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.store.UpdateRecipient(c.UserContext(), sessionUser(c).Scope, id, in.input())
+	if err != nil {
+		return err
+	}
+	return c.JSON(recipientOut(r))
+}
+
+func (s *Server) apiDeleteRecipient(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteRecipient(c.UserContext(), sessionUser(c).Scope, id); err != nil {
+		if errorsIsConflict(err) {
+			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-has-conversations",
+				Detail: "The recipient has conversations, which keep their history, so it cannot be deleted."}
+		}
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (s *Server) apiRecipientConsent(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	return s.writeConsent(c, id)
+}
+
+func (s *Server) apiSetConsent(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in apiConsentIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	changes, err := s.store.SetConsent(c.UserContext(), sessionUser(c).Scope, id, in.Channel, in.OptedOut, in.Reason)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		s.publish(ch)
+	}
+	return s.writeConsent(c, id)
+}
+
+// writeConsent answers with a recipient's consent state and history.
+func (s *Server) writeConsent(c *fiber.Ctx, id int64) error {
+	ctx, sc := c.UserContext(), sessionUser(c).Scope
+	r, err := s.store.RecipientByID(ctx, sc, id)
+	if err != nil {
+		return err
+	}
+	hist, err := s.store.ConsentHistory(ctx, sc, id)
+	if err != nil {
+		return err
+	}
+	out := apiConsentOut{RecipientID: r.ID, History: make([]apiConsentEventOut, 0, len(hist))}
+	for _, ch := range []struct {
+		name string
+		at   *string
+	}{{models.ChannelSMS, timePtr(r.SMSOptedOutAt)}, {models.ChannelEmail, timePtr(r.EmailOptedOutAt)}} {
+		out.Channels = append(out.Channels, apiConsentChannel{Channel: ch.name, OptedOut: ch.at != nil, OptedOutAt: ch.at})
+	}
+	for _, e := range hist {
+		out.History = append(out.History, apiConsentEventOut{ID: e.ID, Channel: e.Channel, Action: e.Action, Source: e.Source,
+			Detail: e.Detail, ActorUserID: e.ActorUserID, ActorName: e.ActorName, CreatedAt: rfc3339(e.CreatedAt)})
+	}
+	return c.JSON(out)
+}
