@@ -1,5 +1,3 @@
-DROP INDEX conversations_org_activity_idx;
-CREATE INDEX conversations_org_activity_idx ON conversations (org_id, last_message_at DESC, id DESC);
 DROP TRIGGER recipients_search_text ON recipients;
 DROP FUNCTION recipients_search_text();
 DROP TRIGGER conversations_search_text ON conversations;

@@ -41,11 +41,3 @@ CREATE TRIGGER recipients_search_text AFTER UPDATE OF name, email, phone ON reci
     FOR EACH ROW
     WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.email IS DISTINCT FROM NEW.email OR OLD.phone IS DISTINCT FROM NEW.phone)
     EXECUTE FUNCTION recipients_search_text();
-
--- The activity index carries every column the list filters on and the
--- search text: the search's walk is an index-only scan (where the
--- visibility map allows), and fetches only the rows it keeps. Same key as
--- before, so every other use of the index is unchanged.
-DROP INDEX conversations_org_activity_idx;
-CREATE INDEX conversations_org_activity_idx ON conversations (org_id, last_message_at DESC, id DESC)
-    INCLUDE (status, assignee_id, inbox_id, search_text);
