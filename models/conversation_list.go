@@ -17,7 +17,9 @@ import (
 // A search must find the newest matching conversations, and the cheapest
 // way depends on how common the text is:
 //   - a common one ("mart": 7 % of the names) is found soonest by walking
-//     the newest conversations and testing each one's recipient;
+//     the newest conversations and testing each one's search text (its
+//     recipient's name, email and phone, copied onto the conversation and
+//     into the activity index, so the walk is an index-only scan);
 //   - a rare one (a name, a phone number) by asking the trigram index for
 //     the matching recipients first, then taking their conversations.
 //
@@ -157,19 +159,23 @@ func (s *Store) listOf(ctx context.Context, l *listFilter, ids []int64, n int) (
 }
 
 // listWalk walks the newest conversations (at most window of them; 0:
-// all) and keeps those whose recipient matches t. strpos, which no index
-// serves, keeps the planner on the walk.
+// all) and keeps those whose recipient matches t. The walk reads the
+// activity index alone: it carries each conversation's status, assignee,
+// inbox and search text (a copy of its recipient's name, email and phone,
+// kept in step by triggers), so the walk is an index-only scan that tests
+// strpos on each entry, and only the rows kept are fetched and joined.
+// strpos, which no index serves, keeps the planner on the walk.
 func (s *Store) listWalk(ctx context.Context, l *listFilter, t searchText, n, window int) ([]ConversationRow, error) {
 	args := append(sqlArgs(nil), l.args...)
-	match := `strpos(lower` + recipientSearchExpr + `, ` + args.add(strings.ToLower(t.Text)) + `) > 0`
-	from := `conversations AS c`
-	where := l.clause() + ` AND ` + match
+	match := `strpos(c.search_text, ` + args.add(strings.ToLower(t.Text)) + `) > 0`
+	walk := `SELECT c.id, c.last_message_at FROM conversations AS c WHERE ` + l.clause() + ` AND ` + match
 	if window > 0 {
-		from = `(SELECT c.* FROM conversations AS c WHERE ` + l.clause() + listOrder + ` LIMIT ` + strconv.Itoa(window) + `) AS c`
-		where = match
+		walk = `SELECT c.id, c.last_message_at FROM (SELECT c.id, c.last_message_at, c.search_text FROM conversations AS c WHERE ` +
+			l.clause() + listOrder + ` LIMIT ` + strconv.Itoa(window) + `) AS c WHERE ` + match
 	}
-	q := `SELECT ` + conversationRowColumns + ` FROM ` + from + ` ` + conversationRowJoins +
-		` WHERE ` + where + listOrder + ` LIMIT ` + strconv.Itoa(n)
+	limit := ` LIMIT ` + strconv.Itoa(n)
+	q := `SELECT ` + conversationRowColumns + ` FROM (` + walk + listOrder + limit + `) AS w
+	JOIN conversations AS c ON c.id = w.id ` + conversationRowJoins + listOrder + limit
 	rows, err := queryCached(ctx, s.db.DB, q, args...)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,10 @@ type Conversation struct {
 	CreatedAt          time.Time  `bun:"created_at,nullzero,default:now()"`
 	UpdatedAt          time.Time  `bun:"updated_at,nullzero,default:now()"`
 	ClosedAt           *time.Time `bun:"closed_at"`
+	// SearchText is a copy of the recipient's (name, email and phone,
+	// lower-cased) that triggers keep for the list's search; read only
+	// where a statement returns every column (RETURNING *).
+	SearchText string `bun:"search_text,scanonly"`
 }
 
 // ConversationRow is a conversation with what the list and thread show of

@@ -5,23 +5,24 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/uptrace/bun"
 )
 
-// Searching recipients by name, email or phone: one trigram index
-// (recipients_search_trgm) serves all three over one expression. A query
-// that looks like a phone number, however it is typed ("(555) 765-4321",
-// "765-4321", "+1 555 765 4321"), is searched as its digits: a stored
-// number is E.164, "+" and digits, so its digits are a substring of the
-// expression and the same index finds them.
+// Searching recipients by name, email or phone: each recipient holds
+// search_text, its name, email and phone lower-cased (a stored generated
+// column), and one trigram index (recipients_search_trgm) serves it; each
+// conversation holds a copy of its recipient's, kept in step by triggers,
+// which the Chats list walks (conversation_list.go). A query that looks
+// like a phone number, however it is typed ("(555) 765-4321", "765-4321",
+// "+1 555 765 4321"), is searched as its digits: a stored number is E.164,
+// "+" and digits, so its digits are a substring of the text and the same
+// index finds them.
 
-// recipientSearchExpr is the expression recipients_search_trgm indexes,
-// over recipients AS r.
-const recipientSearchExpr = `(r.name || ' ' || coalesce(r.email, '') || ' ' || coalesce(r.phone, ''))`
-
-// recipientSearchOn is recipientSearchExpr over recipients AS alias.
-func recipientSearchOn(alias string) string {
-	return strings.ReplaceAll(recipientSearchExpr, "r.", alias+".")
-}
+// recipientSearchOn is the search text of recipients AS alias: a
+// condition is recipientSearchOn(alias) + " LIKE lower(pattern)" (or
+// ILIKE pattern), which recipients_search_trgm serves.
+func recipientSearchOn(alias string) string { return alias + ".search_text" }
 
 // minTrigramLen is the shortest text the trigram index can narrow; a
 // shorter one matches too much for the index to help anyway.
@@ -54,7 +55,8 @@ func parseSearch(q string) searchText {
 	return searchText{Text: q}
 }
 
-// likePattern is t as an ILIKE substring pattern.
+// likePattern is t as a LIKE substring pattern; it matches the search
+// text once lower-cased (in SQL, with lower(), as the text was).
 func (t searchText) likePattern() string { return "%" + escapeLike(t.Text) + "%" }
 
 // escapeLike quotes LIKE's wildcards so a search for "50%" means the text "50%".
@@ -63,10 +65,10 @@ func escapeLike(s string) string {
 }
 
 // matchingRecipientsQuery lists the ids of the organization's ($1)
-// recipients whose expression matches the pattern $2, through the trigram
+// recipients whose search text matches the pattern $2, through the trigram
 // index; limitedMatchingRecipientsQuery stops after %d of them.
 const (
-	matchingRecipientsQuery        = `SELECT r.id FROM recipients AS r WHERE r.org_id = $1 AND ` + recipientSearchExpr + ` ILIKE $2`
+	matchingRecipientsQuery        = `SELECT r.id FROM recipients AS r WHERE r.org_id = $1 AND r.search_text LIKE lower($2)`
 	limitedMatchingRecipientsQuery = matchingRecipientsQuery + ` LIMIT %d`
 )
 
@@ -105,4 +107,21 @@ type sqlArgs []any
 func (a *sqlArgs) add(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
+}
+
+// lockConversationsOf locks the recipient's conversations, in id order.
+// Call it in the transaction that changes a recipient's name, email or
+// phone, before the change: the change's trigger rewrites those
+// conversations' search text, so it locks them after the recipient, while
+// the inbound core locks a conversation before its recipient (a STOP
+// arriving during an edit would deadlock). Taken first, the order is one.
+func lockConversationsOf(ctx context.Context, tx bun.Tx, orgID, rcptID int64) error {
+	rows, err := queryCached(ctx, tx.Tx, `SELECT id FROM conversations WHERE org_id = $1 AND recipient_id = $2 ORDER BY id FOR UPDATE`, orgID, rcptID)
+	if err != nil {
+		return fmt.Errorf("lock the recipient's conversations: %w", err)
+	}
+	if err := scanAll(rows, func() error { return nil }); err != nil {
+		return fmt.Errorf("lock the recipient's conversations: %w", err)
+	}
+	return nil
 }
