@@ -95,20 +95,18 @@ func (s *Store) SetConsent(ctx context.Context, sc Scope, recipientID int64, cha
 	var changes []*Change
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		changes = nil
-		if _, err := recipientInScope(ctx, tx, sc, recipientID, false); err != nil {
+		// The recipient first, then its conversations: the order a STOP
+		// arriving now takes them in (models/inbound.go), so the two
+		// cannot deadlock.
+		rcpt, err := recipientInScope(ctx, tx, sc, recipientID, true)
+		if err != nil {
 			return err
 		}
-		// The conversations first, then the recipient: the order the
-		// inbound core (a STOP arriving now) locks them in.
 		var convs []Conversation
 		if err := tx.NewSelect().Model(&convs).
 			Where("org_id = ? AND recipient_id = ? AND channel = ? AND status <> ?", sc.OrgID, recipientID, channel, StatusClosed).
 			OrderExpr("id").For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("lock conversations: %w", err)
-		}
-		rcpt, err := recipientInScope(ctx, tx, sc, recipientID, true)
-		if err != nil {
-			return err
 		}
 		col, was := "sms_opted_out_at", rcpt.SMSOptedOutAt != nil
 		if channel == ChannelEmail {

@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/models"
@@ -109,44 +108,5 @@ func TestConversationSearchTextKeptInStep(t *testing.T) {
 	}
 	if p, err := st.Conversations(ctx, sc, models.ConversationFilter{Query: "010-7777"}); err != nil || len(names(p)) != 1 {
 		t.Errorf("search by the new phone: %v, %v", names(p), err)
-	}
-}
-
-// A recipient's edit takes its conversations' locks first, as the inbound
-// core does: while held, another transaction cannot lock them.
-func TestLockConversationsOf(t *testing.T) {
-	ctx := context.Background()
-	st := openStore(t)
-	sc, _ := searchOrg(t, st, "search-lock", 2, `'Person ' || i`, `'+1555020' || lpad(i::text, 4, '0')`, `'open'`)
-	db := st.DB()
-	var rcpt, conv int64
-	if err := db.NewRaw(`SELECT recipient_id, id FROM conversations WHERE org_id = ? ORDER BY id LIMIT 1`, sc.OrgID).Scan(ctx, &rcpt, &conv); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback() //nolint:errcheck // rolled back below
-	if err := models.LockConversationsOf(ctx, tx, sc.OrgID, rcpt); err != nil {
-		t.Fatal(err)
-	}
-	lockedElsewhere := func() error {
-		other, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer other.Rollback() //nolint:errcheck // read only
-		_, err = other.ExecContext(ctx, `SELECT id FROM conversations WHERE id = ? FOR UPDATE NOWAIT`, conv)
-		return err
-	}
-	if err := lockedElsewhere(); err == nil || !strings.Contains(err.Error(), "55P03") {
-		t.Fatalf("while locked, another transaction got the lock: %v", err)
-	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if err := lockedElsewhere(); err != nil {
-		t.Fatalf("after the rollback: %v", err)
 	}
 }

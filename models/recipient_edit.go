@@ -51,7 +51,7 @@ func recipientInScope(ctx context.Context, db bun.IDB, sc Scope, id int64, lock 
 	r := new(Recipient)
 	q := visibleRecipients(db.NewSelect().Model(r).Where("recipient.id = ?", id), sc, "recipient")
 	if lock {
-		q = q.For("UPDATE OF recipient")
+		q = q.For("NO KEY UPDATE OF recipient")
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, notFound("recipient", err)

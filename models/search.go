@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/uptrace/bun"
 )
 
 // Searching recipients by name, email or phone: each recipient holds
@@ -107,21 +105,4 @@ type sqlArgs []any
 func (a *sqlArgs) add(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
-}
-
-// lockConversationsOf locks the recipient's conversations, in id order.
-// Call it in the transaction that changes a recipient's name, email or
-// phone, before the change: the change's trigger rewrites those
-// conversations' search text, so it locks them after the recipient, while
-// the inbound core locks a conversation before its recipient (a STOP
-// arriving during an edit would deadlock). Taken first, the order is one.
-func lockConversationsOf(ctx context.Context, tx bun.Tx, orgID, rcptID int64) error {
-	rows, err := queryCached(ctx, tx.Tx, `SELECT id FROM conversations WHERE org_id = $1 AND recipient_id = $2 ORDER BY id FOR UPDATE`, orgID, rcptID)
-	if err != nil {
-		return fmt.Errorf("lock the recipient's conversations: %w", err)
-	}
-	if err := scanAll(rows, func() error { return nil }); err != nil {
-		return fmt.Errorf("lock the recipient's conversations: %w", err)
-	}
-	return nil
 }

@@ -23,10 +23,9 @@ UPDATE conversations AS c SET search_text = r.search_text FROM recipients AS r W
 -- Kept in step by triggers, so no code path can forget it: a new
 -- conversation (or one moved to another recipient) copies its recipient's
 -- text; a recipient whose name, email or phone changes rewrites its
--- conversations'. That rewrite locks the conversations after the
--- recipient, the inbound core the other way round: code that changes a
--- recipient's name, email or phone locks its conversations first
--- (lockConversationsOf, models/search.go).
+-- conversations'. That rewrite locks the recipient, then its
+-- conversations: the order a keyword text (STOP) takes them in, and the
+-- order every store method that changes a recipient keeps.
 CREATE FUNCTION conversations_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.search_text := coalesce((SELECT r.search_text FROM recipients AS r WHERE r.id = NEW.recipient_id), '');
