@@ -44,13 +44,26 @@ func (s *Store) Dashboard(ctx context.Context, sc Scope) (*Dashboard, error) {
 
 // Locations lists the organization's locations with the inboxes the scope may see.
 func (s *Store) Locations(ctx context.Context, sc Scope) ([]LocationSummary, error) {
+	// Cached prepared statements: the Chats page and the dashboard ask on
+	// every request (BENCHMARKS.md, B6).
 	var locs []Location
-	if err := s.db.NewSelect().Model(&locs).Where("org_id = ?", sc.OrgID).Order("name", "id").Scan(ctx); err != nil {
+	rows, err := queryCached(ctx, s.db.DB, `SELECT * FROM locations WHERE org_id = $1 ORDER BY name, id`, sc.OrgID)
+	if err == nil {
+		err = s.db.ScanRows(ctx, rows, &locs)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: locations: %w", err)
 	}
 	var inboxes []Inbox
-	q := s.db.NewSelect().Model(&inboxes).Where("org_id = ?", sc.OrgID).Order("name", "id")
-	if err := visibleInboxes(q, sc, "id").Scan(ctx); err != nil {
+	q, args := `SELECT * FROM inboxes WHERE org_id = $1`, []any{sc.OrgID}
+	if !sc.AllInboxes() {
+		q, args = q+` AND id = ANY($2::bigint[])`, append(args, sc.InboxIDs)
+	}
+	rows, err = queryCached(ctx, s.db.DB, q+` ORDER BY name, id`, args...)
+	if err == nil {
+		err = s.db.ScanRows(ctx, rows, &inboxes)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: inboxes: %w", err)
 	}
 	out := make([]LocationSummary, len(locs))

@@ -97,19 +97,23 @@ func (s *Store) SessionByToken(ctx context.Context, token string, ttl time.Durat
 		OrgName    string    `bun:"org_name"`
 		User
 	}
-	err := s.db.NewRaw(`SELECT s.id AS session_id, s.last_seen_at, o.name AS org_name, u.*
+	// Every page runs this first: a cached prepared statement, not a new
+	// text planned per request (BENCHMARKS.md, B6).
+	rows, err := queryCached(ctx, s.db.DB, `SELECT s.id AS session_id, s.last_seen_at, o.name AS org_name, u.*
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id
-		WHERE s.token_hash = ? AND s.expires_at > now() AND u.disabled_at IS NULL`,
-		hashToken(token)).Scan(ctx, &row)
+		WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL`, hashToken(token))
+	if err == nil {
+		err = s.db.ScanRows(ctx, rows, &row)
+	}
+	if err == nil && row.SessionID == 0 {
+		err = sql.ErrNoRows
+	}
 	if err != nil {
 		return nil, notFound("session", err)
 	}
 	if time.Since(row.LastSeenAt) > touchEvery {
-		_, err := s.db.NewUpdate().Model((*Session)(nil)).
-			Set("last_seen_at = now()").
-			Set("expires_at = ?", time.Now().Add(ttl)).
-			Where("id = ?", row.SessionID).Exec(ctx)
-		if err != nil {
+		if _, err := execCached(ctx, s.db.DB, `UPDATE sessions SET last_seen_at = now(), expires_at = $1 WHERE id = $2`,
+			time.Now().Add(ttl), row.SessionID); err != nil {
 			return nil, fmt.Errorf("store: touch session: %w", err)
 		}
 	}
