@@ -126,9 +126,9 @@ func TestStartReplyAssignCloseReopen(t *testing.T) {
 		t.Fatalf("latest seq %d, want %d", seq, tl[len(tl)-1].ID)
 	}
 
-	search, _ := st.Conversations(ctx, admin, models.ConversationFilter{Query: "0100142"})
-	if len(search.Rows) != 1 {
-		t.Fatalf("search by phone: %d rows", len(search.Rows))
+	search, err := st.Conversations(ctx, admin, models.ConversationFilter{Query: "0100142"})
+	if err != nil || len(search.Rows) != 1 {
+		t.Fatalf("search by phone: %v", err)
 	}
 	if none, _ := st.Conversations(ctx, admin, models.ConversationFilter{Query: "%"}); len(none.Rows) != 0 {
 		t.Fatalf("a %% search must match the character, not everything: %d rows", len(none.Rows))
