@@ -12,6 +12,7 @@ import (
 func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/me", Tag: "me",
 		Summary: "The token's user, organization and permissions", Out: apiMeOut{}}, s.apiMe)
+	s.apiAuditRoutes(api)
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/parley-chat/parley/models"
 	"github.com/parley-chat/parley/static"
 )
 
@@ -76,6 +77,7 @@ func (s *Server) routes() error {
 	app.Get("/broadcasts", s.requireUser, s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
 	app.Get("/credits", s.requireUser, s.credits)
+	app.Get("/settings/audit", s.requireUser, requirePerm(models.PermViewAudit), s.auditPage)
 	if sim := s.deps.Simulator; sim != nil {
 		phone := sim.Phone(s.pageKit())
 		app.Get("/simulator/phone", s.requireUser, phone.Page)
