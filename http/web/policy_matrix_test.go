@@ -80,9 +80,9 @@ const (
 var principalNames = [nPrincipals]string{"anonymous", "limited agent", "agent", "manager", "admin", "operator", "rival admin"}
 
 func reopenA(t *testing.T, w *matrixWorld) { w.setStatus(t, w.convA, "open") }
-func closeA(t *testing.T, w *matrixWorld) { w.setStatus(t, w.convA, "closed") }
+func closeA(t *testing.T, w *matrixWorld)  { w.setStatus(t, w.convA, "closed") }
 func reopenB(t *testing.T, w *matrixWorld) { w.setStatus(t, w.convB, "open") }
-func closeB(t *testing.T, w *matrixWorld) { w.setStatus(t, w.convB, "closed") }
+func closeB(t *testing.T, w *matrixWorld)  { w.setStatus(t, w.convB, "closed") }
 
 // matrixRows: every route, with what each principal gets.
 // Columns: anonymous, limited, agent, manager, admin, operator, rival.
@@ -107,7 +107,7 @@ var matrixRows = []matrixRow{
 	// Signing in and out.
 	{route: "GET /login", path: "/login", expect: "OOOOOOO"},
 	{route: "POST /login", path: "/login", form: url.Values{"email": {"nobody@demo.parley.test"}, "password": {"wrong password 1"}}, expect: "SSSSSSS", fresh: true}, // 401, whoever asks
-	{route: "POST /logout", path: "/logout", form: url.Values{}, expect: "SSSSSSS", fresh: true}, // to /login; signout_test checks the session ends
+	{route: "POST /logout", path: "/logout", form: url.Values{}, expect: "SSSSSSS", fresh: true},                                                                     // to /login; signout_test checks the session ends
 
 	// Pages every signed-in user has.
 	{route: "GET /", path: "/", expect: "LOOOOOO"},
@@ -157,17 +157,17 @@ var matrixRows = []matrixRow{
 // matrixWorld is the seed the matrix runs against: the demo, a second
 // inbox, one user per principal, and a conversation in each inbox.
 type matrixWorld struct {
-	f                      *fixture
-	inboxB                 int64
-	numA, numB             string
-	convA, convB           int64
-	limitedID, managerID   int64
-	operatorID             int64
-	pages                  [nPrincipals]*client
-	csrf                   [nPrincipals]string
-	tokens                 [nPrincipals]string
-	emails, passwords      [nPrincipals]string
-	rival                  *otherUser
+	f                    *fixture
+	inboxB               int64
+	numA, numB           string
+	convA, convB         int64
+	limitedID, managerID int64
+	operatorID           int64
+	pages                [nPrincipals]*client
+	csrf                 [nPrincipals]string
+	tokens               [nPrincipals]string
+	emails, passwords    [nPrincipals]string
+	rival                *otherUser
 	// seqBefore is the latest event before the conversations were seeded.
 	seqBefore int64
 	// handlers are the registered routes; all adds the middleware (Use).
