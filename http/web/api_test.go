@@ -90,7 +90,7 @@ func TestAPIAuth(t *testing.T) {
 	}
 	var userID int64
 	if err := f.Store.DB().NewRaw(`INSERT INTO users (org_id, email, name, role, password_hash, all_inboxes) VALUES (?, ?, 'Dee Disabled', 'agent', ?, true) RETURNING id`,
-		f.Demo.Org.ID, "disabled-"+runID+"@demo.parley.test", hash).Scan(ctx, &userID); err != nil {
+		f.Demo.Org.ID, "disabled-"+runID+"-"+itoa(phoneSeq.Add(1))+"@demo.parley.test", hash).Scan(ctx, &userID); err != nil {
 		t.Fatal(err)
 	}
 	disabled, _, err := f.Store.CreateAPIToken(ctx, models.Scope{OrgID: f.Demo.Org.ID, UserID: userID, Role: models.RoleAgent}, "soon disabled")
