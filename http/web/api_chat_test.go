@@ -94,16 +94,6 @@ func (a *apiCaller) expect(status int, method, path string, body any, out any, h
 	return raw
 }
 
-// apiProblem is a problem details body.
-type apiProblem struct {
-	Type   string `json:"type"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Field string `json:"field"`
-	} `json:"errors"`
-}
-
 // expectProblem fails unless the call is a problem of status naming field
 // (when field is not "") and returns it.
 func (a *apiCaller) expectProblem(status int, field, method, path string, body any, headers ...string) apiProblem {

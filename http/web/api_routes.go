@@ -15,6 +15,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiTeamRoutes(api) // api_team.go
 	s.apiSettingsRoutes(api)
 	s.apiChatRoutes(api)
+	s.apiAuditRoutes(api)
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

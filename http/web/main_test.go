@@ -54,6 +54,8 @@ type serverOpts struct {
 	socket    web.SocketOptions
 	env       map[string]string // more PARLEY_* settings
 	hub       hub.Config        // the hub's (zero: the defaults; never a broker)
+	// onServer is handed the server once built (the policy matrix reads its routes).
+	onServer func(*web.Server)
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, serverOpts{}) }
@@ -129,6 +131,9 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	srv, err := web.New(deps)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.onServer != nil {
+		o.onServer(srv)
 	}
 	go srv.App().Listener(ln)
 	t.Cleanup(func() {

@@ -105,6 +105,7 @@ func (s *Server) routes() error {
 	app.Post("/settings/inboxes/:id<int>/closures/:cid<int>/delete", s.requireUser, settingsManage, s.removeClosure)
 	app.Get("/credits", s.requireUser, s.credits)
 	s.teamRoutes(app) // team.go: Settings → Team, /profile, /password/:token
+	app.Get("/settings/audit", s.requireUser, requirePerm(models.PermViewAudit), s.auditPage)
 	if sim := s.deps.Simulator; sim != nil {
 		phone := sim.Phone(s.pageKit())
 		app.Get("/simulator/phone", s.requireUser, phone.Page)
