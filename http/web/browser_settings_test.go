@@ -98,7 +98,7 @@ func TestBrowserSettings(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(tue), "8:30-12:00, 13:00-16:30"),
 		chromedp.Clear(chromedp.CSS(`#inbox-form input[name="business_hours.sat"]`)),
 		chromedp.Click(chromedp.Search(`//form[@id="inbox-form"]//button[normalize-space(.)="Save"]`)))
-	browsertest.WaitFor(t, tab, "saved", `!!document.querySelector(".alert-ok")`)
+	browsertest.WaitAcrossLoad(t, tab, "saved", `!!document.querySelector(".alert-ok")`)
 	browsertest.Screenshot(t, tab, "web/settings-390/inbox-hours-saved.png")
 	got, err := f.Store.InboxByID(ctx, admin, ib.ID)
 	if err != nil {
@@ -111,9 +111,11 @@ func TestBrowserSettings(t *testing.T) {
 
 	// Always open: the inbox keeps no hours.
 	browsertest.Do(t, tab, "choose Always open and save",
+		// The first save's notice goes, so the wait below sees the second's.
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".alert-ok").forEach((e) => e.remove())`),
 		chromedp.Click(chromedp.CSS(`#inbox-form input[name=hours][value=always]`)),
 		chromedp.Click(chromedp.Search(`//form[@id="inbox-form"]//button[normalize-space(.)="Save"]`)))
-	browsertest.WaitFor(t, tab, "saved again", `!!document.querySelector(".alert-ok") && document.querySelector("#inbox-form input[name=hours][value=always]").checked`)
+	browsertest.WaitAcrossLoad(t, tab, "saved again", `!!document.querySelector(".alert-ok") && document.querySelector("#inbox-form input[name=hours][value=always]").checked`)
 	if got, _ = f.Store.InboxByID(ctx, admin, ib.ID); len(got.BusinessHours) != 0 {
 		t.Fatalf("always open kept hours: %v", got.BusinessHours)
 	}
