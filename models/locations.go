@@ -37,9 +37,6 @@ func (l *Location) audited() locationAudit {
 		PlanStatus: l.PlanStatus, PlanName: l.PlanName, Archived: l.ArchivedAt != nil}
 }
 
-// Timezones lists the IANA time zones a location may use, sorted.
-func Timezones() []string { return timezoneNames() }
-
 // TimeLocation is the location's timezone (UTC if it cannot be loaded).
 func (l *Location) TimeLocation() *time.Location {
 	if tz, err := time.LoadLocation(l.Timezone); err == nil {
@@ -198,8 +195,8 @@ func (in LocationInput) apply(l *Location) error {
 	}
 	if in.Timezone != nil {
 		tz := strings.TrimSpace(*in.Timezone)
-		if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
-			return fieldErr("timezone", "Choose a time zone from the list (e.g. America/New_York).")
+		if err := ValidTimezone("timezone", tz); err != nil {
+			return err
 		}
 		l.Timezone = tz
 	}

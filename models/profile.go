@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 	// The time zone database, so a profile's zone is validated the same
 	// on a host without /usr/share/zoneinfo.
 	_ "time/tzdata"
@@ -30,10 +29,10 @@ func CheckTimezone(tz string) error {
 	if err := checkText("timezone", "The time zone", tz); err != nil {
 		return err
 	}
-	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" || len(tz) > 64 {
+	if len(tz) > 64 {
 		return fieldErr("timezone", "Choose a time zone from the list, such as America/New_York, or leave it empty for your browser's.")
 	}
-	return nil
+	return ValidTimezone("timezone", tz)
 }
 
 // UpdateProfile saves the scope's own user's name and preferences.

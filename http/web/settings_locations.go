@@ -67,7 +67,7 @@ func (s *Server) settingsLocation(c *fiber.Ctx) error {
 func (s *Server) locationForm(c *fiber.Ctx, d *views.SettingsLocationData, status int) error {
 	su := sessionUser(c)
 	d.ReadOnly = !su.Scope.Can(models.PermManageSettings)
-	d.Timezones = models.Timezones()
+	d.Timezones = models.TimeZones()
 	if d.ID != 0 {
 		ibs, err := s.store.AllInboxes(c.UserContext(), su.Scope, 0, 0)
 		if err != nil {
