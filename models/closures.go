@@ -60,6 +60,12 @@ func (s *Store) AddClosure(ctx context.Context, sc Scope, inboxID int64, in Clos
 			return nil, fieldErr("ends_on", "Choose the last day (YYYY-MM-DD).")
 		}
 	}
+	if start.Year() < 1900 || start.Year() > 9999 {
+		return nil, fieldErr("starts_on", "Choose a first day between the years 1900 and 9999.")
+	}
+	if end.Year() > 9999 {
+		return nil, fieldErr("ends_on", "Choose a last day before the year 10000.")
+	}
 	if end.Before(start) {
 		return nil, fieldErr("ends_on", "The last day cannot be before the first.")
 	}

@@ -54,6 +54,9 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	if err := checkText("q", "The search", f.Query); err != nil {
+		return nil, err
+	}
 	l := &listFilter{}
 	l.and("c.org_id = " + l.args.add(sc.OrgID))
 	if !sc.AllInboxes() {

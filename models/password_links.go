@@ -40,6 +40,10 @@ type PasswordLink struct {
 // newPasswordLink stores a link for u in the caller's transaction and
 // returns its token (shown once, to the admin who passes it on).
 func newPasswordLink(ctx context.Context, tx bun.Tx, sc Scope, u *User, purpose string) (string, error) {
+	// A newer link replaces any the user still holds.
+	if err := cancelPasswordLinks(ctx, tx, u.ID); err != nil {
+		return "", err
+	}
 	token, err := newSecret()
 	if err != nil {
 		return "", err
@@ -55,6 +59,16 @@ func newPasswordLink(ctx context.Context, tx bun.Tx, sc Scope, u *User, purpose 
 	return token, nil
 }
 
+// cancelPasswordLinks spends every link the user has not used: a newer
+// link, a password change or a disabled account ends them.
+func cancelPasswordLinks(ctx context.Context, tx bun.Tx, userID int64) error {
+	if _, err := tx.NewUpdate().Model((*PasswordLink)(nil)).Set("used_at = now()").
+		Where("user_id = ? AND used_at IS NULL", userID).Exec(ctx); err != nil {
+		return fmt.Errorf("store: cancel password links: %w", err)
+	}
+	return nil
+}
+
 // ResetPasswordLink creates a one-time reset link (valid 24 hours) for a
 // user of the scope's organization (admins only) and returns its token.
 // The user's password is unchanged until the link is used; a user who was
@@ -63,11 +77,22 @@ func (s *Store) ResetPasswordLink(ctx context.Context, sc Scope, userID int64) (
 	if err := require(sc, PermManageTeam); err != nil {
 		return "", err
 	}
+	if userID == sc.UserID {
+		// A link would skip the current-password check the profile asks for.
+		return "", fieldErr("password", "Change your own password on your profile.")
+	}
 	var token string
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		u, err := teamUser(ctx, tx, sc.OrgID, userID, true)
 		if err != nil {
 			return err
+		}
+		// An operator's account opens the whole instance: only another
+		// operator may hand out a way into it.
+		if u.IsOperator {
+			if err := requireOperator(ctx, tx, sc); err != nil {
+				return err
+			}
 		}
 		if u.DisabledAt != nil {
 			return fieldErr("password", "%s is disabled: enable the account first.", u.Name)

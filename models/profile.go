@@ -100,6 +100,9 @@ func (s *Store) ChangePassword(ctx context.Context, sc Scope, sessionID int64, c
 			Where("id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("store: change password: %w", err)
 		}
+		if err := cancelPasswordLinks(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		return audit(ctx, tx, sc, AuditChange{Action: "user.password_change", TargetType: "user",
 			TargetID: u.ID, TargetName: u.Name})
 	})

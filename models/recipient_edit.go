@@ -71,6 +71,19 @@ func (in RecipientInput) apply(r *Recipient) error {
 		}
 		r.Name = name
 	}
+	// An opted-out address stays on its recipient: moved away, it would
+	// come back as a new recipient with no opt-out (and a STOP could be
+	// undone by anyone who may edit a name).
+	if in.Phone != nil && r.SMSOptedOutAt != nil && r.Phone != nil && strings.TrimSpace(*in.Phone) != *r.Phone {
+		if e164, ok := ParsePhone(strings.TrimSpace(*in.Phone)); !ok || e164 != *r.Phone {
+			return fieldErr("phone", "This number opted out of texts, so it stays on this recipient. Add a new recipient for another number.")
+		}
+	}
+	if in.Email != nil && r.EmailOptedOutAt != nil && r.Email != nil {
+		if addr, ok := ParseEmail(strings.TrimSpace(*in.Email)); !ok || addr != *r.Email {
+			return fieldErr("email", "This address opted out of email, so it stays on this recipient. Add a new recipient for another address.")
+		}
+	}
 	if in.Phone != nil {
 		r.Phone = nil
 		if p := strings.TrimSpace(*in.Phone); p != "" {
@@ -215,9 +228,16 @@ func (s *Store) DeleteRecipient(ctx context.Context, sc Scope, id int64) error {
 		return err
 	}
 	err := s.inTx(ctx, func(tx bun.Tx) error {
-		r, err := recipientInScope(ctx, tx, sc, id, true)
-		if err != nil {
-			return err
+		// FOR UPDATE, not the edit's lighter lock: it conflicts with the
+		// key-share lock a new conversation's foreign key takes, so a text
+		// arriving now either commits first (and is seen below) or waits.
+		r := new(Recipient)
+		q := visibleRecipients(tx.NewSelect().Model(r).Where("recipient.id = ?", id), sc, "recipient").For("UPDATE OF recipient")
+		if err := q.Scan(ctx); err != nil {
+			return notFound("recipient", err)
+		}
+		if r.SMSOptedOutAt != nil || r.EmailOptedOutAt != nil {
+			return fmt.Errorf("%w: the recipient opted out, and deleting them would forget it; a recipient who opted out cannot be deleted", ErrConflict)
 		}
 		has, err := tx.NewSelect().Model((*Conversation)(nil)).Where("recipient_id = ?", r.ID).Exists(ctx)
 		if err != nil {

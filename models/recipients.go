@@ -81,6 +81,9 @@ func (s *Store) Recipients(ctx context.Context, sc Scope, query string, after in
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
+	if err := checkText("q", "The search", query); err != nil {
+		return nil, err
+	}
 	page := &RecipientPage{}
 	q := visibleRecipients(s.db.NewSelect().Model(&page.Recipients), sc, "recipient")
 	if t := parseSearch(query); t.Text != "" {

@@ -191,6 +191,13 @@ func (s *Store) UpdateUser(ctx context.Context, sc Scope, id int64, ch UserChang
 		if err != nil {
 			return err
 		}
+		// An operator's account opens the whole instance: only another
+		// operator may change it (its email, role or access).
+		if cur.IsOperator && id != sc.UserID {
+			if err := requireOperator(ctx, tx, sc); err != nil {
+				return err
+			}
+		}
 		before := stateOf(cur)
 		after := before
 		after.InboxIDs = slices.Clone(before.InboxIDs)
@@ -241,6 +248,11 @@ func (s *Store) UpdateUser(ctx context.Context, sc Scope, id int64, ch UserChang
 				return fieldErr("email", "Someone already signs in with %s.", after.Email)
 			}
 			return fmt.Errorf("store: update user: %w", err)
+		}
+		if after.Disabled && !before.Disabled {
+			if err := cancelPasswordLinks(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if err := setUserInboxes(ctx, tx, &cur.User, after); err != nil {
 			return err

@@ -57,6 +57,13 @@ func TestAPIAnswersProblemDetails(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("unknown path with a token: %d %s", resp.StatusCode, body)
 	}
+	// The API's path in other letters reaches no handler (Fiber matched
+	// routes without case while the API's checks looked for "/api/v1").
+	for _, p := range []string{"/API/v1/me", "/api/V1/me", "/Api/v1/conversations"} {
+		if resp, body := anon.get(p); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s without a token: %d %s", p, resp.StatusCode, body)
+		}
+	}
 	// A path that only starts with the same letters is not the API's.
 	if resp, body := anon.get("/api/v1x"); strings.Contains(resp.Header.Get("Content-Type"), "problem") {
 		t.Fatalf("/api/v1x answered as the API: %d %s", resp.StatusCode, body)

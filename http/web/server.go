@@ -143,11 +143,14 @@ func New(d Deps) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		// Values from a request stay valid after its handler returns: a
 		// safety net against keeping a string Fiber would reuse.
-		Immutable:    true,
-		BodyLimit:    BodyLimit,
-		ReadTimeout:  30 * time.Second,
-		WriteTimeout: 30 * time.Second,
-		IdleTimeout:  2 * time.Minute,
+		Immutable: true,
+		// Paths match as written: "/API/v1/me" must not reach the API's
+		// handlers past the checks that look for "/api/v1" (api.go).
+		CaseSensitive: true,
+		BodyLimit:     BodyLimit,
+		ReadTimeout:   30 * time.Second,
+		WriteTimeout:  30 * time.Second,
+		IdleTimeout:   2 * time.Minute,
 		// Forwarded headers count only from PARLEY_TRUSTED_PROXIES (see
 		// clientIP); no ProxyHeader, so c.IP() stays the peer.
 		EnableTrustedProxyCheck: true,
