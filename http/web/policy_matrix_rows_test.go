@@ -89,6 +89,7 @@ var adminRows = []matrixRow{
 	{route: "POST /settings/inboxes/:id<int>/delete", path: "/settings/inboxes/{inboxDel}/delete", form: url.Values{}, expect: "LNNNONN", prep: freshInboxDel},
 	{route: "POST /settings/inboxes/:id<int>/closures", path: "/settings/inboxes/{inboxB}/closures", form: url.Values{"closure_name": {"Matrix added"}, "starts_on": {"2031-01-01"}}, expect: "LNNNONN", prep: noMatrixClosures},
 	{route: "POST /settings/inboxes/:id<int>/closures/:cid<int>/delete", path: "/settings/inboxes/{inboxB}/closures/{closure}/delete", form: url.Values{}, expect: "LNNNONN", prep: freshClosure},
+	{route: "POST /settings/inboxes/:id<int>/closures/:cid<int>/delete", path: "/settings/inboxes/{inboxA}/closures/{closure}/delete", form: url.Values{}, expect: "LNNNNNN", prep: freshClosure}, // inbox B's closure
 
 	// Team: managers see it, admins change it.
 	{route: "GET /settings/team", path: "/settings/team", expect: "LNNOONO"},
@@ -111,6 +112,7 @@ var adminRows = []matrixRow{
 	{route: "POST /recipients/:id<int>", path: "/recipients/{recB}", form: url.Values{"name": {"Matrix B"}, "phone": {"{recBphone}"}, "notes": {"matrix"}}, expect: "LOOOOON"},
 	{route: "POST /recipients/:id<int>/consent", path: "/recipients/{recA}/consent", form: url.Values{"channel": {"sms"}, "action": {"opt_in"}}, expect: "LNNNONN"},
 	{route: "POST /recipients/:id<int>/consent", path: "/recipients/{recB}/consent", form: url.Values{"channel": {"sms"}, "action": {"opt_out"}, "reason": {"matrix"}}, expect: "LNNNONN", prep: optInB},
+	{route: "POST /settings/team/:id<int>", path: "/settings/team/{target}", form: url.Values{"name": {"Matrix target"}, "email": {"{targetEmail}"}, "role": {"agent"}, "access": {"chosen"}, "inbox_ids": {"{rivalInbox}"}}, expect: "LNNNINN"},
 	{route: "POST /chats/:id<int>/recipient", path: "/chats/{convA}/recipient", form: url.Values{"name": {"Matrix A"}}, expect: "LNOOOON"},
 	{route: "POST /chats/:id<int>/recipient", path: "/chats/{convB}/recipient", form: url.Values{"name": {"Matrix B"}}, expect: "LOOOOON"},
 }
@@ -121,6 +123,8 @@ var apiRows = []matrixRow{
 	{route: "GET /api/v1/users/:id<int>", path: "/api/v1/users/{target}", expect: "LNNOONN"},
 	{route: "POST /api/v1/users", path: "/api/v1/users", json: `{"name":"Matrix API","email":"matrix-api-{n}-{run}@demo.parley.test","role":"agent","invite":true}`, expect: "LNNNONO"},
 	{route: "PATCH /api/v1/users/:id<int>", path: "/api/v1/users/{target}", json: `{"name":"Matrix target"}`, expect: "LNNNONN"},
+	// Another organization's inbox in a body is no inbox of ours: refused, nothing changes.
+	{route: "PATCH /api/v1/users/:id<int>", path: "/api/v1/users/{target}", json: `{"inbox_ids":[{rivalInbox}]}`, expect: "LNNNINN"},
 
 	{route: "GET /api/v1/organization", path: "/api/v1/organization", expect: "LNNOONO"},
 	{route: "PATCH /api/v1/organization", path: "/api/v1/organization", json: `{"default_country":"ZZ"}`, expect: "LNNNINI"}, // unknown: nothing changes
@@ -139,6 +143,7 @@ var apiRows = []matrixRow{
 	{route: "GET /api/v1/inboxes/:id<int>/closures", path: "/api/v1/inboxes/{inboxB}/closures", expect: "LNNOONN"},
 	{route: "POST /api/v1/inboxes/:id<int>/closures", path: "/api/v1/inboxes/{inboxB}/closures", json: `{"name":"Matrix added","starts_on":"2031-01-01"}`, expect: "LNNNONN", prep: noMatrixClosures},
 	{route: "DELETE /api/v1/inboxes/:id<int>/closures/:closure_id<int>", path: "/api/v1/inboxes/{inboxB}/closures/{closure}", expect: "LNNNONN", prep: freshClosure},
+	{route: "DELETE /api/v1/inboxes/:id<int>/closures/:closure_id<int>", path: "/api/v1/inboxes/{inboxA}/closures/{closure}", expect: "LNNNNNN", prep: freshClosure}, // inbox B's closure
 
 	{route: "GET /api/v1/recipients", path: "/api/v1/recipients", expect: "LOOOOOO"},
 	{route: "POST /api/v1/recipients", path: "/api/v1/recipients", json: `{"name":"Matrix API {n}","email":"matrix-rcpt-{n}-{run}@example.test"}`, expect: "LOOOOOO"},
@@ -163,6 +168,8 @@ var apiRows = []matrixRow{
 	{route: "POST /api/v1/conversations/:id<int>/messages", path: "/api/v1/conversations/{convB}/messages", json: `{"body":"matrix reply"}`, expect: "LOOOOON"},
 	{route: "POST /api/v1/conversations/:id<int>/assign", path: "/api/v1/conversations/{convA}/assign", json: `{"user_id":null}`, expect: "LNOOOON"},
 	{route: "POST /api/v1/conversations/:id<int>/assign", path: "/api/v1/conversations/{convB}/assign", json: `{"user_id":null}`, expect: "LOOOOON"},
+	// Assigning to another organization's user: no such team member.
+	{route: "POST /api/v1/conversations/:id<int>/assign", path: "/api/v1/conversations/{convB}/assign", json: `{"user_id":{rivalUser}}`, expect: "LIIIIIN"},
 	{route: "POST /api/v1/conversations/:id<int>/close", path: "/api/v1/conversations/{convA}/close", expect: "LNOOOON", prep: reopenA},
 	{route: "POST /api/v1/conversations/:id<int>/close", path: "/api/v1/conversations/{convB}/close", expect: "LOOOOON", prep: reopenB},
 	{route: "POST /api/v1/conversations/:id<int>/reopen", path: "/api/v1/conversations/{convA}/reopen", expect: "LNOOOON", prep: closeA},

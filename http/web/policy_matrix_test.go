@@ -329,7 +329,7 @@ func (w *matrixWorld) replacer() *strings.Replacer {
 		"{recAphone}", w.recAphone, "{recBphone}", w.recBphone,
 		"{loc}", itoa(w.loc), "{inboxC}", itoa(w.inboxC), "{inboxDel}", itoa(w.inboxDel),
 		"{closure}", itoa(w.closure), "{target}", itoa(w.targetID), "{targetEmail}", w.targetEmail,
-		"{token}", itoa(w.tokenID), "{link}", w.link, "{run}", runID, "{n}", itoa(phoneSeq.Add(1)))
+		"{token}", itoa(w.tokenID), "{link}", w.link, "{run}", runID, "{rivalInbox}", itoa(w.rival.inboxID), "{rivalUser}", itoa(w.rival.userID), "{n}", itoa(phoneSeq.Add(1)))
 }
 
 // outcome classifies a response as the matrix's letters do.
