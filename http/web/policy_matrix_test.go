@@ -26,11 +26,17 @@ package web_test
 // conversation in inbox A, which the limited agent cannot see; {convB} one
 // in inbox B, which it can; {inboxA}, {inboxB}, {numA}, {numB}, {admin},
 // {agent}, {limited}, {location}; see matrixWorld.replacer), the form
-// values of a POST (nil for a GET), and the seven letters. Routes under
-// /api/v1 are requested with each principal's bearer token, others with
-// its session cookie and CSRF token. A route that changes state so a
-// second request would answer differently restores it in prep; one that
-// ends the session sets fresh, so each principal signs in anew for it.
+// values of a POST (nil for a GET) or the JSON body of an API write, and
+// the seven letters. The administration pages' and the API resources' rows
+// are in policy_matrix_rows_test.go, with more placeholders ({recA},
+// {recB}, {loc}, {inboxC}, {target}, {closure}, {link}, {n}: a number new
+// to each request, ...; see replacer). Routes under /api/v1 are requested
+// with each principal's bearer token, others with its session cookie and
+// CSRF token. A route that changes state so a second request would answer
+// differently restores it in prep; one that ends the session sets fresh,
+// so each principal signs in anew for it. A row the server is known to get
+// wrong keeps the policy's letters and says why in bug (logged, not
+// failed, until it is fixed).
 // Several rows may test one route (say, with an id each principal may or
 // may not see).
 
@@ -58,11 +64,16 @@ type matrixRow struct {
 	route  string     // "METHOD /pattern" as registered ("USE /prefix" for a mount)
 	path   string     // the request's path and query, with {placeholders}
 	form   url.Values // a POST's form (nil: none)
+	json   string     // an API request's JSON body ("": none), with {placeholders}
 	expect string     // one letter per principal, in principals' order
 	// prep runs before each principal's request (restores what the last changed).
 	prep func(t *testing.T, w *matrixWorld)
 	// fresh: each principal signs in anew for this request (it ends the session).
 	fresh bool
+	// bug: the server is known to disagree with the policy (expect stays the
+	// policy's). The disagreement is logged, not failed; once the server
+	// agrees the row fails until the marker is removed.
+	bug string
 }
 
 // The principals, in the order of matrixRow.expect.
@@ -117,12 +128,13 @@ var matrixRows = []matrixRow{
 	{route: "GET /chats/new", path: "/chats/new", expect: "LOOOOOO"},
 	{route: "GET /chats/empty", path: "/chats/empty", expect: "LOOOOOO"},
 	{route: "POST /chats/preview", path: "/chats/preview", form: url.Values{"channel": {"sms"}, "body": {"hi"}}, expect: "LOOOOOO"},
-	{route: "GET /recipients", path: "/recipients", expect: "LOOOOOO"},
-	{route: "GET /broadcasts", path: "/broadcasts", expect: "LOOOOOO"},
-	// Settings and credits: today any user; the settings and credits
-	// issues gate them with settings.view and credits.view (agents: N).
-	{route: "GET /settings", path: "/settings", expect: "LOOOOOO"},
-	{route: "GET /credits", path: "/credits", expect: "LOOOOOO"},
+	{route: "GET /recipients", path: "/recipients", expect: "LOOOOOO"}, // scoped: TestPolicyMatrixRecipients
+	// Broadcasts and credits: broadcasts.send and credits.view (agents: N;
+	// the rival sees its own).
+	{route: "GET /broadcasts", path: "/broadcasts", expect: "LNNOONO",
+		bug: "the placeholder page answers every user; the broadcasts issue gates it with broadcasts.send"},
+	{route: "GET /credits", path: "/credits", expect: "LNNOONO",
+		bug: "every user sees each location's plan; the credits issue gates it with credits.view"},
 	{route: "GET /settings/audit", path: "/settings/audit", expect: "LNNNONO"},
 	{route: "GET /settings/audit", path: "/settings/audit?target_type=inbox&target_id={inboxA}", expect: "LNNNONO"}, // the rival's own (empty) log
 
@@ -148,9 +160,9 @@ var matrixRows = []matrixRow{
 	{route: "POST /simulator/phone/send", path: "/simulator/phone/send", form: url.Values{"phone": {"+15550107004"}, "inbox": {"{numA}"}, "text": {"matrix text"}}, expect: "LNOOOON"},
 	{route: "POST /simulator/phone/send", path: "/simulator/phone/send", form: url.Values{"phone": {"+15550107005"}, "inbox": {"{numB}"}, "text": {"matrix text"}}, expect: "LOOOOON"},
 
-	// Operators' tools: the queues dashboard answers any organization's
-	// admins today; the operators' issue gives it to operators alone.
-	{route: "USE /admin/queues", path: "/admin/queues/", expect: "LNNNONO"},
+	// Operators' tools: operators alone; an organization's admin (the
+	// rival's too) gets a 404.
+	{route: "USE /admin/queues", path: "/admin/queues/", expect: "LNNNNON"},
 	{route: "USE /static", path: "/static/css/app.css", expect: "SSSSSSS"},
 }
 
@@ -162,12 +174,22 @@ type matrixWorld struct {
 	numA, numB           string
 	convA, convB         int64
 	limitedID, managerID int64
-	operatorID           int64
+	operatorID, adminID  int64
 	pages                [nPrincipals]*client
 	csrf                 [nPrincipals]string
 	tokens               [nPrincipals]string
 	emails, passwords    [nPrincipals]string
 	rival                *otherUser
+	// Administration's seed: recipients of convA and convB (and their
+	// phones), one without conversations, a location and an inbox to change,
+	// an inbox and a closure to delete, a user to edit, the admin's token.
+	recA, recB, recDel    int64
+	recAphone, recBphone  string
+	loc, inboxC, inboxDel int64
+	closure, targetID     int64
+	targetEmail           string
+	tokenID               int64
+	link                  string // a password link's token (a user's reset)
 	// seqBefore is the latest event before the conversations were seeded.
 	seqBefore int64
 	// handlers are the registered routes; all adds the middleware (Use).
@@ -198,6 +220,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	}
 	t.Cleanup(func() { db.NewRaw("DELETE FROM inboxes WHERE id = ?", w.inboxB).Exec(ctx) })
 	mk := func(role string, operator bool, inboxes ...int64) (int64, string, string) {
+		t.Helper()
 		email := fmt.Sprintf("matrix-%s-%s-%d@demo.parley.test", role, runID, phoneSeq.Add(1))
 		const password = "matrix password 1"
 		hash, err := models.HashPassword(password)
@@ -221,7 +244,8 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	w.managerID, w.emails[pManager], w.passwords[pManager] = mk(models.RoleManager, false)
 	w.operatorID, w.emails[pOperator], w.passwords[pOperator] = mk(models.RoleAgent, true)
 	w.emails[pAgent], w.passwords[pAgent] = agentEmail, agentPassword
-	w.emails[pAdmin], w.passwords[pAdmin] = adminEmail, adminPassword
+	// The demo's admin is an operator too: the admin principal is one that is not.
+	w.adminID, w.emails[pAdmin], w.passwords[pAdmin] = mk(models.RoleAdmin, false)
 
 	admin := w.scope(pAdmin)
 	seq, err := f.Store.LatestSeq(ctx, admin)
@@ -237,6 +261,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		return ch.Conversation.ID
 	}
 	w.convA, w.convB = start(f.Demo.Inbox.ID, uniquePhone()), start(w.inboxB, uniquePhone())
+	w.seedAdministration(t, mk)
 
 	w.rival = otherOrgUser(t, f)
 	w.emails[pRival], w.passwords[pRival] = "boss@rival.test", "rival password 1"
@@ -265,7 +290,7 @@ func (w *matrixWorld) scope(p int) models.Scope {
 	case pManager:
 		return models.Scope{OrgID: d.Org.ID, UserID: w.managerID, Role: models.RoleManager}
 	case pAdmin:
-		return models.Scope{OrgID: d.Org.ID, UserID: d.Admin.ID, Role: models.RoleAdmin}
+		return models.Scope{OrgID: d.Org.ID, UserID: w.adminID, Role: models.RoleAdmin}
 	case pOperator:
 		return models.Scope{OrgID: d.Org.ID, UserID: w.operatorID, Role: models.RoleAgent}
 	case pRival:
@@ -299,7 +324,12 @@ func (w *matrixWorld) replacer() *strings.Replacer {
 	return strings.NewReplacer("{convA}", itoa(w.convA), "{convB}", itoa(w.convB),
 		"{inboxA}", itoa(d.Inbox.ID), "{inboxB}", itoa(w.inboxB), "{numA}", w.numA, "{numB}", w.numB,
 		"{admin}", itoa(d.Admin.ID), "{agent}", itoa(d.Agent.ID), "{limited}", itoa(w.limitedID),
-		"{location}", itoa(d.Location.ID))
+		"{location}", itoa(d.Location.ID),
+		"{recA}", itoa(w.recA), "{recB}", itoa(w.recB), "{recDel}", itoa(w.recDel),
+		"{recAphone}", w.recAphone, "{recBphone}", w.recBphone,
+		"{loc}", itoa(w.loc), "{inboxC}", itoa(w.inboxC), "{inboxDel}", itoa(w.inboxDel),
+		"{closure}", itoa(w.closure), "{target}", itoa(w.targetID), "{targetEmail}", w.targetEmail,
+		"{token}", itoa(w.tokenID), "{link}", w.link, "{run}", runID, "{rivalInbox}", itoa(w.rival.inboxID), "{rivalUser}", itoa(w.rival.userID), "{n}", itoa(phoneSeq.Add(1)))
 }
 
 // outcome classifies a response as the matrix's letters do.
@@ -346,6 +376,9 @@ func (w *matrixWorld) request(t *testing.T, row matrixRow, p int) *http.Response
 		if w.tokens[p] != "" {
 			h["Authorization"] = "Bearer " + w.tokens[p]
 		}
+		if method != http.MethodGet {
+			return c.doJSON(method, path, r.Replace(row.json), h)
+		}
 	} else if form != nil {
 		form.Set("_csrf", csrf)
 	}
@@ -371,7 +404,7 @@ func TestPolicyMatrix(t *testing.T) {
 
 	t.Run("every route has a row", func(t *testing.T) {
 		have := map[string]bool{}
-		for _, row := range matrixRows {
+		for _, row := range matrixTable() {
 			have[row.route] = true
 		}
 		registered := map[string]bool{}
@@ -406,7 +439,7 @@ func TestPolicyMatrix(t *testing.T) {
 	})
 
 	var observed []string
-	for _, row := range matrixRows {
+	for _, row := range matrixTable() {
 		if len(row.expect) != nPrincipals {
 			t.Fatalf("%s %s: expect %q has %d letters, want %d", row.route, row.path, row.expect, len(row.expect), nPrincipals)
 		}
@@ -423,6 +456,14 @@ func TestPolicyMatrix(t *testing.T) {
 			}
 		}
 		observed = append(observed, fmt.Sprintf("%-40s %-60s %s %v", row.route, row.path, strings.Join(got[:], ""), statuses))
+		if row.bug != "" {
+			if strings.Join(got[:], "") == row.expect {
+				t.Errorf("%s %s now answers as the policy says: remove its bug marker (%s)", row.route, row.path, row.bug)
+			} else {
+				t.Logf("BUG %s %s: got %s, policy %s: %s", row.route, row.path, strings.Join(got[:], ""), row.expect, row.bug)
+			}
+			continue
+		}
 		for p := range nPrincipals {
 			want := string(row.expect[p])
 			switch {
