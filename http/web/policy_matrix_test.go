@@ -131,10 +131,8 @@ var matrixRows = []matrixRow{
 	{route: "GET /recipients", path: "/recipients", expect: "LOOOOOO"}, // scoped: TestPolicyMatrixRecipients
 	// Broadcasts and credits: broadcasts.send and credits.view (agents: N;
 	// the rival sees its own).
-	{route: "GET /broadcasts", path: "/broadcasts", expect: "LNNOONO",
-		bug: "the placeholder page answers every user; the broadcasts issue gates it with broadcasts.send"},
-	{route: "GET /credits", path: "/credits", expect: "LNNOONO",
-		bug: "every user sees each location's plan; the credits issue gates it with credits.view"},
+	{route: "GET /broadcasts", path: "/broadcasts", expect: "LNNOONO"},
+	{route: "GET /credits", path: "/credits", expect: "LNNOONO"},
 	{route: "GET /settings/audit", path: "/settings/audit", expect: "LNNNONO"},
 	{route: "GET /settings/audit", path: "/settings/audit?target_type=inbox&target_id={inboxA}", expect: "LNNNONO"}, // the rival's own (empty) log
 

@@ -82,7 +82,7 @@ func (s *Server) routes() error {
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
 	app.Post("/recipients/:id<int>/consent", s.requireUser, requirePerm(models.PermRecipientConsent), s.recipientConsent)
 	app.Post("/chats/:id<int>/recipient", s.requireUser, requirePerm(models.PermEditRecipients), s.renameFromThread)
-	app.Get("/broadcasts", s.requireUser, s.broadcasts)
+	app.Get("/broadcasts", s.requireUser, requirePerm(models.PermBroadcast), s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
 	// Settings: organization, locations, inboxes (settings_*.go); managers
 	// see them, admins change them, agents get a 404.
@@ -103,7 +103,7 @@ func (s *Server) routes() error {
 	app.Post("/settings/inboxes/:id<int>/delete", s.requireUser, settingsManage, s.deleteInbox)
 	app.Post("/settings/inboxes/:id<int>/closures", s.requireUser, settingsManage, s.addClosure)
 	app.Post("/settings/inboxes/:id<int>/closures/:cid<int>/delete", s.requireUser, settingsManage, s.removeClosure)
-	app.Get("/credits", s.requireUser, s.credits)
+	app.Get("/credits", s.requireUser, requirePerm(models.PermViewCredits), s.credits)
 	s.teamRoutes(app) // team.go: Settings → Team, /profile, /password/:token
 	app.Get("/settings/audit", s.requireUser, requirePerm(models.PermViewAudit), s.auditPage)
 	if sim := s.deps.Simulator; sim != nil {
