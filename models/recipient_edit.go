@@ -221,6 +221,14 @@ func uniqueAsField(err error) error {
 	return duplicateErr("phone")
 }
 
+// Why a recipient cannot be deleted (both are ErrConflict).
+var (
+	// ErrRecipientHasConversations: their conversations keep their history.
+	ErrRecipientHasConversations = fmt.Errorf("%w: the recipient has conversations, which keep their history", ErrConflict)
+	// ErrRecipientOptedOut: deleting them would forget that they opted out.
+	ErrRecipientOptedOut = fmt.Errorf("%w: the recipient opted out, and deleting them would forget it", ErrConflict)
+)
+
 // DeleteRecipient removes a recipient who has no conversations; one with
 // conversations is ErrConflict (their history stays).
 func (s *Store) DeleteRecipient(ctx context.Context, sc Scope, id int64) error {
@@ -237,14 +245,14 @@ func (s *Store) DeleteRecipient(ctx context.Context, sc Scope, id int64) error {
 			return notFound("recipient", err)
 		}
 		if r.SMSOptedOutAt != nil || r.EmailOptedOutAt != nil {
-			return fmt.Errorf("%w: the recipient opted out, and deleting them would forget it; a recipient who opted out cannot be deleted", ErrConflict)
+			return ErrRecipientOptedOut
 		}
 		has, err := tx.NewSelect().Model((*Conversation)(nil)).Where("recipient_id = ?", r.ID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("conversations: %w", err)
 		}
 		if has {
-			return fmt.Errorf("%w: the recipient has conversations, which keep their history; a recipient with conversations cannot be deleted", ErrConflict)
+			return ErrRecipientHasConversations
 		}
 		_, err = tx.NewDelete().Model(r).WherePK().Exec(ctx)
 		return err

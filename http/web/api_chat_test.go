@@ -249,8 +249,14 @@ func TestAPIRecipients(t *testing.T) {
 	if !strings.Contains(p.Detail, "conversations") {
 		t.Fatalf("409 detail: %q", p.Detail)
 	}
-	admin.expect(204, "DELETE", fmt.Sprintf("/recipients/%d", r.ID), nil, nil)
-	admin.expectProblem(404, "", "GET", fmt.Sprintf("/recipients/%d", r.ID), nil)
+	// r opted out of texts above: deleting them would forget it.
+	if p := admin.expectProblem(409, "", "DELETE", fmt.Sprintf("/recipients/%d", r.ID), nil); !strings.HasSuffix(p.Type, "/recipient-opted-out") {
+		t.Fatalf("deleting an opted-out recipient: %+v", p)
+	}
+	var gone recipientJSON
+	admin.expect(201, "POST", "/recipients", map[string]any{"phone": "+15550104504"}, &gone)
+	admin.expect(204, "DELETE", fmt.Sprintf("/recipients/%d", gone.ID), nil, nil)
+	admin.expectProblem(404, "", "GET", fmt.Sprintf("/recipients/%d", gone.ID), nil)
 
 	other := otherOrgAdmin(t, f, "api-recipients")
 	for _, path := range []string{fmt.Sprintf("/recipients/%d", p2.ID), fmt.Sprintf("/recipients/%d/consent", p2.ID)} {

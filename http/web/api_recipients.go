@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -166,7 +167,11 @@ func (s *Server) apiDeleteRecipient(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.store.DeleteRecipient(c.UserContext(), sessionUser(c).Scope, id); err != nil {
-		if errorsIsConflict(err) {
+		switch {
+		case errors.Is(err, models.ErrRecipientOptedOut):
+			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-opted-out",
+				Detail: "The recipient opted out; deleting them would forget it, so they cannot be deleted."}
+		case errorsIsConflict(err):
 			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-has-conversations",
 				Detail: "The recipient has conversations, which keep their history, so it cannot be deleted."}
 		}
