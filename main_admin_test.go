@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -21,34 +19,12 @@ import (
 // ends; it returns the store and the database's URL.
 func adminStore(t *testing.T) (*models.Store, string) {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := models.OpenDB(ctx, env.DatabaseURL)
+	dbURL := testenv.EmptyDatabase(t, "cli")
+	db, err := models.OpenDB(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Close() })
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	name := "parley_test_cli_" + hex.EncodeToString(suffix)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(env.DatabaseURL)
-	u.Path = "/" + name
-	dbURL := u.String()
-	if code, _, stderr := parley(t, map[string]string{"PARLEY_DATABASE_URL": dbURL}, "migrate", "up"); code != 0 {
-		t.Fatal(stderr)
-	}
-	db, err := models.OpenDB(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { db.Close() })
 	return models.NewStore(db), dbURL
 }
 

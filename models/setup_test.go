@@ -2,14 +2,12 @@ package models_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -18,33 +16,11 @@ import (
 // test ends.
 func emptyInstance(t *testing.T) *models.Store {
 	t.Helper()
-	ctx := context.Background()
-	admin := openStore(t).DB()
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	name := "parley_test_setup_" + hex.EncodeToString(suffix)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(env.DatabaseURL)
-	u.Path = "/" + name
-	db, err := models.OpenDB(ctx, u.String())
+	db, err := models.OpenDB(context.Background(), testenv.EmptyDatabase(t, "setup"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		db.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	mg, err := models.NewMigrator(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mg.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { db.Close() })
 	return models.NewStore(db)
 }
 

@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/models"
 )
 
@@ -20,37 +19,11 @@ import (
 // the test ends.
 func emptyStore(t *testing.T) *models.Store {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := models.OpenDB(ctx, env.DatabaseURL)
+	db, err := models.OpenDB(context.Background(), testenv.EmptyDatabase(t, "firstrun"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Close() })
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	name := "parley_test_firstrun_" + hex.EncodeToString(suffix)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(env.DatabaseURL)
-	u.Path = "/" + name
-	db, err := models.OpenDB(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	mg, err := models.NewMigrator(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mg.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { db.Close() })
 	return models.NewStore(db)
 }
 

@@ -98,3 +98,18 @@ func createDatabase(ctx context.Context, admin, name string) (string, func(), er
 	}
 	return u.String(), drop, nil
 }
+
+// EmptyDatabase makes another fresh, migrated database next to the
+// package's, with no rows at all (the package's own may hold other tests'
+// organizations), for a test that needs an instance nobody has set up yet.
+// It is dropped when the test ends; the URL is returned.
+func EmptyDatabase(t testing.TB, name string) string {
+	t.Helper()
+	admin := getenv("PARLEY_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	dbURL, drop, err := createDatabase(context.Background(), admin, name)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(drop)
+	return dbURL
+}
