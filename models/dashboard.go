@@ -36,10 +36,33 @@ func (s *Store) Dashboard(ctx context.Context, sc Scope) (*Dashboard, error) {
 		return nil, fmt.Errorf("store: dashboard recipients: %w", err)
 	}
 	d.Recipients = int(n)
-	if d.Locations, err = s.Locations(ctx, sc); err != nil {
+	locs, err := s.Locations(ctx, sc)
+	if err != nil {
 		return nil, err
 	}
+	d.Locations = Unarchived(locs)
 	return d, nil
+}
+
+// Unarchived keeps the locations and inboxes in use: an archived one stays
+// in Settings and in its conversations' history, but not on the dashboard
+// or the Credits page.
+func Unarchived(locs []LocationSummary) []LocationSummary {
+	out := make([]LocationSummary, 0, len(locs))
+	for _, l := range locs {
+		if l.ArchivedAt != nil {
+			continue
+		}
+		inboxes := make([]Inbox, 0, len(l.Inboxes))
+		for _, ib := range l.Inboxes {
+			if ib.ArchivedAt == nil {
+				inboxes = append(inboxes, ib)
+			}
+		}
+		l.Inboxes = inboxes
+		out = append(out, l)
+	}
+	return out
 }
 
 // Locations lists the organization's locations with the inboxes the scope may see.

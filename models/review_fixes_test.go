@@ -102,3 +102,42 @@ func TestOptedOutAddressStaysPut(t *testing.T) {
 		t.Fatalf("a closure in year 0: %v", err)
 	}
 }
+
+// TestDashboardLeavesOutArchived: an archived inbox, and an archived
+// location with its inboxes, leave the dashboard (and Credits, which
+// filters the same way); Settings still lists them.
+func TestDashboardLeavesOutArchived(t *testing.T) {
+	s, ctx := openStore(t), context.Background()
+	o := newTeamOrg(t, s, 1)
+	a := o.admins[0]
+	name, tz := "Old branch", "Europe/Paris"
+	loc, err := s.CreateLocation(ctx, a, models.LocationInput{Name: &name, Timezone: &tz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ibName := "Old desk"
+	ib, err := s.CreateInbox(ctx, a, models.InboxInput{Name: &ibName, LocationID: &loc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ArchiveInbox(ctx, a, o.inboxes[1], true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ArchiveInbox(ctx, a, ib.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ArchiveLocation(ctx, a, loc.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dashboard(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Locations) != 1 || len(d.Locations[0].Inboxes) != 1 || d.Locations[0].Inboxes[0].ID != o.inboxes[0] {
+		t.Fatalf("dashboard locations: %+v", d.Locations)
+	}
+	all, err := s.Locations(ctx, a)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("settings' list: %d locations, %v", len(all), err)
+	}
+}

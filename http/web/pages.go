@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/parley-chat/parley/models"
 	"github.com/parley-chat/parley/views"
 )
 
@@ -43,5 +44,5 @@ func (s *Server) credits(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "credits", views.Layout{Title: "Credits", Active: "credits"}, locs)
+	return s.render(c, "credits", views.Layout{Title: "Credits", Active: "credits"}, models.Unarchived(locs))
 }
