@@ -137,8 +137,15 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	}
 	_, err = s.UpdateProfile(ctx, hs.Scope, models.Profile{Name: "Ida", Timezone: "Mars/Olympus"})
 	wantTeamField(t, err, "timezone")
-	p, err := s.UpdateProfile(ctx, hs.Scope, models.Profile{Name: "Ida B", Timezone: "Europe/Paris", Clock24h: true})
-	if err != nil || p.Timezone != "Europe/Paris" || !p.Clock24h || p.Name != "Ida B" {
+	_, err = s.UpdateProfile(ctx, hs.Scope, models.Profile{Name: "Ida", Clock: "13"})
+	wantTeamField(t, err, "clock")
+	if u, err := s.TeamUser(ctx, o.admins[0], hs.Scope.UserID); err != nil {
+		t.Fatal(err)
+	} else if u.Clock != "" {
+		t.Fatalf("a new user's clock %q, want the browser's", u.Clock)
+	}
+	p, err := s.UpdateProfile(ctx, hs.Scope, models.Profile{Name: "Ida B", Timezone: "Europe/Paris", Clock: models.Clock24})
+	if err != nil || p.Timezone != "Europe/Paris" || p.Clock != models.Clock24 || p.Name != "Ida B" {
 		t.Fatalf("profile: %+v %v", p, err)
 	}
 }

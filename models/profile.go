@@ -15,8 +15,9 @@ import (
 type Profile struct {
 	Name string `json:"name"`
 	// Timezone is an IANA zone ("" = the browser's).
-	Timezone      string `json:"timezone"`
-	Clock24h      bool   `json:"clock_24h"`
+	Timezone string `json:"timezone"`
+	// Clock is Clock12, Clock24, or "" (the browser's locale).
+	Clock         string `json:"clock"`
 	NotifySound   bool   `json:"notify_sound"`
 	NotifyDesktop bool   `json:"notify_desktop"`
 }
@@ -47,6 +48,9 @@ func (s *Store) UpdateProfile(ctx context.Context, sc Scope, p Profile) (*User, 
 	if err := CheckTimezone(p.Timezone); err != nil {
 		return nil, err
 	}
+	if p.Clock != "" && p.Clock != Clock12 && p.Clock != Clock24 {
+		return nil, fieldErr("clock", "Choose the 12-hour or the 24-hour clock, or your browser's.")
+	}
 	u := new(User)
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		before := new(User)
@@ -54,13 +58,13 @@ func (s *Store) UpdateProfile(ctx context.Context, sc Scope, p Profile) (*User, 
 			return notFound("user", err)
 		}
 		err := tx.NewUpdate().Model(u).
-			Set("name = ?, timezone = ?, clock_24h = ?, notify_sound = ?, notify_desktop = ?",
-				p.Name, p.Timezone, p.Clock24h, p.NotifySound, p.NotifyDesktop).
+			Set("name = ?, timezone = ?, clock = ?, notify_sound = ?, notify_desktop = ?",
+				p.Name, p.Timezone, p.Clock, p.NotifySound, p.NotifyDesktop).
 			Where("id = ?", sc.UserID).Returning("*").Scan(ctx)
 		if err != nil {
 			return fmt.Errorf("store: update profile: %w", err)
 		}
-		old := Profile{Name: before.Name, Timezone: before.Timezone, Clock24h: before.Clock24h,
+		old := Profile{Name: before.Name, Timezone: before.Timezone, Clock: before.Clock,
 			NotifySound: before.NotifySound, NotifyDesktop: before.NotifyDesktop}
 		if old == p {
 			return nil

@@ -32,13 +32,23 @@ type User struct {
 	// health); it grants nothing inside other organizations.
 	IsOperator bool `bun:"is_operator"`
 	// Profile preferences: Timezone "" means the browser's.
-	Timezone          string    `bun:"timezone"`
-	Clock24h          bool      `bun:"clock_24h"`
+	Timezone string `bun:"timezone"`
+	// Clock is "12" or "24" (hours), or "" to follow the browser's locale.
+	Clock             string    `bun:"clock"`
 	NotifySound       bool      `bun:"notify_sound"`
 	NotifyDesktop     bool      `bun:"notify_desktop"`
 	PasswordChangedAt time.Time `bun:"password_changed_at,nullzero,default:now()"`
 	CreatedAt         time.Time `bun:"created_at,nullzero,default:now()"`
 }
+
+// Uses24h reports whether the user chose the 24-hour clock.
+func (u *User) Uses24h() bool { return u.Clock == Clock24 }
+
+// The clocks a profile may choose ("" follows the browser's locale).
+const (
+	Clock12 = "12"
+	Clock24 = "24"
+)
 
 // IsAdmin reports whether the user administers the organization.
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }

@@ -15,7 +15,7 @@ type apiUserOut struct {
 	InboxIDs   []int64 `json:"inbox_ids"`
 	Disabled   bool    `json:"disabled"`
 	Timezone   string  `json:"timezone"`
-	Clock24h   bool    `json:"clock_24h"`
+	Clock      string  `json:"clock" jsonschema:"description=12 or 24 (hours); empty: the browser decides"`
 	Operator   bool    `json:"operator"`
 	CreatedAt  string  `json:"created_at" jsonschema:"format=date-time"`
 }
@@ -35,7 +35,7 @@ func (s *Server) apiMe(c *fiber.Ctx) error {
 	var out apiMeOut
 	u := su.User
 	out.User = apiUserOut{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, AllInboxes: su.Scope.AllInboxes(),
-		InboxIDs: su.Scope.InboxIDs, Disabled: u.DisabledAt != nil, Timezone: u.Timezone, Clock24h: u.Clock24h,
+		InboxIDs: su.Scope.InboxIDs, Disabled: u.DisabledAt != nil, Timezone: u.Timezone, Clock: u.Clock,
 		Operator: u.IsOperator, CreatedAt: rfc3339(u.CreatedAt)}
 	if out.User.InboxIDs == nil {
 		out.User.InboxIDs = []int64{}

@@ -51,7 +51,7 @@ func (s *Server) apiTeamRoutes(api fiber.Router) {
 
 func apiTeamUser(u *models.TeamUser) apiUserOut {
 	out := apiUserOut{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, AllInboxes: u.SeesAllInboxes(),
-		InboxIDs: u.InboxIDs, Disabled: u.DisabledAt != nil, Timezone: u.Timezone, Clock24h: u.Clock24h,
+		InboxIDs: u.InboxIDs, Disabled: u.DisabledAt != nil, Timezone: u.Timezone, Clock: u.Clock,
 		Operator: u.IsOperator, CreatedAt: rfc3339(u.CreatedAt)}
 	if out.InboxIDs == nil || out.AllInboxes {
 		out.InboxIDs = []int64{}

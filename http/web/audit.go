@@ -57,7 +57,7 @@ func (s *Server) auditPage(c *fiber.Ctx) error {
 		return s.render(c, "audit", l, data)
 	}
 	for _, e := range rows {
-		data.Rows = append(data.Rows, views.NewAuditRow(e, loc, su.User.Clock24h))
+		data.Rows = append(data.Rows, views.NewAuditRow(e, loc, su.User.Uses24h()))
 	}
 	q := auditQuery(form)
 	if next != 0 {

@@ -29,7 +29,7 @@ func (s *Server) profilePage(c *fiber.Ctx, status int, d views.ProfileData) erro
 	}
 	if d.Profile.Name == "" && d.Errors["name"] == "" {
 		u := su.User
-		d.Profile = models.Profile{Name: u.Name, Timezone: u.Timezone, Clock24h: u.Clock24h,
+		d.Profile = models.Profile{Name: u.Name, Timezone: u.Timezone, Clock: u.Clock,
 			NotifySound: u.NotifySound, NotifyDesktop: u.NotifyDesktop}
 	}
 	c.Status(status)
@@ -42,7 +42,7 @@ func (s *Server) profile(c *fiber.Ctx) error {
 
 func (s *Server) saveProfile(c *fiber.Ctx) error {
 	su := sessionUser(c)
-	p := models.Profile{Name: c.FormValue("name"), Timezone: c.FormValue("timezone"), Clock24h: c.FormValue("clock") == "24",
+	p := models.Profile{Name: c.FormValue("name"), Timezone: c.FormValue("timezone"), Clock: c.FormValue("clock"),
 		NotifySound: c.FormValue("notify_sound") == "on", NotifyDesktop: c.FormValue("notify_desktop") == "on"}
 	if _, err := s.store.UpdateProfile(c.UserContext(), su.Scope, p); err != nil {
 		d := views.ProfileData{Profile: p, Errors: map[string]string{}}

@@ -12,6 +12,6 @@ ALTER TABLE locations DROP COLUMN archived_at;
 ALTER TABLE organizations DROP COLUMN default_country;
 ALTER TABLE users DROP COLUMN notify_desktop;
 ALTER TABLE users DROP COLUMN notify_sound;
-ALTER TABLE users DROP COLUMN clock_24h;
+ALTER TABLE users DROP COLUMN clock;
 ALTER TABLE users DROP COLUMN timezone;
 ALTER TABLE users DROP COLUMN is_operator;

@@ -9,7 +9,8 @@
 ALTER TABLE users ADD COLUMN is_operator boolean NOT NULL DEFAULT false;
 -- Profile preferences: '' time zone means the location's (or the browser's).
 ALTER TABLE users ADD COLUMN timezone text NOT NULL DEFAULT '';
-ALTER TABLE users ADD COLUMN clock_24h boolean NOT NULL DEFAULT false;
+-- clock: '' follows the browser's locale, '12' or '24' the user's choice.
+ALTER TABLE users ADD COLUMN clock text NOT NULL DEFAULT '' CHECK (clock IN ('', '12', '24'));
 ALTER TABLE users ADD COLUMN notify_sound boolean NOT NULL DEFAULT true;
 ALTER TABLE users ADD COLUMN notify_desktop boolean NOT NULL DEFAULT false;
 
