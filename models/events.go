@@ -26,6 +26,9 @@ const (
 	EvReopened = "reopened"
 	EvOptedOut = "opted_out"
 	EvOptedIn  = "opted_in"
+	// EvRecipientUpdated: the recipient's name, phone or email changed;
+	// no timeline shows it (Hidden): it carries the new name to screens.
+	EvRecipientUpdated = "recipient_updated"
 )
 
 // Event is one row of a conversation's timeline; its ID is the live sequence.
@@ -48,7 +51,9 @@ type Event struct {
 
 // Hidden reports whether the event is bookkeeping no timeline shows: a
 // message's status (shown as the message's ticks) or a read mark.
-func (e *Event) Hidden() bool { return e.Kind == EvMessageStatus || e.Kind == EvRead }
+func (e *Event) Hidden() bool {
+	return e.Kind == EvMessageStatus || e.Kind == EvRead || e.Kind == EvRecipientUpdated
+}
 
 // Change is what one chat action did, for the caller to render and publish
 // after the commit.
@@ -89,7 +94,7 @@ func (s *Store) Timeline(ctx context.Context, sc Scope, convID, afterID int64) (
 		ColumnExpr("e.*, u.name AS actor_name").
 		Join("LEFT JOIN users AS u ON u.id = e.actor_user_id").
 		Where("e.org_id = ? AND e.conversation_id = ? AND e.id > ?", sc.OrgID, convID, afterID).
-		Where("e.kind NOT IN (?, ?)", EvMessageStatus, EvRead)
+		Where("e.kind NOT IN (?, ?, ?)", EvMessageStatus, EvRead, EvRecipientUpdated)
 	if err := visibleInboxes(q, sc, "e.inbox_id").OrderExpr("e.id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("store: timeline: %w", err)
 	}

@@ -180,16 +180,21 @@ func (s *Store) CreateRecipient(ctx context.Context, sc Scope, in RecipientInput
 // UpdateRecipient changes a recipient's name, phone, email or notes.
 // Another recipient of the organization with the same phone or email is a
 // FieldError naming the field; nothing changes.
-func (s *Store) UpdateRecipient(ctx context.Context, sc Scope, id int64, in RecipientInput) (*Recipient, error) {
+func (s *Store) UpdateRecipient(ctx context.Context, sc Scope, id int64, in RecipientInput) (*Recipient, []*Change, error) {
 	if err := require(sc, PermEditRecipients); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var r *Recipient
+	var (
+		r       *Recipient
+		changes []*Change
+	)
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		var err error
+		changes = nil
 		if r, err = recipientInScope(ctx, tx, sc, id, true); err != nil {
 			return err
 		}
+		was := *r
 		if err := in.apply(r); err != nil {
 			return err
 		}
@@ -199,15 +204,47 @@ func (s *Store) UpdateRecipient(ctx context.Context, sc Scope, id int64, in Reci
 			}
 			return duplicateErr(f)
 		}
-		_, err = tx.NewUpdate().Model(r).Column("name", "phone", "email", "notes").Set("updated_at = now()").
-			WherePK().Returning("*").Exec(ctx)
+		if _, err = tx.NewUpdate().Model(r).Column("name", "phone", "email", "notes").Set("updated_at = now()").
+			WherePK().Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		if r.Name == was.Name && ptrEq(r.Phone, was.Phone) && ptrEq(r.Email, was.Email) {
+			return nil // notes only: nothing any screen shows changed
+		}
+		changes, err = s.recipientUpdated(ctx, tx, sc, r)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: update recipient: %w", uniqueAsField(err))
+		return nil, nil, fmt.Errorf("store: update recipient: %w", uniqueAsField(err))
 	}
-	return r, nil
+	return r, changes, nil
 }
+
+// recipientUpdated writes a hidden "recipient_updated" event on each of the
+// recipient's open conversations (locked after the recipient, the order a
+// STOP takes), so the new name reaches every screen that shows them.
+func (s *Store) recipientUpdated(ctx context.Context, tx bun.Tx, sc Scope, r *Recipient) ([]*Change, error) {
+	var convs []Conversation
+	if err := tx.NewSelect().Model(&convs).Where("org_id = ? AND recipient_id = ? AND status <> ?", r.OrgID, r.ID, StatusClosed).
+		OrderExpr("id").For("UPDATE").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock conversations: %w", err)
+	}
+	changes := make([]*Change, 0, len(convs))
+	for i := range convs {
+		ev, err := insertEvent(ctx, tx, &convs[i], EvRecipientUpdated, nil, &sc.UserID, nil)
+		if err != nil {
+			return nil, err
+		}
+		row, err := s.conversationRow(ctx, tx, Scope{OrgID: sc.OrgID}, convs[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, &Change{Conversation: *row, Events: []Event{*ev}})
+	}
+	return changes, nil
+}
+
+func ptrEq(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // uniqueAsField turns a unique violation (two edits racing for one
 // number) into the FieldError the check before it would have given.

@@ -58,7 +58,7 @@ func TestEditRecipient(t *testing.T) {
 		t.Fatalf("created: %+v", other)
 	}
 
-	r, err := st.UpdateRecipient(ctx, agent, id, models.RecipientInput{Name: strp("  Ada Lovelace "), Phone: strp("555 010 4403"),
+	r, _, err := st.UpdateRecipient(ctx, agent, id, models.RecipientInput{Name: strp("  Ada Lovelace "), Phone: strp("555 010 4403"),
 		Email: strp(""), Notes: strp("Prefers mornings")})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestEditRecipient(t *testing.T) {
 		{models.RecipientInput{Name: strp(string(make([]byte, 201)))}, "name"},
 		{models.RecipientInput{Notes: strp("bad \x00 byte")}, "notes"},
 	} {
-		_, err := st.UpdateRecipient(ctx, agent, id, c.in)
+		_, _, err := st.UpdateRecipient(ctx, agent, id, c.in)
 		if f := fieldOf(t, err); f != c.field {
 			t.Errorf("%+v: field %q, want %q (%v)", c.in, f, c.field, err)
 		}
@@ -128,7 +128,7 @@ func TestRecipientScope(t *testing.T) {
 	if _, err := st.RecipientByID(ctx, other, seen); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("another org's recipient: %v", err)
 	}
-	if _, err := st.UpdateRecipient(ctx, other, seen, models.RecipientInput{Name: strp("Hijack")}); !errors.Is(err, models.ErrNotFound) {
+	if _, _, err := st.UpdateRecipient(ctx, other, seen, models.RecipientInput{Name: strp("Hijack")}); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("another org's edit: %v", err)
 	}
 	limited := models.Scope{OrgID: demo.Org.ID, UserID: demo.Agent.ID, Role: models.RoleAgent, InboxIDs: []int64{demo.Inbox.ID}}
@@ -138,7 +138,7 @@ func TestRecipientScope(t *testing.T) {
 	if _, err := st.RecipientByID(ctx, limited, unseen.ID); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("limited agent, recipient without a conversation there: %v", err)
 	}
-	if _, err := st.UpdateRecipient(ctx, limited, unseen.ID, models.RecipientInput{Name: strp("x")}); !errors.Is(err, models.ErrNotFound) {
+	if _, _, err := st.UpdateRecipient(ctx, limited, unseen.ID, models.RecipientInput{Name: strp("x")}); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("limited agent edited an unseen recipient: %v", err)
 	}
 	page, err := st.Recipients(ctx, limited, "010-44", 0, 200)

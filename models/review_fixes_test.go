@@ -83,10 +83,10 @@ func TestOptedOutAddressStaysPut(t *testing.T) {
 	if _, err := st.SetConsent(ctx, admin, r.ID, models.ChannelSMS, true, "asked by phone"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UpdateRecipient(ctx, agent, r.ID, models.RecipientInput{Phone: strp("+15550104412")}); fieldOf(t, err) != "phone" {
+	if _, _, err := st.UpdateRecipient(ctx, agent, r.ID, models.RecipientInput{Phone: strp("+15550104412")}); fieldOf(t, err) != "phone" {
 		t.Fatalf("moving an opted-out number: %v", err)
 	}
-	if _, err := st.UpdateRecipient(ctx, agent, r.ID, models.RecipientInput{Name: strp("Opal B"), Phone: strp("(555) 010-4411")}); err != nil {
+	if _, _, err := st.UpdateRecipient(ctx, agent, r.ID, models.RecipientInput{Name: strp("Opal B"), Phone: strp("(555) 010-4411")}); err != nil {
 		t.Fatalf("the same number typed another way, with a new name: %v", err)
 	}
 	if err := st.DeleteRecipient(ctx, agent, r.ID); !errors.Is(err, models.ErrConflict) {

@@ -555,3 +555,37 @@ func TestAPISendReachesSockets(t *testing.T) {
 	api.expect(200, "POST", fmt.Sprintf("/conversations/%d/close", s.Conversation.ID), nil, nil)
 	ws.await(t, `data-status="closed"`)
 }
+
+// TestRecipientRenameReachesSockets: renaming a recipient (here through
+// the API) reaches agents' screens at once, as a row frame with the new
+// name, while a notes-only edit sends nothing, and no timeline shows it.
+func TestRecipientRenameReachesSockets(t *testing.T) {
+	f := newFixture(t)
+	forgetNewRecipients(t, f)
+	web := f.client(t)
+	web.login(agentEmail, agentPassword)
+	ws := web.liveNow(t, f.URL)
+	f.awaitMembers(t, fmt.Sprintf("inbox:%d", f.Demo.Inbox.ID), 1)
+	api := apiAs(t, f, f.Demo.Org.ID, f.Demo.Admin.ID)
+	var s startJSON
+	api.expect(201, "POST", "/conversations", map[string]any{"inbox_id": f.Demo.Inbox.ID, "to": "+15550104911", "body": "Before the rename"}, &s)
+	ws.await(t, "Before the rename")
+	api.expect(200, "PATCH", fmt.Sprintf("/recipients/%d", s.Conversation.Recipient.ID), map[string]any{"name": "Renamed Rowan"}, nil)
+	ws.await(t, "Renamed Rowan")
+	tl, err := f.Store.Timeline(t.Context(), models.Scope{OrgID: f.Demo.Org.ID}, s.Conversation.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range tl {
+		if ev.Kind == models.EvRecipientUpdated {
+			t.Fatalf("the timeline shows the rename event: %+v", ev)
+		}
+	}
+	_, changes, err := f.Store.UpdateRecipient(t.Context(), models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin},
+		s.Conversation.Recipient.ID, models.RecipientInput{Notes: strPtr("notes only")})
+	if err != nil || len(changes) != 0 {
+		t.Fatalf("a notes-only edit: %d changes, %v", len(changes), err)
+	}
+}
+
+func strPtr(s string) *string { return &s }

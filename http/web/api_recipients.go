@@ -154,10 +154,11 @@ func (s *Server) apiUpdateRecipient(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	r, err := s.store.UpdateRecipient(c.UserContext(), sessionUser(c).Scope, id, in.input())
+	r, changes, err := s.store.UpdateRecipient(c.UserContext(), sessionUser(c).Scope, id, in.input())
 	if err != nil {
 		return err
 	}
+	s.publishAll(changes)
 	return c.JSON(recipientOut(r))
 }
 
@@ -201,9 +202,7 @@ func (s *Server) apiSetConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	for _, ch := range changes {
-		s.publish(ch)
-	}
+	s.publishAll(changes)
 	return s.writeConsent(c, id)
 }
 

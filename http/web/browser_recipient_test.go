@@ -22,7 +22,7 @@ func TestBrowserRecipient(t *testing.T) {
 	conv := startChatAs(t, f, "+15550105201", "A first message to a long-named recipient")
 	admin := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
 	long := "Maximiliana Wolfeschlegelsteinhausenbergerdorff"
-	if _, err := f.Store.UpdateRecipient(ctx, admin, conv.RecipientID, models.RecipientInput{
+	if _, _, err := f.Store.UpdateRecipient(ctx, admin, conv.RecipientID, models.RecipientInput{
 		Name: &long, Email: new("maximiliana.wolfeschlegelsteinhausenbergerdorff@example-hospital.test"), Notes: new("Prefers texts after 5pm.")}); err != nil {
 		t.Fatal(err)
 	}

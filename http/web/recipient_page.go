@@ -68,8 +68,9 @@ func (s *Server) saveRecipient(c *fiber.Ctx) error {
 		return err
 	}
 	name, phone, email, notes := c.FormValue("name"), c.FormValue("phone"), c.FormValue("email"), c.FormValue("notes")
-	_, err = s.store.UpdateRecipient(c.UserContext(), sessionUser(c).Scope, id,
+	_, changes, err := s.store.UpdateRecipient(c.UserContext(), sessionUser(c).Scope, id,
 		models.RecipientInput{Name: &name, Phone: &phone, Email: &email, Notes: &notes})
+	s.publishAll(changes)
 	if fe := asFieldError(err); fe != nil {
 		d, derr := s.recipientData(c, id)
 		if derr != nil {
@@ -106,9 +107,7 @@ func (s *Server) recipientConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	for _, ch := range changes {
-		s.publish(ch)
-	}
+	s.publishAll(changes)
 	return c.Redirect("/recipients/"+strconv.FormatInt(id, 10), fiber.StatusSeeOther)
 }
 
@@ -128,12 +127,14 @@ func (s *Server) renameFromThread(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.FormValue("name")
-	if _, err := s.store.UpdateRecipient(ctx, su.Scope, conv.RecipientID, models.RecipientInput{Name: &name}); err != nil {
+	_, changes, err := s.store.UpdateRecipient(ctx, su.Scope, conv.RecipientID, models.RecipientInput{Name: &name})
+	if err != nil {
 		if fe := asFieldError(err); fe != nil {
 			return fiber.NewError(fiber.StatusUnprocessableEntity, fe.Message)
 		}
 		return err
 	}
+	s.publishAll(changes)
 	if conv, err = s.store.ConversationByID(ctx, su.Scope, id); err != nil {
 		return err
 	}

@@ -200,6 +200,13 @@ func (s *Server) publish(ch *models.Change) {
 	}
 }
 
+// publishAll publishes several committed changes, in order.
+func (s *Server) publishAll(changes []*models.Change) {
+	for _, ch := range changes {
+		s.publish(ch)
+	}
+}
+
 // frames renders a change's frames (for an action's own response).
 func (s *Server) frames(ch *models.Change) changeFrames { return s.pub.frames(ch) }
 
