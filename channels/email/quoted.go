@@ -53,9 +53,9 @@ func quoteStart(lines []string) int {
 			return i
 		case originalRe.MatchString(l), mobileRe.MatchString(l):
 			return i
-		case underscoreRe.MatchString(l) && outlookBlock(lines[i+1:]):
+		case underscoreRe.MatchString(l) && outlookBlock(skipBlank(lines[i+1:], 2)):
 			return i
-		case outlookBlock(lines[i:]):
+		case headerFromRe.MatchString(l) && outlookBlock(lines[i:]):
 			return i
 		case isAttribution(lines[i:]):
 			return i
@@ -86,9 +86,6 @@ func isAttribution(lines []string) bool {
 // outlookBlock: the lines begin with a "From:" header line followed,
 // within the next five lines, by "Sent:" (or "Date:") and "Subject:".
 func outlookBlock(lines []string) bool {
-	for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
-		lines = lines[1:]
-	}
 	if len(lines) == 0 || !headerFromRe.MatchString(strings.TrimSpace(lines[0])) {
 		return false
 	}
@@ -99,4 +96,12 @@ func outlookBlock(lines []string) bool {
 		subj = subj || headerSubjRe.MatchString(l)
 	}
 	return sent && subj
+}
+
+// skipBlank drops up to n leading blank lines.
+func skipBlank(lines []string, n int) []string {
+	for ; n > 0 && len(lines) > 0 && strings.TrimSpace(lines[0]) == ""; n-- {
+		lines = lines[1:]
+	}
+	return lines
 }
