@@ -84,7 +84,10 @@ func TestBrowserChatsDefects(t *testing.T) {
 		browsertest.Do(t, tab, "A clicks "+act.button, chromedp.Click(chromedp.Search(header(act.button))))
 		evID := browsertest.Get(t, tab, "find the event of "+act.button, chromedp.Poll[string](fmt.Sprintf(
 			`(() => { const e = [...document.querySelectorAll("#%s > .event")].find(e => e.innerText.includes(%s)); return e ? e.id : false; })()`,
-			timeline, browsertest.JSString(act.text)), chromedp.WithPollingTimeout(browsertest.StepTimeout-time.Second)))
+			timeline, browsertest.JSString(act.text)),
+			// An interval, not chromedp's default of animation frames, which a
+			// page that is not painting (a background tab) may not run.
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(browsertest.StepTimeout-time.Second)))
 		// Both copies have landed: the response's (the event is shown) and the socket's.
 		browsertest.WaitFor(t, tab, "the socket's copy of "+act.button+" arrives", fmt.Sprintf(
 			`window.__ui.msgs.some(m => m.includes('id="%s"'))`, evID))

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -32,9 +33,15 @@ var runID = strconv.FormatInt(time.Now().UnixNano(), 36)
 
 var phoneSeq atomic.Int64
 
-// uniquePhone is a phone number no other test or run has texted from.
+// phoneBase starts this run's numbers at a random point of 8,000,000 to
+// 8,999,999, clear of the fixed numbers tests use (+1555010xxxx,
+// +15557654321); a number from the clock repeated every 10 s, so two tests
+// could text from one phone and share a conversation.
+var phoneBase = 8_000_000 + rand.Int64N(900_000)
+
+// uniquePhone is a phone number no other test of this run has texted from.
 func uniquePhone() string {
-	return fmt.Sprintf("+1555%07d", (time.Now().UnixNano()/1000+phoneSeq.Add(1))%10_000_000)
+	return fmt.Sprintf("+1555%07d", phoneBase+phoneSeq.Add(1))
 }
 
 // eventKinds counts a conversation's events by kind.
