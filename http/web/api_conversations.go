@@ -331,14 +331,3 @@ func validation(field, msg string) error {
 	return &apiError{Status: http.StatusUnprocessableEntity, Type: problemTypeBase + "validation",
 		Detail: field + ": " + msg, Fields: []fieldProblem{{Field: field, Message: msg}}}
 }
-
-func errorsIsConflict(err error) bool { return errors.Is(err, models.ErrConflict) }
-
-// timePtr formats an optional time as the API does.
-func timePtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := rfc3339(*t)
-	return &s
-}

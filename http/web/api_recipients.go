@@ -172,7 +172,7 @@ func (s *Server) apiDeleteRecipient(c *fiber.Ctx) error {
 		case errors.Is(err, models.ErrRecipientOptedOut):
 			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-opted-out",
 				Detail: "The recipient opted out; deleting them would forget it, so they cannot be deleted."}
-		case errorsIsConflict(err):
+		case errors.Is(err, models.ErrConflict):
 			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-has-conversations",
 				Detail: "The recipient has conversations, which keep their history, so it cannot be deleted."}
 		}

@@ -20,3 +20,12 @@ func (s *Server) apiRoutes(api fiber.Router) {
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// timePtr formats an optional time as the API does (nil stays null).
+func timePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := rfc3339(*t)
+	return &s
+}

@@ -107,30 +107,18 @@ func (in apiInboxIn) empty() bool {
 		in.HelpText == nil && in.BusinessHours == nil
 }
 
-func optTime(l *models.Location) *string {
-	if l.ArchivedAt == nil {
-		return nil
-	}
-	v := rfc3339(*l.ArchivedAt)
-	return &v
-}
-
 func apiLocation(l *models.Location) apiLocationOut {
 	return apiLocationOut{ID: l.ID, Name: l.Name, Timezone: l.Timezone, QuietStart: l.QuietStart, QuietEnd: l.QuietEnd,
-		PlanStatus: l.PlanStatus, PlanName: l.PlanName, Archived: l.ArchivedAt != nil, ArchivedAt: optTime(l),
+		PlanStatus: l.PlanStatus, PlanName: l.PlanName, Archived: l.ArchivedAt != nil, ArchivedAt: timePtr(l.ArchivedAt),
 		CreatedAt: rfc3339(l.CreatedAt)}
 }
 
 func apiInbox(ib *models.Inbox) apiInboxOut {
 	out := apiInboxOut{ID: ib.ID, LocationID: ib.LocationID, Name: ib.Name, SMSNumber: ib.SMSNumber,
 		EmailAddress: ib.EmailAddress, HelpText: ib.HelpText, BusinessHours: ib.BusinessHours,
-		Archived: ib.ArchivedAt != nil, CreatedAt: rfc3339(ib.CreatedAt)}
+		Archived: ib.ArchivedAt != nil, ArchivedAt: timePtr(ib.ArchivedAt), CreatedAt: rfc3339(ib.CreatedAt)}
 	if out.BusinessHours == nil {
 		out.BusinessHours = models.BusinessHours{}
-	}
-	if ib.ArchivedAt != nil {
-		v := rfc3339(*ib.ArchivedAt)
-		out.ArchivedAt = &v
 	}
 	return out
 }

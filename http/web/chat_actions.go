@@ -33,13 +33,7 @@ func gateMessage(err error, channel string) string {
 	return ""
 }
 
-func convID(c *fiber.Ctx) (int64, error) {
-	id, err := c.ParamsInt("id")
-	if err != nil || id <= 0 {
-		return 0, fiber.ErrNotFound
-	}
-	return int64(id), nil
-}
+func convID(c *fiber.Ctx) (int64, error) { return pathID(c, "id") }
 
 // startChat handles the new-chat form.
 func (s *Server) startChat(c *fiber.Ctx) error {

@@ -90,12 +90,12 @@ func (s *Server) chats(c *fiber.Ctx) error {
 // marks it read (and New → Open), which every other screen sees live.
 func (s *Server) chatThread(c *fiber.Ctx) error {
 	su := sessionUser(c)
-	id, err := c.ParamsInt("id")
-	if err != nil || id <= 0 {
-		return fiber.ErrNotFound
+	id, err := convID(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.UserContext()
-	ch, err := s.store.MarkOpened(ctx, su.Scope, int64(id))
+	ch, err := s.store.MarkOpened(ctx, su.Scope, id)
 	if err != nil {
 		return err
 	}
