@@ -32,6 +32,10 @@ func parleyCtx(ctx context.Context, t *testing.T, vars map[string]string, args .
 		"PARLEY_DATABASE_URL":   env.DatabaseURL,
 		"PARLEY_REDIS_URL":      env.RedisURL,
 		"PARLEY_SESSION_SECRET": "main-test-secret-main-test-secret-0001",
+		// Email's listeners on ports of their own, so tests (and a Parley
+		// running on this machine) never compete for the defaults.
+		"PARLEY_SMTP_LISTEN_ADDR": "127.0.0.1:0",
+		"PARLEY_MAILBOX_ADDR":     "127.0.0.1:0",
 	}
 	for k, v := range vars {
 		base[k] = v

@@ -50,7 +50,8 @@ func startNode(t *testing.T, bin string) *node {
 	cmd.Env = append(os.Environ(),
 		"PARLEY_DATABASE_URL="+env.DatabaseURL, "PARLEY_REDIS_URL="+env.RedisURL,
 		"PARLEY_HTTP_ADDR="+addr, "PARLEY_BASE_URL=http://"+addr,
-		"PARLEY_SESSION_SECRET="+nodeSecret, "PARLEY_LOG_LEVEL=warn")
+		"PARLEY_SESSION_SECRET="+nodeSecret, "PARLEY_LOG_LEVEL=warn",
+		"PARLEY_SMTP_LISTEN_ADDR=127.0.0.1:0", "PARLEY_MAILBOX_ADDR=127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

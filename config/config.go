@@ -44,6 +44,16 @@ type Config struct {
 	SMSRate               int    // PARLEY_SMS_RATE: messages per second across all workers
 	APIRate               int    // PARLEY_API_RATE: API requests per minute per token
 
+	// Email (see the README's "Email" section).
+	SMTPURL            string // PARLEY_SMTP_URL: the relay outbound mail goes to (smtp:// STARTTLS, smtps:// implicit TLS); empty: the built-in mailbox simulator
+	MailboxAddr        string // PARLEY_MAILBOX_ADDR: where the mailbox simulator's SMTP sink listens (only without PARLEY_SMTP_URL)
+	SMTPListenAddr     string // PARLEY_SMTP_LISTEN_ADDR: the inbound SMTP listener (serve only; empty: off)
+	EmailDomain        string // PARLEY_EMAIL_DOMAIN: domain of reply, bounce and Message-ID addresses (empty: PARLEY_BASE_URL's host)
+	EmailWebhookSecret string // PARLEY_EMAIL_WEBHOOK_SECRET: authenticates POST /webhooks/email/inbound (empty: that webhook is off)
+	EmailMaxBytes      int    // PARLEY_EMAIL_MAX_BYTES: largest inbound message accepted, in bytes
+	DKIMKeyFile        string // PARLEY_DKIM_KEY_FILE: PEM private key (RSA or Ed25519) that signs outbound mail; empty: unsigned
+	DKIMSelector       string // PARLEY_DKIM_SELECTOR: the DKIM selector published in DNS for that key
+
 	// LogLevelValue is LogLevel parsed by Validate.
 	LogLevelValue slog.Level
 	// TrustedProxyPrefixes is TrustedProxies parsed by Validate (a single
@@ -82,6 +92,14 @@ func (c *Config) settings() []setting {
 		{flag: "vonage-signature-method", env: "PARLEY_VONAGE_SIGNATURE_METHOD", def: "md5hash", usage: "webhook signature method: md5hash, md5, sha1, sha256 or sha512", str: &c.VonageSignatureMethod},
 		{flag: "api-rate", env: "PARLEY_API_RATE", def: "600", usage: "JSON API requests per minute per token (then 429 with Retry-After)", num: &c.APIRate},
 		{flag: "sms-rate", env: "PARLEY_SMS_RATE", def: "30", usage: "SMS per second across all workers (the Vonage account's rate)", num: &c.SMSRate},
+		{flag: "smtp-url", env: "PARLEY_SMTP_URL", def: "", usage: "relay for outbound mail: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (empty: the built-in mailbox simulator)", str: &c.SMTPURL, secret: true},
+		{flag: "mailbox-addr", env: "PARLEY_MAILBOX_ADDR", def: "127.0.0.1:2526", usage: "loopback address of the mailbox simulator's SMTP sink (used only without --smtp-url)", str: &c.MailboxAddr},
+		{flag: "smtp-listen-addr", env: "PARLEY_SMTP_LISTEN_ADDR", def: "127.0.0.1:2525", usage: "address the inbound SMTP listener accepts mail on (empty: off)", str: &c.SMTPListenAddr},
+		{flag: "email-domain", env: "PARLEY_EMAIL_DOMAIN", def: "", usage: "domain of reply, bounce and Message-ID addresses (empty: the host of --base-url)", str: &c.EmailDomain},
+		{flag: "email-webhook-secret", env: "PARLEY_EMAIL_WEBHOOK_SECRET", def: "", usage: "secret that authenticates POST /webhooks/email/inbound (empty: that webhook is off)", str: &c.EmailWebhookSecret, secret: true},
+		{flag: "email-max-bytes", env: "PARLEY_EMAIL_MAX_BYTES", def: "26214400", usage: "largest inbound message accepted, in bytes", num: &c.EmailMaxBytes},
+		{flag: "dkim-key-file", env: "PARLEY_DKIM_KEY_FILE", def: "", usage: "PEM private key (RSA or Ed25519) that DKIM-signs outbound mail (empty: unsigned)", str: &c.DKIMKeyFile},
+		{flag: "dkim-selector", env: "PARLEY_DKIM_SELECTOR", def: "", usage: "DKIM selector published in DNS for --dkim-key-file", str: &c.DKIMSelector},
 	}
 }
 
@@ -175,8 +193,7 @@ func (c *Config) Validate(web bool) error {
 	}
 	if c.PprofAddr != "" {
 		// Profiles expose internals: loopback only, never the public listener.
-		host, port, err := net.SplitHostPort(c.PprofAddr)
-		if ip := net.ParseIP(host); err != nil || port == "" || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		if !loopbackHostPort(c.PprofAddr) {
 			bad("PARLEY_PPROF_ADDR", "%q is not a loopback host:port", c.PprofAddr)
 		}
 	}
@@ -233,6 +250,7 @@ func (c *Config) Validate(web bool) error {
 	if c.SMSRate < 1 || c.SMSRate > 10000 {
 		bad("PARLEY_SMS_RATE", "%d is not between 1 and 10000", c.SMSRate)
 	}
+	c.validateEmail(bad)
 	return errors.Join(errs...)
 }
 

@@ -30,26 +30,29 @@ const (
 type Message struct {
 	bun.BaseModel `bun:"table:messages"`
 
-	ID                int64      `bun:"id,pk,autoincrement"`
-	OrgID             int64      `bun:"org_id"`
-	ConversationID    int64      `bun:"conversation_id"`
-	Direction         string     `bun:"direction"`
-	Channel           string     `bun:"channel"`
-	IsNote            bool       `bun:"is_note"`
-	Body              string     `bun:"body"`
-	AuthorType        string     `bun:"author_type"`
-	AuthorUserID      *int64     `bun:"author_user_id"`
-	Status            string     `bun:"status"`
-	StatusReason      string     `bun:"status_reason"`
-	Provider          string     `bun:"provider"`
-	ProviderMessageID *string    `bun:"provider_message_id"`
-	Encoding          string     `bun:"encoding"`
-	Segments          int        `bun:"segments"`
-	CreditsCharged    int        `bun:"credits_charged"`
-	Compliance        bool       `bun:"compliance"`
-	CreatedAt         time.Time  `bun:"created_at,nullzero,default:now()"`
-	SentAt            *time.Time `bun:"sent_at"`
-	DeliveredAt       *time.Time `bun:"delivered_at"`
+	ID                int64   `bun:"id,pk,autoincrement"`
+	OrgID             int64   `bun:"org_id"`
+	ConversationID    int64   `bun:"conversation_id"`
+	Direction         string  `bun:"direction"`
+	Channel           string  `bun:"channel"`
+	IsNote            bool    `bun:"is_note"`
+	Body              string  `bun:"body"`
+	AuthorType        string  `bun:"author_type"`
+	AuthorUserID      *int64  `bun:"author_user_id"`
+	Status            string  `bun:"status"`
+	StatusReason      string  `bun:"status_reason"`
+	Provider          string  `bun:"provider"`
+	ProviderMessageID *string `bun:"provider_message_id"`
+	Encoding          string  `bun:"encoding"`
+	Segments          int     `bun:"segments"`
+	CreditsCharged    int     `bun:"credits_charged"`
+	Compliance        bool    `bun:"compliance"`
+	// Automated marks a message a machine wrote (an auto-submitted email,
+	// RFC 3834): it is shown, but nothing automatic ever answers it.
+	Automated   bool       `bun:"automated"`
+	CreatedAt   time.Time  `bun:"created_at,nullzero,default:now()"`
+	SentAt      *time.Time `bun:"sent_at"`
+	DeliveredAt *time.Time `bun:"delivered_at"`
 	// ClaimedAt is when a worker last marked the message sending (see
 	// ClaimSMS and SendClaimLease).
 	ClaimedAt *time.Time `bun:"claimed_at"`

@@ -56,3 +56,31 @@ func validToken(t string) bool {
 	}
 	return true
 }
+
+// bouncePrefix starts the local part of a bounce address. It has no "+",
+// so no bounce address reads as a reply address.
+const bouncePrefix = "bounce-"
+
+// BounceAddress is the per-message return path (the envelope sender)
+// bounce-<token>@<domain>: a delivery status notification sent there names
+// the message it reports on.
+func BounceAddress(token, domain string) string {
+	return bouncePrefix + token + "@" + strings.ToLower(domain)
+}
+
+// ParseBounceAddress reads addr as bounce-<token>@<domain> (domain matched
+// ignoring case) and returns the token, lowercased; ok is false for any
+// other shape or a token NewToken could not have made.
+func ParseBounceAddress(addr, domain string) (token string, ok bool) {
+	addr = strings.TrimSpace(addr)
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || domain == "" || !strings.EqualFold(addr[at+1:], domain) {
+		return "", false
+	}
+	local := strings.ToLower(addr[:at])
+	token, found := strings.CutPrefix(local, bouncePrefix)
+	if !found || !validToken(token) {
+		return "", false
+	}
+	return token, true
+}

@@ -56,3 +56,29 @@ func TestParseReplyAddressRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestBounceAddressRoundTrip(t *testing.T) {
+	tok := NewToken()
+	addr := BounceAddress(tok, "Mail.Example.COM")
+	if addr != "bounce-"+tok+"@mail.example.com" {
+		t.Fatalf("BounceAddress = %q", addr)
+	}
+	if got, ok := ParseBounceAddress(strings.ToUpper(addr), "mail.example.com"); !ok || got != tok {
+		t.Errorf("ParseBounceAddress(upper) = %q, %v", got, ok)
+	}
+	for _, bad := range []string{
+		"bounce-" + tok + "@other.example.com", // another domain
+		"bounce-" + tok[:31] + "@mail.example.com",
+		"bounce+" + tok + "@mail.example.com",
+		"desk+" + tok + "@mail.example.com", // a reply address
+		tok + "@mail.example.com",
+		"bounce-@mail.example.com",
+	} {
+		if got, ok := ParseBounceAddress(bad, "mail.example.com"); ok {
+			t.Errorf("ParseBounceAddress(%q) = %q, true", bad, got)
+		}
+	}
+	if _, _, ok := ParseReplyAddress(addr, "mail.example.com"); ok {
+		t.Errorf("a bounce address reads as a reply address")
+	}
+}
