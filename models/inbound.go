@@ -50,6 +50,8 @@ type InboundResult struct {
 	Duplicate bool
 	Pending   bool
 	Unrouted  bool
+	// Dropped: mail from one of our own addresses (a loop), not stored.
+	Dropped bool
 	Keyword   string
 }
 
