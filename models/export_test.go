@@ -20,3 +20,8 @@ func StatusSQL() (pendingList, pastSent string) { return pendingStatusesSQL, pas
 
 // HelpReply exposes the HELP answer's builder.
 func HelpReply(helpText string) string { return helpReply(helpText) }
+
+// EnsureEmailThread exposes the email thread maker.
+func (s *Store) EnsureEmailThread(ctx context.Context, orgID, convID int64, subject string) (*EmailThread, error) {
+	return ensureEmailThread(ctx, s.db, orgID, convID, subject)
+}

@@ -52,7 +52,7 @@ type InboundResult struct {
 	Unrouted  bool
 	// Dropped: mail from one of our own addresses (a loop), not stored.
 	Dropped bool
-	Keyword   string
+	Keyword string
 }
 
 // errDuplicate rolls back a transaction that found the message already stored.
