@@ -56,6 +56,12 @@ type Message struct {
 	// ClaimedAt is when a worker last marked the message sending (see
 	// ClaimSMS and SendClaimLease).
 	ClaimedAt *time.Time `bun:"claimed_at"`
+
+	// Email and Attachments are an email message's extras (email_messages
+	// without Raw, its attachments without Data), filled in where a
+	// thread or a live change shows them; nil for SMS.
+	Email       *EmailMessage `bun:"-"`
+	Attachments []Attachment  `bun:"-"`
 }
 
 // MaxBodyLength bounds a message or note body, in characters. SMS has its
