@@ -126,9 +126,15 @@ func (in InboundEmail) normalized() (InboundEmail, error) {
 		return in, fieldErr("to", "The mail has no recipient address.")
 	case in.HeaderID == "":
 		return in, fieldErr("message_id", "The mail has no Message-ID.")
+	case len(in.HeaderID) > maxHeaderID:
+		// Keyed by it in unique indexes, whose entries are bounded.
+		return in, fieldErr("message_id", "The mail's Message-ID is longer than a header line (%d bytes).", maxHeaderID)
 	}
 	return in, nil
 }
+
+// maxHeaderID bounds a Message-ID: one header line (RFC 5322).
+const maxHeaderID = 998
 
 // normalAddr is an address as the store keeps it: trimmed, lower-case,
 // storable.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -259,15 +260,17 @@ func TestReceiveEmailSenderName(t *testing.T) {
 	}
 }
 
-// TestReceiveEmailRefusesUnstorable: mail without a sender or Message-ID
-// is refused with a field error, and nothing is stored.
+// TestReceiveEmailRefusesUnstorable: mail without a sender or with no
+// usable Message-ID is refused with a field error, and nothing is stored.
 func TestReceiveEmailRefusesUnstorable(t *testing.T) {
 	f := newMailFixture(t)
 	_, addr := f.inbox()
 	noFrom := mail("", addr, "Hi", "who?")
 	noID := mail(uniq("pat")+"@example.com", addr, "Hi", "no id")
 	noID.HeaderID = " "
-	for _, in := range []models.InboundEmail{noFrom, noID} {
+	longID := mail(uniq("pat")+"@example.com", addr, "Hi", "long id")
+	longID.HeaderID = strings.Repeat("x", 999) + "@example.com"
+	for _, in := range []models.InboundEmail{noFrom, noID, longID} {
 		_, err := f.st.ReceiveEmail(context.Background(), in)
 		var fe *models.FieldError
 		if !errors.As(err, &fe) {
