@@ -44,24 +44,6 @@ type AttachmentIn struct {
 // errNotYet marks a groundwork stub a parallel change replaces.
 var errNotYet = errors.New("not implemented yet")
 
-// ReceiveEmail stores one inbound email in one transaction, threaded: by
-// its reply token; else by In-Reply-To / References naming a message we
-// sent to that same sender; else into the inbox it was addressed to. A
-// repeat of a stored Message-ID to the same address is a duplicate;
-// mail from one of our own addresses is dropped. Committed before the
-// caller acknowledges (250 / 2xx).
-func (s *Store) ReceiveEmail(ctx context.Context, in InboundEmail) (*InboundResult, error) {
-	return nil, errNotYet
-}
-
-// EmailAddressKnown reports whether mail to addr is accepted: an inbox's
-// address, a live conversation's reply address, or the return path of a
-// message we sent (token is the reply or bounce token the edge read from
-// addr, or empty).
-func (s *Store) EmailAddressKnown(ctx context.Context, addr, replyToken, bounceToken string) (bool, error) {
-	return false, errNotYet
-}
-
 // RecordBounce marks the outbound email whose return path carries token
 // failed with reason (a delivery status notification came back), and
 // returns the change to show live; ErrNotFound for an unknown token.

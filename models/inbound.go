@@ -17,10 +17,15 @@ type Inbound struct {
 	Provider, ProviderMessageID string // unique together: a provider's retry is a no-op
 	From, To                    string // E.164 numbers for SMS, addresses for email
 	Body                        string
-	// ThreadKey names the email thread a message answers (its reply token
-	// or the Message-ID it refers to); empty for SMS, which threads by
-	// sender. The email channel fills it.
-	ThreadKey  string
+	// InboxID is the inbox the channel's own threading chose (email: by
+	// reply token or References); zero routes by To, as SMS always does.
+	InboxID int64
+	// FromName names a sender the core creates as a recipient (an email's
+	// display name); an existing recipient's name is never changed.
+	FromName string
+	// Automated marks a machine-written message (RFC 3834): stored in
+	// messages.automated, so nothing automatic ever answers it.
+	Automated  bool
 	ReceivedAt time.Time
 }
 

@@ -12,8 +12,8 @@ import (
 
 // The inbound core stores received messages, any channel, any number, in
 // the caller's transaction with a fixed number of statements: route each
-// message to its inbox by the address it was sent to (others are kept as
-// unrouted), drop provider retries, find or create the senders, move or
+// message to its inbox, the one its channel's threading chose or else by
+// the address it was sent to (others are kept as unrouted), drop provider retries, find or create the senders, move or
 // open their conversations, insert the messages with their timeline
 // events, and write the follow-up outbox rows. ReceiveSMS runs it for one
 // message (with its pre- and post-steps), ReceiveBatch for a group commit.

@@ -16,10 +16,10 @@ import (
 // fails it on the unique index, and the caller with errDuplicate (a plain
 // insert: ON CONFLICT's speculative insertion cost more on every message).
 const insertMessagesQuery = `WITH m AS (INSERT INTO messages (org_id, conversation_id, direction, channel, body, author_type, status,
-			provider, provider_message_id, encoding, segments)
-			SELECT org_id, conversation_id, 'inbound', channel, body, 'recipient', '` + MsgReceived + `', provider, pid, encoding, segments
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])
-				WITH ORDINALITY AS v (org_id, conversation_id, channel, body, provider, pid, encoding, segments, ord)
+			provider, provider_message_id, encoding, segments, automated)
+			SELECT org_id, conversation_id, 'inbound', channel, body, 'recipient', '` + MsgReceived + `', provider, pid, encoding, segments, automated
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bool[])
+				WITH ORDINALITY AS v (org_id, conversation_id, channel, body, provider, pid, encoding, segments, automated, ord)
 			ORDER BY ord
 			RETURNING id, org_id, conversation_id, provider, provider_message_id, created_at),
 		e AS (INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
@@ -34,21 +34,22 @@ func (b *inboundBatch) messages(ctx context.Context, created map[int64]Event) ([
 	n := len(b.live)
 	orgs, convs := make([]int64, n), make([]int64, n)
 	channels, bodies, providers, pids, encodings := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	segments := make([]int32, n)
+	segments, automated := make([]int32, n), make([]bool, n)
 	msgs := make(map[string]*Message, n)
 	for j, i := range b.live {
 		in, conv := b.ins[i], b.conv[b.convKeyOf(i)]
 		id := in.ProviderMessageID
 		m := &Message{OrgID: conv.OrgID, ConversationID: conv.ID, Direction: "inbound", Channel: in.Channel,
-			Body: in.Body, AuthorType: "recipient", Status: MsgReceived, Provider: in.Provider, ProviderMessageID: &id}
+			Body: in.Body, AuthorType: "recipient", Status: MsgReceived, Provider: in.Provider, ProviderMessageID: &id,
+			Automated: in.Automated}
 		if in.Channel == ChannelSMS {
 			m.Encoding, m.Segments = smsShape(in.Body)
 		}
 		msgs[in.Provider+"\x00"+id] = m
-		orgs[j], convs[j], channels[j], bodies[j], providers[j], pids[j], encodings[j], segments[j] =
-			m.OrgID, m.ConversationID, m.Channel, m.Body, m.Provider, id, m.Encoding, int32(m.Segments)
+		orgs[j], convs[j], channels[j], bodies[j], providers[j], pids[j], encodings[j], segments[j], automated[j] =
+			m.OrgID, m.ConversationID, m.Channel, m.Body, m.Provider, id, m.Encoding, int32(m.Segments), m.Automated
 	}
-	rows, err := b.query(ctx, insertMessagesQuery, orgs, convs, channels, bodies, providers, pids, encodings, segments)
+	rows, err := b.query(ctx, insertMessagesQuery, orgs, convs, channels, bodies, providers, pids, encodings, segments, automated)
 	if err != nil {
 		return nil, fmt.Errorf("insert inbound messages: %w", storedConcurrently(err))
 	}

@@ -8,20 +8,25 @@ import (
 // The inbound core's first steps: route each message to its inbox, keep
 // the unrouted, drop provider retries.
 
-// route finds each message's inbox by the address it was sent to, keeps
-// the others as unrouted, and marks repeats within the batch duplicates.
+// route finds each message's inbox, by the one its channel chose
+// (InboxID) or else by the address it was sent to, keeps the others as
+// unrouted, and marks repeats within the batch duplicates.
 func (b *inboundBatch) route(ctx context.Context) error {
 	var numbers, emails []string
+	var ids []int64
 	for _, in := range b.ins {
-		if in.Channel == ChannelSMS {
+		switch {
+		case in.InboxID != 0:
+			ids = append(ids, in.InboxID)
+		case in.Channel == ChannelSMS:
 			numbers = append(numbers, in.To)
-		} else {
+		default:
 			emails = append(emails, in.To)
 		}
 	}
 	// Texts alone (the usual batch) take the plain index scan on sms_number.
-	q, args := routeQuery, []any{numbers, emails}
-	if len(emails) == 0 {
+	q, args := routeQuery, []any{numbers, emails, ids}
+	if len(emails) == 0 && len(ids) == 0 {
 		q, args = routeSMSQuery, []any{numbers}
 	}
 	rows, err := b.query(ctx, q, args...)
@@ -29,11 +34,13 @@ func (b *inboundBatch) route(ctx context.Context) error {
 		return fmt.Errorf("route: %w", err)
 	}
 	byAddr := map[string]*Inbox{}
+	b.inboxByID = make(map[int64]*Inbox, len(b.ins))
 	err = scanAll(rows, func() error {
 		in := new(Inbox)
 		if err := rows.Scan(&in.ID, &in.OrgID, &in.LocationID, &in.Name, &in.SMSNumber, &in.EmailAddress); err != nil {
 			return err
 		}
+		b.inboxByID[in.ID] = in
 		if in.SMSNumber != nil {
 			byAddr[ChannelSMS+":"+*in.SMSNumber] = in
 		}
@@ -46,10 +53,6 @@ func (b *inboundBatch) route(ctx context.Context) error {
 		return fmt.Errorf("route: %w", err)
 	}
 	b.inbox = make(map[int]*Inbox, len(b.ins))
-	b.inboxByID = make(map[int64]*Inbox, len(byAddr))
-	for _, inbox := range byAddr {
-		b.inboxByID[inbox.ID] = inbox
-	}
 	seenID := make(map[string]bool, len(b.ins))
 	var unrouted []int
 	for i, in := range b.ins {
@@ -59,7 +62,11 @@ func (b *inboundBatch) route(ctx context.Context) error {
 			continue
 		}
 		seenID[id] = true
-		if inbox := byAddr[in.Channel+":"+in.To]; inbox != nil {
+		inbox := byAddr[in.Channel+":"+in.To]
+		if in.InboxID != 0 {
+			inbox = b.inboxByID[in.InboxID]
+		}
+		if inbox != nil {
 			b.inbox[i] = inbox
 			b.live = append(b.live, i)
 			continue
@@ -133,9 +140,10 @@ func (b *inboundBatch) dropDuplicates(ctx context.Context) error {
 	return nil
 }
 
-// routeQuery finds inboxes by SMS number ($1) or email address ($2);
-// routeSMSQuery by SMS number alone.
+// routeQuery finds inboxes by SMS number ($1), email address ($2) or id
+// ($3); routeSMSQuery by SMS number alone.
 const (
-	routeQuery    = `SELECT id, org_id, location_id, name, sms_number, email_address FROM inboxes WHERE sms_number = ANY($1::text[]) OR email_address = ANY($2::text[])`
+	routeQuery = `SELECT id, org_id, location_id, name, sms_number, email_address FROM inboxes
+		WHERE sms_number = ANY($1::text[]) OR email_address = ANY($2::text[]) OR id = ANY($3::bigint[])`
 	routeSMSQuery = `SELECT id, org_id, location_id, name, sms_number, email_address FROM inboxes WHERE sms_number = ANY($1::text[])`
 )

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
+	"unicode"
 )
 
 // The inbound core finds or creates each message's sender.
@@ -15,19 +17,24 @@ func (b *inboundBatch) senderOf(i int) rcptKey {
 
 // Recipients are found by phone for SMS and by email address for email:
 // one statement per channel present, each inserting the new senders and
-// reading the others.
+// reading the others. A new email sender is named after the display name
+// of its mail ($3); a text has none, so the SMS statement takes no names.
 var (
 	findOrCreateRecipientsQuery = map[string]string{
-		ChannelSMS: findOrCreateRecipientsSQL("phone"), ChannelEmail: findOrCreateRecipientsSQL("email"),
+		ChannelSMS: findOrCreateRecipientsSQL("phone", false), ChannelEmail: findOrCreateRecipientsSQL("email", true),
 	}
 	findRecipientsQuery = map[string]string{
 		ChannelSMS: findRecipientsSQL("phone"), ChannelEmail: findRecipientsSQL("email"),
 	}
 )
 
-func findOrCreateRecipientsSQL(col string) string {
-	return `WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS k (org_id, addr)),
-		ins AS (INSERT INTO recipients (org_id, ` + col + `) SELECT org_id, addr FROM k
+func findOrCreateRecipientsSQL(col string, named bool) string {
+	k, name, value := `unnest($1::bigint[], $2::text[]) AS k (org_id, addr)`, ``, ``
+	if named {
+		k, name, value = `unnest($1::bigint[], $2::text[], $3::text[]) AS k (org_id, addr, name)`, `, name`, `, k.name`
+	}
+	return `WITH k AS (SELECT * FROM ` + k + `),
+		ins AS (INSERT INTO recipients (org_id, ` + col + name + `) SELECT k.org_id, k.addr` + value + ` FROM k
 			ON CONFLICT (org_id, ` + col + `) WHERE ` + col + ` IS NOT NULL DO NOTHING
 			RETURNING ` + senderColumns + `)
 		SELECT * FROM ins
@@ -66,7 +73,7 @@ func (b *inboundBatch) recipients(ctx context.Context) error {
 			}
 			return keys[x].addr < keys[y].addr
 		})
-		if err := b.readRecipients(ctx, findOrCreateRecipientsQuery[channel], channel, keys); err != nil {
+		if err := b.readRecipients(ctx, findOrCreateRecipientsQuery[channel], channel, keys, b.senderNames(channel, keys)...); err != nil {
 			return fmt.Errorf("find or create recipients: %w", err)
 		}
 		// A sender another transaction created after this statement began
@@ -106,14 +113,52 @@ type sender struct {
 	smsOptedOut, emailOptedOut bool
 }
 
-// readRecipients runs one recipients statement over keys and records the senders.
-func (b *inboundBatch) readRecipients(ctx context.Context, q, channel string, keys []rcptKey) error {
+// senderNames is the names argument of the email statement that creates
+// senders: for each key, the display name on its first message that has
+// one. None for SMS.
+func (b *inboundBatch) senderNames(channel string, keys []rcptKey) []any {
+	if channel != ChannelEmail {
+		return nil
+	}
+	byKey := make(map[rcptKey]string, len(keys))
+	for _, i := range b.live {
+		if k := b.senderOf(i); k.channel == channel && byKey[k] == "" {
+			byKey[k] = recipientName(b.ins[i].FromName)
+		}
+	}
+	names := make([]string, len(keys))
+	for n, k := range keys {
+		names[n] = byKey[k]
+	}
+	return []any{names}
+}
+
+// recipientName is a sender's display name as a recipient's name can hold
+// it: valid text, one line, at most maxRecipientName characters.
+func recipientName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > maxRecipientName {
+		s = strings.TrimSpace(string(r[:maxRecipientName]))
+	}
+	return s
+}
+
+// readRecipients runs one recipients statement over keys (with more
+// arguments after the keys', if the statement takes them) and records the
+// senders.
+func (b *inboundBatch) readRecipients(ctx context.Context, q, channel string, keys []rcptKey, more ...any) error {
 	orgs := make([]int64, len(keys))
 	addrs := make([]string, len(keys))
 	for n, k := range keys {
 		orgs[n], addrs[n] = k.org, k.addr
 	}
-	rows, err := b.query(ctx, q, orgs, addrs)
+	rows, err := b.query(ctx, q, append([]any{orgs, addrs}, more...)...)
 	if err != nil {
 		return err
 	}
