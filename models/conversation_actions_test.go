@@ -222,4 +222,3 @@ func TestChatTenantIsolation(t *testing.T) {
 		t.Errorf("limited agent: %v", err)
 	}
 }
-
