@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 )
@@ -19,6 +20,29 @@ type StartInput struct {
 	// To is a phone number or an email address as typed; the channel follows from it.
 	To   string
 	Body string
+	// Subject is a new email chat's subject (required for email, ignored
+	// for SMS); a chat that continues an email thread keeps its own.
+	Subject string
+}
+
+// MaxSubjectLength bounds an email chat's subject, in characters.
+const MaxSubjectLength = 200
+
+// checkSubject refuses a missing, overlong or unstorable email subject.
+func checkSubject(subject string) (string, error) {
+	subject = strings.TrimSpace(subject)
+	if err := checkText("subject", "The subject", subject); err != nil {
+		return "", err
+	}
+	switch {
+	case subject == "":
+		return "", fieldErr("subject", "Give the email a subject.")
+	case utf8.RuneCountInString(subject) > MaxSubjectLength:
+		return "", fieldErr("subject", "The subject is too long (at most %d characters).", MaxSubjectLength)
+	case strings.ContainsAny(subject, "\r\n"):
+		return "", fieldErr("subject", "The subject must be one line.")
+	}
+	return subject, nil
 }
 
 // StartConversation starts (or continues) a chat with a recipient: finds or
@@ -26,16 +50,20 @@ type StartInput struct {
 // of that inbox, recipient and channel or opens a new one, and queues the
 // first message. One transaction.
 func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) (*Change, error) {
-	var channel, phone, email string
+	var channel, phone, email, subject string
 	if err := checkText("to", "The recipient", in.To); err != nil {
 		return nil, err
 	}
 	if p, ok := ParsePhone(in.To); ok && !strings.Contains(in.To, "@") {
 		channel, phone = ChannelSMS, p
-	} else if _, ok := ParseEmail(in.To); ok {
-		return nil, errEmailUnavailable("to")
+	} else if e, ok := ParseEmail(in.To); ok {
+		channel, email = ChannelEmail, e
+		var err error
+		if subject, err = checkSubject(in.Subject); err != nil {
+			return nil, err
+		}
 	} else {
-		return nil, fieldErr("to", "Enter a phone number, e.g. +15551234567.")
+		return nil, fieldErr("to", "Enter a phone number (e.g. +15551234567) or an email address.")
 	}
 	if err := checkBody(in.Body); err != nil {
 		return nil, err
@@ -53,7 +81,7 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 			return fieldErr("inbox_id", "The %s inbox is archived; start the chat from another inbox.", inbox.Name)
 		}
 		if channel == ChannelSMS && inbox.SMSNumber == nil {
-			return fieldErr("to", "The %s inbox has no SMS number, and email is not available yet.", inbox.Name)
+			return fieldErr("to", "The %s inbox has no SMS number; enter an email address.", inbox.Name)
 		}
 		if channel == ChannelEmail && inbox.EmailAddress == nil {
 			return fieldErr("to", "The %s inbox has no email address; enter a phone number.", inbox.Name)
@@ -65,6 +93,11 @@ func (s *Store) StartConversation(ctx context.Context, sc Scope, in StartInput) 
 		conv, created, err := findOrOpenConversation(ctx, tx, sc.OrgID, inbox.ID, rcpt.ID, channel, OriginAgent)
 		if err != nil {
 			return err
+		}
+		if channel == ChannelEmail {
+			if _, err := ensureEmailThread(ctx, tx, sc.OrgID, conv.ID, subject); err != nil {
+				return err
+			}
 		}
 		var evs []Event
 		if created {

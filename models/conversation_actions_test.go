@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/models"
@@ -221,76 +220,5 @@ func TestChatTenantIsolation(t *testing.T) {
 	limited := models.Scope{OrgID: demo.Org.ID, UserID: demo.Agent.ID, Role: models.RoleAgent, InboxIDs: []int64{}}
 	if _, err := st.ConversationByID(ctx, limited, id); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("limited agent: %v", err)
-	}
-}
-
-// emailConversation stores an email conversation the way inbound email
-// will (or a Parley from before email was refused did): no agent can
-// start one today.
-func emailConversation(t *testing.T, st *models.Store, demo *models.DemoResult, email, status string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	var rcptID, convID int64
-	if err := st.DB().NewRaw("INSERT INTO recipients (org_id, email) VALUES (?, ?) RETURNING id", demo.Org.ID, email).Scan(ctx, &rcptID); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.DB().NewRaw(`INSERT INTO conversations (org_id, inbox_id, recipient_id, channel, status, origin)
-		VALUES (?, ?, ?, 'email', ?, 'recipient') RETURNING id`, demo.Org.ID, demo.Inbox.ID, rcptID, status).Scan(ctx, &convID); err != nil {
-		t.Fatal(err)
-	}
-	return convID
-}
-
-// Until the email channel exists, nothing may queue an email (no worker
-// sends one): starting an email chat and replying on an email
-// conversation are refused next to the field, with the reason, and
-// nothing is stored. Notes still work.
-func TestEmailChatsRefused(t *testing.T) {
-	ctx := context.Background()
-	st, demo, admin, _ := chatFixture(t)
-	rows := func() (n int) {
-		t.Helper()
-		if err := st.DB().NewRaw(`SELECT (SELECT count(*) FROM recipients) + (SELECT count(*) FROM conversations)
-			+ (SELECT count(*) FROM messages) + (SELECT count(*) FROM conversation_events) + (SELECT count(*) FROM outbox)`).Scan(ctx, &n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	refused := func(err error, field string) {
-		t.Helper()
-		var fe *models.FieldError
-		if !errors.As(err, &fe) || fe.Field != field {
-			t.Fatalf("got %v, want a field error on %s", err, field)
-		}
-		if !strings.Contains(fe.Message, "Email is not available yet on this Parley") || !strings.Contains(fe.Message, "phone number") {
-			t.Fatalf("%s error %q does not say email is unavailable and to use a phone number", field, fe.Message)
-		}
-	}
-
-	before := rows()
-	_, err := st.StartConversation(ctx, admin, models.StartInput{InboxID: demo.Inbox.ID, To: "Someone@Example.org", Body: "hello"})
-	refused(err, "to")
-	if after := rows(); after != before {
-		t.Fatalf("a refused email start stored %d rows", after-before)
-	}
-
-	for _, status := range []string{models.StatusOpen, models.StatusClosed} {
-		t.Run(status, func(t *testing.T) {
-			convID := emailConversation(t, st, demo, status+"@example.org", status)
-			before := rows()
-			_, err := st.Reply(ctx, admin, convID, "are you there?", false)
-			refused(err, "body")
-			if after := rows(); after != before {
-				t.Fatalf("a refused email reply stored %d rows", after-before)
-			}
-			c, err := st.ConversationByID(ctx, admin, convID)
-			if err != nil || c.Status != status {
-				t.Fatalf("after a refused reply the conversation is %+v (%v), want %s", c, err, status)
-			}
-			note, err := st.Reply(ctx, admin, convID, "they asked by email; call them", true)
-			if err != nil || !note.Events[len(note.Events)-1].Message.IsNote {
-				t.Fatalf("a note on an email conversation: %+v %v", note, err)
-			}
-		})
 	}
 }

@@ -1,10 +1,6 @@
 package models
 
-import (
-	"context"
-	"errors"
-	"time"
-)
+import "time"
 
 // InboundEmail is one received email, as the email channel's edge (the
 // SMTP listener or the inbound webhook) parsed it, once per address it was
@@ -39,14 +35,4 @@ type AttachmentIn struct {
 	Size                  int64
 	Omitted               bool
 	Data                  []byte
-}
-
-// errNotYet marks a groundwork stub a parallel change replaces.
-var errNotYet = errors.New("not implemented yet")
-
-// RecordBounce marks the outbound email whose return path carries token
-// failed with reason (a delivery status notification came back), and
-// returns the change to show live; ErrNotFound for an unknown token.
-func (s *Store) RecordBounce(ctx context.Context, token, reason string) (*Change, error) {
-	return nil, errNotYet
 }

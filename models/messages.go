@@ -92,25 +92,11 @@ func checkText(field, what, s string) error {
 	return nil
 }
 
-// errEmailUnavailable refuses to queue an email. No worker sends email
-// yet: a queued one used to be retried, archived and re-enqueued by the
-// sweep forever while the agent saw "Queued" with no explanation. field
-// is the form field the message belongs next to.
-func errEmailUnavailable(field string) error {
-	if field == "to" {
-		return fieldErr(field, "Email is not available yet on this Parley. Enter a phone number to send a text message instead.")
-	}
-	return fieldErr(field, "Email is not available yet on this Parley, so this reply cannot be sent. Leave an internal note, or start a chat with the recipient's phone number instead.")
-}
-
 // addOutbound records an agent's message (queued for the worker through
 // the outbox) or note on a locked conversation, and its events.
 func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conversation, body string, note bool) ([]Event, error) {
 	var evs []Event
 	if !note {
-		if conv.Channel == ChannelEmail {
-			return nil, errEmailUnavailable("body")
-		}
 		// The same gate the worker checks again when it sends.
 		if err := composeGate(ctx, tx, conv.ID, conv.Channel, false); err != nil {
 			return nil, err
@@ -138,7 +124,7 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	if !note {
-		if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
+		if err := insertOutbox(ctx, tx, conv.OrgID, sendTask(conv.Channel, msg.ID)); err != nil {
 			return nil, err
 		}
 		if _, err := tx.NewUpdate().Model(conv).
@@ -154,6 +140,14 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 	}
 	ev.Message = msg
 	return append(evs, *ev), nil
+}
+
+// sendTask is the task that sends message msgID on channel.
+func sendTask(channel string, msgID int64) task.Spec {
+	if channel == ChannelEmail {
+		return task.NewEmailSend(msgID)
+	}
+	return task.NewSMSSend(msgID)
 }
 
 // attachMessages loads the messages the events point at.

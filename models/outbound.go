@@ -46,6 +46,28 @@ var sendClaimLeaseSQL = fmt.Sprintf("interval '%d seconds'", int(SendClaimLease/
 // task's retries; see jobs). A claim younger than SendClaimLease is
 // another worker's: ErrClaimed, and the caller tries again later.
 func (s *Store) ClaimSMS(ctx context.Context, msgID int64) (*OutboundSMS, *Change, error) {
+	c, ch, err := s.claim(ctx, msgID, ChannelSMS)
+	if err != nil {
+		return nil, ch, err
+	}
+	return &OutboundSMS{MessageID: c.MessageID, From: c.From, To: c.To, Body: c.Body}, nil, nil
+}
+
+// claimed is a message a worker claimed: its text and the two addresses
+// on its channel (the inbox's and the recipient's).
+type claimed struct {
+	MessageID int64  `bun:"message_id"`
+	From      string `bun:"from"`
+	To        string `bun:"to"`
+	Body      string `bun:"body"`
+	Automated bool   `bun:"automated"`
+	Author    string `bun:"author_type"`
+}
+
+// claim is the one claim both channels share (ClaimSMS, ClaimEmail): it
+// re-checks the send gate for a queued message of channel and marks it
+// sending, or fails it with the gate's reason.
+func (s *Store) claim(ctx context.Context, msgID int64, channel string) (*claimed, *Change, error) {
 	// The common case in one statement (its own transaction, one round
 	// trip): lock the message, check the gate, mark it sending. Anything
 	// else (not found, past sending, the gate closed) takes the full path
@@ -58,12 +80,12 @@ func (s *Store) ClaimSMS(ctx context.Context, msgID int64) (*OutboundSMS, *Chang
 	// next attempt claims exactly as it claims a sending one. The send's
 	// own record (RecordSent) commits synchronously, and its flush
 	// covers this earlier WAL too.
-	var fast []OutboundSMS
-	err := s.prepared(ctx, &fast, claimSMSQuery, msgID)
+	var fast []claimed
+	err := s.prepared(ctx, &fast, claimQuery, msgID, channel)
 	if err == nil && len(fast) == 1 {
 		return &fast[0], nil, nil
 	}
-	return s.claimSMSChecked(ctx, msgID)
+	return s.claimChecked(ctx, msgID, channel)
 }
 
 // ReleaseSMSClaim gives up this worker's claim on a message it marked
@@ -71,30 +93,35 @@ func (s *Store) ClaimSMS(ctx context.Context, msgID int64) (*OutboundSMS, *Chang
 // database refusing the record), so the task's own retry may claim it at
 // once; the message stays sending.
 func (s *Store) ReleaseSMSClaim(ctx context.Context, msgID int64) error {
+	return s.releaseClaim(ctx, msgID)
+}
+
+// releaseClaim is ReleaseSMSClaim and ReleaseEmailClaim.
+func (s *Store) releaseClaim(ctx context.Context, msgID int64) error {
 	if _, err := s.db.NewRaw("UPDATE messages SET claimed_at = NULL WHERE id = ? AND status = ?", msgID, MsgSending).Exec(ctx); err != nil {
-		return fmt.Errorf("store: release sms claim %d: %w", msgID, err)
+		return fmt.Errorf("store: release claim %d: %w", msgID, err)
 	}
 	return nil
 }
 
-// claimSMSChecked is ClaimSMS in a transaction, step by step.
-func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS, *Change, error) {
-	var out *OutboundSMS
+// claimChecked is claim in a transaction, step by step.
+func (s *Store) claimChecked(ctx context.Context, msgID int64, channel string) (*claimed, *Change, error) {
+	var out *claimed
 	var ch *Change
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		var row struct {
 			Message
-			Phone     *string `bun:"phone"`
-			SMSNumber *string `bun:"sms_number"`
+			From      *string `bun:"from_addr"`
+			To        *string `bun:"to_addr"`
 			Reason    string  `bun:"gate_reason"`
 			ClaimLive bool    `bun:"claim_live"`
 		}
-		err := tx.NewRaw(`SELECT m.*, r.phone, i.sms_number, `+sendGateSQL+` AS gate_reason,
+		err := tx.NewRaw(`SELECT m.*, `+channelAddrsSQL+`, `+sendGateSQL+` AS gate_reason,
 			coalesce(m.claimed_at > now() - `+sendClaimLeaseSQL+`, false) AS claim_live
 			FROM messages m JOIN conversations c ON c.id = m.conversation_id
 			JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
-			WHERE m.id = ? AND m.direction = 'outbound' AND m.channel = 'sms' AND NOT m.is_note
-			FOR UPDATE OF m`, msgID).Scan(ctx, &row)
+			WHERE m.id = ? AND m.direction = 'outbound' AND m.channel = ? AND NOT m.is_note
+			FOR UPDATE OF m`, msgID, channel).Scan(ctx, &row)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("message %d: %w", msgID, ErrNotFound)
 		}
@@ -117,17 +144,22 @@ func (s *Store) claimSMSChecked(ctx context.Context, msgID int64) (*OutboundSMS,
 		if _, err := tx.NewRaw("UPDATE messages SET status = ?, claimed_at = now() WHERE id = ?", MsgSending, msgID).Exec(ctx); err != nil {
 			return fmt.Errorf("mark sending: %w", err)
 		}
-		out = &OutboundSMS{MessageID: msgID, From: *row.SMSNumber, To: *row.Phone, Body: row.Body}
+		// The gate passed, so both addresses are set.
+		out = &claimed{MessageID: msgID, From: *row.From, To: *row.To, Body: row.Body,
+			Automated: row.Automated, Author: row.AuthorType}
 		return nil
 	})
-	if err != nil && ch == nil {
-		return nil, nil, fmt.Errorf("store: claim sms: %w", err)
-	}
 	if err != nil {
-		return nil, ch, fmt.Errorf("store: claim sms: %w", err)
+		return nil, ch, fmt.Errorf("store: claim %s: %w", channel, err)
 	}
 	return out, nil, nil
 }
+
+// channelAddrsSQL is, over m, r and i as in sendGateSQL, the inbox's
+// address (from_addr) and the recipient's (to_addr) on the message's
+// channel.
+const channelAddrsSQL = `(CASE WHEN m.channel = '` + ChannelSMS + `' THEN i.sms_number ELSE i.email_address END) AS from_addr,
+	(CASE WHEN m.channel = '` + ChannelSMS + `' THEN r.phone ELSE r.email END) AS to_addr`
 
 // RecordSent stores the provider's ids for a sent message (one per part)
 // and moves it to sent, or further when receipts for its parts came first.
@@ -303,21 +335,21 @@ func setMessageStatus(ctx context.Context, tx bun.Tx, m *Message, status, reason
 // The worker runs these for every send, as cached prepared statements
 // (see prepared.go; B3).
 
-// claimSMSQuery locks a message, checks the status and the send gate and
-// marks it sending, returning nothing when either says no. Its commit does
-// not wait for the WAL flush (see ClaimSMS).
-var claimSMSQuery = `WITH m0 AS (
-		SELECT m.id, m.body, r.phone, i.sms_number
+// claimQuery locks a message of channel $2, checks the status and the
+// send gate and marks it sending, returning nothing when either says no.
+// Its commit does not wait for the WAL flush (see claim).
+var claimQuery = `WITH m0 AS (
+		SELECT m.id, m.body, m.automated, m.author_type, ` + channelAddrsSQL + `
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id
 		JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
-		WHERE m.id = $1 AND m.direction = 'outbound' AND m.channel = '` + ChannelSMS + `' AND NOT m.is_note
+		WHERE m.id = $1 AND m.direction = 'outbound' AND m.channel = $2::text AND NOT m.is_note
 		  AND m.status IN ` + pendingStatusesSQL + ` AND ` + sendGateSQL + ` = ''
 		  AND (m.status <> '` + MsgSending + `' OR m.claimed_at IS NULL OR m.claimed_at <= now() - ` + sendClaimLeaseSQL + `)
 		FOR UPDATE OF m
 	)
 	UPDATE messages SET status = '` + MsgSending + `', claimed_at = now() FROM m0, (SELECT set_config('synchronous_commit', 'off', true)) AS async
 	WHERE messages.id = m0.id
-	RETURNING m0.id AS message_id, m0.sms_number AS "from", m0.phone AS "to", m0.body`
+	RETURNING m0.id AS message_id, m0.from_addr AS "from", m0.to_addr AS "to", m0.body, m0.automated, m0.author_type`
 
 // recordSentQuery is recordSent's statement: $1 message, $2 provider, $3
 // the first provider id, $4 all of them. A part id already stored

@@ -102,6 +102,9 @@ func eventText(e models.Event) string {
 		if e.Detail["source"] == models.ConsentByAgent {
 			return who + " opted the recipient out" + consentReason(e)
 		}
+		if e.Detail["source"] == models.ConsentByUnsubscribe {
+			return "The recipient unsubscribed from email"
+		}
 		return "The recipient opted out"
 	case models.EvOptedIn:
 		if e.Detail["source"] == models.ConsentByAgent {

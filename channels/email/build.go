@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"net/url"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Outbound struct {
 	References []string // that message's References; InReplyTo is appended
 	Date       time.Time
 	Automated  Automation
+	// ListUnsubscribe is the recipient's one-click unsubscribe URL: when
+	// set, List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) carry it.
+	ListUnsubscribe string
 }
 
 // NewMessageID returns a fresh bare message id, random@domain.
@@ -94,6 +98,15 @@ func Build(out Outbound) ([]byte, error) {
 	}
 	if out.Automated != ByPerson {
 		m.SetGenHeader("Auto-Submitted", string(out.Automated))
+	}
+	if out.ListUnsubscribe != "" {
+		u, err := url.Parse(out.ListUnsubscribe)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			strings.ContainsAny(out.ListUnsubscribe, "<>\" \t\r\n") {
+			return nil, fmt.Errorf("email: build: bad unsubscribe URL %q", out.ListUnsubscribe)
+		}
+		m.SetGenHeaderPreformatted("List-Unsubscribe", "<"+out.ListUnsubscribe+">")
+		m.SetGenHeaderPreformatted("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	}
 	text := strings.ReplaceAll(out.Text, "\r\n", "\n")
 	m.SetBodyString(gomail.TypeTextPlain, text)

@@ -176,3 +176,28 @@ func TestReplySubject(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildListUnsubscribe: the one-click headers of RFC 8058, exactly;
+// none without a URL; a URL that could break the header is refused.
+func TestBuildListUnsubscribe(t *testing.T) {
+	out := outbound()
+	out.ListUnsubscribe = "https://parley.example/unsubscribe/abcdefghijklmnopqrstuvwxyz234567"
+	raw, err := Build(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte("\r\nList-Unsubscribe: <https://parley.example/unsubscribe/abcdefghijklmnopqrstuvwxyz234567>\r\n")) ||
+		!bytes.Contains(raw, []byte("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")) {
+		t.Errorf("headers missing:\n%s", raw)
+	}
+	plain, err := Build(outbound())
+	if err != nil || bytes.Contains(plain, []byte("List-Unsubscribe")) {
+		t.Errorf("without a URL: %v\n%s", err, plain)
+	}
+	for _, bad := range []string{"javascript:alert(1)", "https://x.example/a>\r\nBcc: x@y", "/relative", "https://x.example/a b"} {
+		out.ListUnsubscribe = bad
+		if _, err := Build(out); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

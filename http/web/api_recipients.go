@@ -56,7 +56,7 @@ type apiConsentEventOut struct {
 	ID          int64   `json:"id"`
 	Channel     string  `json:"channel" jsonschema:"enum=sms,enum=email"`
 	Action      string  `json:"action" jsonschema:"enum=opt_out,enum=opt_in"`
-	Source      string  `json:"source" jsonschema:"enum=keyword,enum=receipt,enum=agent,enum=import"`
+	Source      string  `json:"source" jsonschema:"enum=keyword,enum=receipt,enum=agent,enum=import,enum=unsubscribe"`
 	Detail      string  `json:"detail" jsonschema:"description=the keyword received or the reason given"`
 	ActorUserID *int64  `json:"actor_user_id"`
 	ActorName   *string `json:"actor_name"`

@@ -31,6 +31,8 @@ func Queues() map[string]int {
 const (
 	// TypeSMSSend sends one queued outbound SMS (payload SMSSend).
 	TypeSMSSend = "sms:send"
+	// TypeEmailSend sends one queued outbound email (payload EmailSend).
+	TypeEmailSend = "email:send"
 	// TypeSessionSweep deletes expired login sessions (no payload;
 	// scheduled, never written to the outbox).
 	TypeSessionSweep = "session:sweep"
@@ -57,6 +59,7 @@ type Kind struct {
 func Catalogue() []Kind {
 	return []Kind{
 		{Type: TypeSMSSend, Queue: QueueCritical, MaxRetry: 8, Outbox: true, decode: decodeAs[*SMSSend]},
+		{Type: TypeEmailSend, Queue: QueueCritical, MaxRetry: 8, Outbox: true, decode: decodeAs[*EmailSend]},
 		{Type: TypeSessionSweep, Queue: QueueBulk, MaxRetry: 3, Unique: 50 * time.Minute},
 	}
 }
@@ -162,3 +165,14 @@ func (p *SMSSend) valid() bool { return p.MessageID > 0 }
 
 // NewSMSSend is the task that sends message msgID.
 func NewSMSSend(msgID int64) Spec { return spec(TypeSMSSend, &SMSSend{MessageID: msgID}) }
+
+// EmailSend sends one queued outbound email.
+type EmailSend struct {
+	outboxRef
+	MessageID int64 `json:"message_id"`
+}
+
+func (p *EmailSend) valid() bool { return p.MessageID > 0 }
+
+// NewEmailSend is the task that sends email message msgID.
+func NewEmailSend(msgID int64) Spec { return spec(TypeEmailSend, &EmailSend{MessageID: msgID}) }

@@ -31,13 +31,32 @@ func TestSMSSendRoundTrip(t *testing.T) {
 	}
 }
 
+func TestEmailSendRoundTrip(t *testing.T) {
+	s := NewEmailSend(42)
+	if s.Type != TypeEmailSend || s.Queue != QueueCritical {
+		t.Fatalf("spec = %+v", s)
+	}
+	wire, err := ForOutbox(s.Type, 7, s.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Decode(TypeEmailSend, wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := p.(*EmailSend); !ok || got.MessageID != 42 || got.Outbox() != 7 {
+		t.Fatalf("decoded %#v", p)
+	}
+}
+
 func TestDecodeRefusesBadPayloads(t *testing.T) {
 	for name, c := range map[string]struct {
 		typ  string
 		body string
 		want error
 	}{
-		"unknown type":     {"email:send", `{"message_id":1}`, ErrUnknownType},
+		"unknown type":     {"fax:send", `{"message_id":1}`, ErrUnknownType},
+		"email no message": {TypeEmailSend, `{"outbox_id":3}`, ErrMalformed},
 		"scheduled type":   {TypeSessionSweep, `{}`, ErrUnknownType},
 		"not json":         {TypeSMSSend, `{"message_id":`, ErrMalformed},
 		"no message":       {TypeSMSSend, `{"outbox_id":3}`, ErrMalformed},

@@ -1,0 +1,4 @@
+-- A recipient's own one-click unsubscribe (RFC 8058) is a consent source.
+ALTER TABLE recipient_consent_events DROP CONSTRAINT recipient_consent_events_source_check;
+ALTER TABLE recipient_consent_events ADD CONSTRAINT recipient_consent_events_source_check
+    CHECK (source IN ('keyword', 'receipt', 'agent', 'import', 'unsubscribe'));
