@@ -78,7 +78,9 @@ func (h *harness) inboundMail(addr, subject string) (int64, string) {
 }
 
 // newMailbox is an address no other test of the run uses.
-func newMailbox(prefix string) string { return fmt.Sprintf("%s-%d@mail.example", prefix, phoneSeq.Add(1)) }
+func newMailbox(prefix string) string {
+	return fmt.Sprintf("%s-%d@mail.example", prefix, phoneSeq.Add(1))
+}
 
 // A reply on an email conversation goes out once through the real relay
 // (STARTTLS) with the thread's headers, the bounce address as return

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/channels/email"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/jobs"
 	"github.com/parley-chat/parley/jobs/task"
 )
