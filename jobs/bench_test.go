@@ -392,6 +392,7 @@ func newBurstFixture(b *testing.B, n int) *burstFixture {
 	w, err := jobs.NewWorker(f.opt, benchWorkerConfig(), jobs.Deps{
 		Store: doneStore{Store: f.sender, done: &f.done, lat: &f.lat}, SMS: timedSender{jobs.VonageSMS(s), &f.lat}, Notify: nopNotifier{},
 		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: benchRate, Limiter: redis_rate.NewLimiter(rdb)},
+		Email:  noEmail{}, EmailCfg: testEmailCfg,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/channels/email"
 	"github.com/parley-chat/parley/jobs/task"
 )
 
@@ -17,12 +18,20 @@ type stubSMS struct{}
 
 func (stubSMS) SendSMS(context.Context, SMS) ([]string, error) { return nil, nil }
 
+// Send makes stubSMS an email sender too.
+func (stubSMS) Send(context.Context, email.Envelope, []byte) error { return nil }
+
+// stubDeps has a sender for every channel.
+func stubDeps() Deps {
+	return Deps{SMS: stubSMS{}, Email: stubSMS{}, EmailCfg: EmailConfig{Domain: "parley.test"}}
+}
+
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // Every task type that can be enqueued has its own handler in the
 // worker's mux (an exact pattern, not a prefix that happens to match).
 func TestEveryCatalogueTypeHasAHandler(t *testing.T) {
-	mux, err := newMux(Deps{SMS: stubSMS{}}, discard())
+	mux, err := newMux(stubDeps(), discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,17 +49,17 @@ func TestEveryCatalogueTypeHasAHandler(t *testing.T) {
 // A type without a handler is refused by name, including one that only
 // shares a handler's prefix (asynq would hand it to that handler).
 func TestMissingHandlersAreRefusedByName(t *testing.T) {
-	mux, err := newMux(Deps{SMS: stubSMS{}}, discard())
+	mux, err := newMux(stubDeps(), discard())
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := append(task.Catalogue(), task.Kind{Type: "email:send"}, task.Kind{Type: "sms:send:bulk"})
+	kinds := append(task.Catalogue(), task.Kind{Type: "fax:send"}, task.Kind{Type: "sms:send:bulk"})
 	var missing *MissingHandlersError
 	if err := checkHandlers(mux, kinds); !errors.As(err, &missing) {
-		t.Fatalf("a mux without email:send and sms:send:bulk handlers: %v", err)
+		t.Fatalf("a mux without fax:send and sms:send:bulk handlers: %v", err)
 	}
-	if got := strings.Join(missing.Types, " "); got != "email:send sms:send:bulk" {
-		t.Errorf("missing %q, want email:send and sms:send:bulk", got)
+	if got := strings.Join(missing.Types, " "); got != "fax:send sms:send:bulk" {
+		t.Errorf("missing %q, want fax:send and sms:send:bulk", got)
 	}
 	for _, want := range missing.Types {
 		if !strings.Contains(missing.Error(), want) {
@@ -58,8 +67,13 @@ func TestMissingHandlersAreRefusedByName(t *testing.T) {
 		}
 	}
 
-	if _, err := newMux(Deps{}, discard()); !errors.As(err, &missing) || len(missing.Types) != 1 || missing.Types[0] != task.TypeSMSSend {
-		t.Errorf("a mux without an SMS sender: %v, want %s missing", err, task.TypeSMSSend)
+	if _, err := newMux(Deps{}, discard()); !errors.As(err, &missing) || strings.Join(missing.Types, " ") != task.TypeSMSSend+" "+task.TypeEmailSend {
+		t.Errorf("a mux without senders: %v, want %s and %s missing", err, task.TypeSMSSend, task.TypeEmailSend)
+	}
+	d := stubDeps()
+	d.EmailCfg.Domain = ""
+	if _, err := newMux(d, discard()); err == nil {
+		t.Errorf("an email sender without a domain was accepted")
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/parley-chat/parley/channels/sms"
+	"github.com/parley-chat/parley/internal/smtpsink"
 	"github.com/parley-chat/parley/jobs"
 	"github.com/parley-chat/parley/jobs/task"
 	"github.com/parley-chat/parley/models"
@@ -196,6 +197,9 @@ type harness struct {
 	insp   *asynq.Inspector
 	vonage *fakeVonage
 	notes  *recorder
+	// mail is the SMTP server email:send reaches through the real relay
+	// (see emailSink for the addresses it refuses).
+	mail *smtpsink.Sink
 }
 
 // newHarness connects to the package's database and Redis DB. When the
@@ -236,6 +240,7 @@ func newHarness(t *testing.T, answer answerFunc) *harness {
 		insp:   asynq.NewInspector(opt),
 		vonage: newFakeVonage(t, answer),
 		notes:  &recorder{},
+		mail:   emailSink(t),
 	}
 	// Registered first, so it runs after every worker and relay has stopped.
 	t.Cleanup(func() {
@@ -306,7 +311,8 @@ func (h *harness) startWorkerStore(store jobs.Store, cfg jobs.WorkerConfig, smsC
 	if smsCfg.Provider == "" {
 		smsCfg.Provider = "vonage"
 	}
-	w, err := jobs.NewWorker(h.opt, cfg, jobs.Deps{Store: store, SMS: h.vonage.sender(h.t), Notify: h.notes, SMSCfg: smsCfg})
+	w, err := jobs.NewWorker(h.opt, cfg, jobs.Deps{Store: store, SMS: h.vonage.sender(h.t), Notify: h.notes, SMSCfg: smsCfg,
+		Email: h.relay(), EmailCfg: testEmailCfg})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -409,7 +415,7 @@ func (h *harness) outbox(msgID int64) outboxRow {
 	h.t.Helper()
 	var rows []outboxRow
 	if err := h.store.DB().NewRaw(`SELECT id, enqueued_at, done_at, attempts, last_error FROM outbox
-		WHERE task_type = ? AND (payload->>'message_id')::bigint = ?`, task.TypeSMSSend, msgID).Scan(h.ctx, &rows); err != nil {
+		WHERE task_type IN (?, ?) AND (payload->>'message_id')::bigint = ?`, task.TypeSMSSend, task.TypeEmailSend, msgID).Scan(h.ctx, &rows); err != nil {
 		h.t.Fatalf("load outbox of message %d: %v", msgID, err)
 	}
 	if len(rows) != 1 {

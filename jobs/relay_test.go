@@ -275,7 +275,7 @@ func (s *syncBuffer) String() string {
 }
 
 // An entry that can never run (a type the catalogue does not know, such
-// as the email:send rows queued before email chats were refused, or a
+// as a type from a newer Parley during a rolling upgrade, or a
 // payload that does not decode) is closed with the reason and logged, so
 // it is neither enqueued nor offered again by the sweep; entries beside
 // it in the batch are relayed as usual.
@@ -285,8 +285,8 @@ func TestRelayClosesEntriesThatCanNeverRun(t *testing.T) {
 	bad := map[string]struct {
 		typ, payload, reason string
 	}{
-		"unknown type":    {"email:send", `{"message_id": 1}`, `task "email:send": unknown task type`},
-		"wrong field":     {task.TypeSMSSend, `{"message_id": "1"}`, "malformed task payload"},
+		"unknown type":    {"fax:send", `{"message_id": 1}`, `task "fax:send": unknown task type`},
+		"wrong field":     {task.TypeSMSSend, `{"message_id": "0"}`, "malformed task payload"},
 		"missing message": {task.TypeSMSSend, `{}`, "malformed task payload"},
 	}
 	ids := map[string]int64{}

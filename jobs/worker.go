@@ -28,6 +28,7 @@ type WorkerConfig struct {
 type Store interface {
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
 	SMSStore
+	EmailStore
 }
 
 // Deps are the worker's collaborators, passed in.
@@ -39,6 +40,10 @@ type Deps struct {
 	SMS    SMSSender
 	Notify Notifier
 	SMSCfg SMSConfig
+	// Email is required like SMS (email:send's handler): the relay, or
+	// the mailbox simulator's address. EmailCfg.Domain must be set.
+	Email    EmailSender
+	EmailCfg EmailConfig
 }
 
 // Worker processes tasks and runs the periodic schedule.
@@ -120,6 +125,12 @@ func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 			d.SMSCfg.Rate = DefaultSMSRate
 		}
 		mux.Handle(task.TypeSMSSend, &smsSend{cfg: d.SMSCfg, store: d.Store, sender: d.SMS, notify: d.Notify, log: log})
+	}
+	if d.Email != nil {
+		if d.EmailCfg.Domain == "" {
+			return nil, errors.New("jobs: email sending needs EmailConfig.Domain")
+		}
+		mux.Handle(task.TypeEmailSend, &emailSend{cfg: d.EmailCfg, store: d.Store, sender: d.Email, notify: d.Notify, log: log})
 	}
 	if err := checkHandlers(mux, task.Catalogue()); err != nil {
 		return nil, err

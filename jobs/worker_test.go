@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/channels/email"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/jobs"
 	"github.com/parley-chat/parley/jobs/task"
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m, "jobs", &env)) }
 
 // sweepStore records each sweep on a channel.
 type sweepStore struct {
-	jobs.SMSStore
+	jobs.Store
 	swept chan struct{}
 }
 
@@ -40,6 +41,11 @@ func (n noSends) SendSMS(context.Context, jobs.SMS) ([]string, error) {
 	return nil, errors.New("no sends expected")
 }
 
+func (n noSends) Send(context.Context, email.Envelope, []byte) error {
+	n.t.Error("a worker that had nothing to send sent an email")
+	return errors.New("no sends expected")
+}
+
 func TestWorkerRunsTasksAndStops(t *testing.T) {
 	opt, err := asynq.ParseRedisURI(env.RedisURL)
 	if err != nil {
@@ -49,7 +55,7 @@ func TestWorkerRunsTasksAndStops(t *testing.T) {
 	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{
 		Concurrency: 2, ShutdownTimeout: 2 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, jobs.Deps{Store: store, SMS: noSends{t}})
+	}, jobs.Deps{Store: store, SMS: noSends{t}, Email: noSends{t}, EmailCfg: testEmailCfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +96,7 @@ func TestWorkerWithoutSMSSenderRefusesToStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{Concurrency: 1}, jobs.Deps{Store: sweepStore{}})
+	w, err := jobs.NewWorker(opt, jobs.WorkerConfig{Concurrency: 1}, jobs.Deps{Store: sweepStore{}, Email: noSends{t}, EmailCfg: testEmailCfg})
 	var missing *jobs.MissingHandlersError
 	if !errors.As(err, &missing) || w != nil {
 		t.Fatalf("NewWorker without an SMS sender = %v, %v; want a missing-handler error", w, err)

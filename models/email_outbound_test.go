@@ -182,6 +182,10 @@ func TestEmailGate(t *testing.T) {
 	if m := failed.Events[0].Message; m.Status != models.MsgFailed || m.StatusReason != models.ReasonOptedOut {
 		t.Errorf("failed as %s %q", m.Status, m.StatusReason)
 	}
+	// Committed, not only reported.
+	if n := f.count("SELECT count(*) FROM messages WHERE id = ? AND status = 'failed' AND status_reason = ?", msgID, models.ReasonOptedOut); n != 1 {
+		t.Errorf("the failure was not stored")
+	}
 }
 
 // unsubscribeToken gives a recipient an unsubscribe token (as a claim

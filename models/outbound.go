@@ -108,7 +108,9 @@ func (s *Store) releaseClaim(ctx context.Context, msgID int64) error {
 func (s *Store) claimChecked(ctx context.Context, msgID int64, channel string) (*claimed, *Change, error) {
 	var out *claimed
 	var ch *Change
+	var gateClosed string
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		ch, gateClosed = nil, ""
 		var row struct {
 			Message
 			From      *string `bun:"from_addr"`
@@ -135,11 +137,11 @@ func (s *Store) claimChecked(ctx context.Context, msgID int64, channel string) (
 			return fmt.Errorf("message %d (claimed %s): %w", msgID, row.ClaimedAt.Format(time.RFC3339), ErrClaimed)
 		}
 		if reason := row.Reason; reason != "" {
+			// Recorded and committed (an error here would roll the
+			// failure back): the caller learns it from gateClosed.
 			ch, err = setMessageStatus(ctx, tx, &row.Message, MsgFailed, reason)
-			if err != nil {
-				return err
-			}
-			return fmt.Errorf("message %d: %s: %w", msgID, reason, ErrNotSendable)
+			gateClosed = reason
+			return err
 		}
 		if _, err := tx.NewRaw("UPDATE messages SET status = ?, claimed_at = now() WHERE id = ?", MsgSending, msgID).Exec(ctx); err != nil {
 			return fmt.Errorf("mark sending: %w", err)
@@ -150,7 +152,10 @@ func (s *Store) claimChecked(ctx context.Context, msgID int64, channel string) (
 		return nil
 	})
 	if err != nil {
-		return nil, ch, fmt.Errorf("store: claim %s: %w", channel, err)
+		return nil, nil, fmt.Errorf("store: claim %s: %w", channel, err)
+	}
+	if gateClosed != "" {
+		return nil, ch, fmt.Errorf("store: claim %s: message %d: %s: %w", channel, msgID, gateClosed, ErrNotSendable)
 	}
 	return out, nil, nil
 }

@@ -191,4 +191,3 @@ func classify(step string, err error) error {
 	}
 	return fmt.Errorf("email: relay: %s: %w", step, err)
 }
-
