@@ -22,7 +22,8 @@ const (
 	c.broadcast_id, c.previous_id, c.last_message_at, c.last_message_preview, c.unread_count, c.created_at, c.updated_at, c.closed_at`
 	conversationRowColumns = conversationColumns + `,
 	r.name, r.phone, r.email, (CASE WHEN c.channel = 'sms' THEN r.sms_opted_out_at ELSE r.email_opted_out_at END) IS NOT NULL,
-	i.name, i.location_id, u.name`
+	i.name, i.location_id, u.name,
+	CASE WHEN c.channel = 'email' THEN coalesce((SELECT t.subject FROM email_threads AS t WHERE t.conversation_id = c.id), '') ELSE '' END`
 )
 
 // conversationFields are the scan targets of conversationColumns.
@@ -35,8 +36,13 @@ func conversationFields(c *Conversation) []any {
 func rowFields(row *ConversationRow) []any {
 	return append(conversationFields(&row.Conversation),
 		&row.RecipientName, &row.RecipientPhone, &row.RecipientEmail, &row.OptedOut,
-		&row.InboxName, &row.LocationID, &row.AssigneeName)
+		&row.InboxName, &row.LocationID, &row.AssigneeName, &row.Subject)
 }
+
+// The row's last column is an email conversation's thread subject (a
+// primary-key lookup per row, skipped for SMS); the inbound core's
+// completeRow leaves it empty and ReceiveEmail fills it from the thread it
+// touched.
 
 // conversationRowJoins brings in what a row shows of the recipient, the
 // inbox and the assignee.

@@ -73,6 +73,9 @@ type ConversationRow struct {
 	InboxName      string  `bun:"inbox_name"`
 	LocationID     int64   `bun:"location_id"`
 	AssigneeName   *string `bun:"assignee_name"`
+	// Subject is an email conversation's thread subject (without "Re: ");
+	// "" for SMS, or an email thread without one.
+	Subject string `bun:"subject"`
 }
 
 // DisplayName is how the recipient is named in lists: name, else address.

@@ -42,9 +42,11 @@ func storeEmailExtras(ctx context.Context, tx bun.Tx, in InboundEmail, ch *Chang
 	if m == nil {
 		return fmt.Errorf("store email extras: the change has no message: %w", ErrConflict)
 	}
-	if _, err := ensureEmailThread(ctx, tx, m.OrgID, m.ConversationID, threadSubject(in.Subject)); err != nil {
+	th, err := ensureEmailThread(ctx, tx, m.OrgID, m.ConversationID, threadSubject(in.Subject))
+	if err != nil {
 		return err
 	}
+	ch.Conversation.Subject = th.Subject
 	em := &EmailMessage{MessageID: m.ID, OrgID: m.OrgID, HeaderID: in.HeaderID, InReplyTo: in.InReplyTo,
 		References: in.References, Subject: in.Subject, FromAddr: in.From, ToAddr: in.To,
 		Automated: in.Automated, FullText: in.FullText}

@@ -13,7 +13,8 @@ type MessagePage struct {
 }
 
 // ConversationMessages lists the messages and notes of a conversation the
-// scope may see, newest first, older than before (0: from the newest).
+// scope may see, newest first, older than before (0: from the newest),
+// an email's headers and attachments with each (fillEmail).
 func (s *Store) ConversationMessages(ctx context.Context, sc Scope, convID, before int64, limit int) (*MessagePage, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 50
@@ -32,6 +33,13 @@ func (s *Store) ConversationMessages(ctx context.Context, sc Scope, convID, befo
 	if len(page.Messages) > limit {
 		page.Messages = page.Messages[:limit]
 		page.NextBefore = page.Messages[limit-1].ID
+	}
+	ptrs := make([]*Message, len(page.Messages))
+	for i := range page.Messages {
+		ptrs[i] = &page.Messages[i]
+	}
+	if err := fillEmail(ctx, s.db, sc.OrgID, ptrs); err != nil {
+		return nil, err
 	}
 	return page, nil
 }

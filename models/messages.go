@@ -150,7 +150,8 @@ func sendTask(channel string, msgID int64) task.Spec {
 	return task.NewSMSSend(msgID)
 }
 
-// attachMessages loads the messages the events point at.
+// attachMessages loads the messages the events point at, an email's
+// headers and attachments with them (fillEmail).
 func (s *Store) attachMessages(ctx context.Context, sc Scope, evs []Event) error {
 	var ids []int64
 	for _, e := range evs {
@@ -166,8 +167,13 @@ func (s *Store) attachMessages(ctx context.Context, sc Scope, evs []Event) error
 		return fmt.Errorf("store: timeline messages: %w", err)
 	}
 	byID := make(map[int64]*Message, len(msgs))
+	ptrs := make([]*Message, len(msgs))
 	for i := range msgs {
 		byID[msgs[i].ID] = &msgs[i]
+		ptrs[i] = &msgs[i]
+	}
+	if err := fillEmail(ctx, s.db, sc.OrgID, ptrs); err != nil {
+		return err
 	}
 	for i := range evs {
 		if evs[i].MessageID != nil {

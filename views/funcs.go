@@ -47,8 +47,31 @@ func Funcs(asset func(string) string) template.FuncMap {
 			}
 			return fmt.Sprintf("%d %s", n, many)
 		},
-		"title": title,
+		"title":    title,
+		"fileSize": fileSize,
 	}
+}
+
+// fileSize renders a size in bytes for people ("512 bytes", "4.2 KB",
+// "90 MB"), in powers of 1024 as file managers do.
+func fileSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		if n == 1 {
+			return "1 byte"
+		}
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	suffix := []string{"KB", "MB", "GB", "TB"}[i]
+	if v < 10 {
+		return fmt.Sprintf("%.1f %s", v, suffix)
+	}
+	return fmt.Sprintf("%.0f %s", v, suffix)
 }
 
 // NavItem is one entry of the main navigation.

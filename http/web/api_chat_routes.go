@@ -8,4 +8,5 @@ func (s *Server) apiChatRoutes(api fiber.Router) {
 	s.apiRecipientRoutes(api)
 	s.apiConversationRoutes(api)
 	s.apiMessageRoutes(api)
+	s.apiAttachmentRoutes(api) // attachments.go
 }

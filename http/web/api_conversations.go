@@ -42,13 +42,15 @@ type apiConversationOut struct {
 	UnreadCount        int             `json:"unread_count"`
 	CreatedAt          string          `json:"created_at" jsonschema:"format=date-time"`
 	ClosedAt           *string         `json:"closed_at" jsonschema:"format=date-time"`
+	Subject            string          `json:"subject,omitempty" jsonschema:"description=an email conversation's subject (without Re:)"`
 }
 
 func conversationOut(r *models.ConversationRow) apiConversationOut {
 	return apiConversationOut{ID: r.ID, InboxID: r.InboxID, Channel: r.Channel, Status: r.Status, Origin: r.Origin,
 		AssigneeID: r.AssigneeID, Recipient: apiRecipientRef{ID: r.RecipientID, Name: r.RecipientName, Phone: r.RecipientPhone, Email: r.RecipientEmail},
 		OptedOut: r.OptedOut, BroadcastID: r.BroadcastID, PreviousID: r.PreviousID, LastMessageAt: rfc3339(r.LastMessageAt),
-		LastMessagePreview: r.LastMessagePreview, UnreadCount: r.UnreadCount, CreatedAt: rfc3339(r.CreatedAt), ClosedAt: timePtr(r.ClosedAt)}
+		LastMessagePreview: r.LastMessagePreview, UnreadCount: r.UnreadCount, CreatedAt: rfc3339(r.CreatedAt), ClosedAt: timePtr(r.ClosedAt),
+		Subject: r.Subject}
 }
 
 // apiStartIn starts (or continues) a chat: with to (a phone number) or

@@ -24,6 +24,9 @@ type apiOp struct {
 	Body any
 	// Out is a value of the success body's type (nil: 204 No Content).
 	Out any
+	// Produces is the success body's media type when it is not JSON (a
+	// file): described as a string of bytes, Out aside.
+	Produces string
 	// List: the success body is {"data": [Out...], "next_cursor": "..."}.
 	List bool
 	// Status is the success status (0: 200, or 204 without Out).
@@ -122,6 +125,12 @@ func (s *Server) openAPIDoc() ([]byte, error) {
 				status = http.StatusNoContent
 			}
 			resp[fmt.Sprint(status)] = map[string]any{"description": http.StatusText(status)}
+		case op.Produces != "":
+			if status == 0 {
+				status = http.StatusOK
+			}
+			resp[fmt.Sprint(status)] = map[string]any{"description": http.StatusText(status),
+				"content": map[string]any{op.Produces: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
 		default:
 			if status == 0 {
 				status = http.StatusOK

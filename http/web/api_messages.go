@@ -25,12 +25,18 @@ type apiMessageOut struct {
 	Segments       int    `json:"segments"`
 	Credits        int    `json:"credits"`
 	CreatedAt      string `json:"created_at" jsonschema:"format=date-time"`
+	// Email is an email's headers (absent for SMS); Attachments its files.
+	Email       *apiEmailOut       `json:"email,omitempty"`
+	Attachments []apiAttachmentOut `json:"attachments"`
+	Automated   bool               `json:"automated" jsonschema:"description=machine-written (an auto-submitted email): nothing automatic answers it"`
 }
 
 func messageOut(m *models.Message) apiMessageOut {
-	return apiMessageOut{ID: m.ID, ConversationID: m.ConversationID, Direction: m.Direction, Channel: m.Channel, Body: m.Body,
+	out := apiMessageOut{ID: m.ID, ConversationID: m.ConversationID, Direction: m.Direction, Channel: m.Channel, Body: m.Body,
 		Note: m.IsNote, AuthorType: m.AuthorType, AuthorUserID: m.AuthorUserID, Status: m.Status, StatusReason: m.StatusReason,
-		Segments: m.Segments, Credits: m.CreditsCharged, CreatedAt: rfc3339(m.CreatedAt)}
+		Segments: m.Segments, Credits: m.CreditsCharged, CreatedAt: rfc3339(m.CreatedAt), Automated: m.Automated}
+	out.Email, out.Attachments = emailOut(m)
+	return out
 }
 
 // lastMessage is the newest message a change carries, or nil.

@@ -77,6 +77,9 @@ func (s *Server) routes() error {
 	app.Post("/chats/:id<int>/assign", s.requireUser, s.assign)
 	app.Post("/chats/:id<int>/close", s.requireUser, s.closeChat)
 	app.Post("/chats/:id<int>/reopen", s.requireUser, s.reopenChat)
+	// An email's files and original (attachments.go): who may see the conversation.
+	app.Get("/attachments/:id<int>", s.requireUser, s.downloadAttachment)
+	app.Get("/messages/:id<int>/original", s.requireUser, s.messageOriginal)
 	app.Get("/recipients", s.requireUser, s.recipients)
 	app.Get("/recipients/:id<int>", s.requireUser, s.recipientPage)
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
