@@ -36,6 +36,7 @@ import (
 	"github.com/parley-chat/parley/channels/sms"
 	"github.com/parley-chat/parley/config"
 	"github.com/parley-chat/parley/http/simulator"
+	"github.com/parley-chat/parley/http/simulator/mailbox"
 	"github.com/parley-chat/parley/http/web"
 	"github.com/parley-chat/parley/http/webhook"
 	"github.com/parley-chat/parley/hub"
@@ -156,6 +157,8 @@ type parts struct {
 	relay  *jobs.Relay
 	worker *jobs.Worker
 	web    *web.Server // nil for `parley worker`
+	// mailbox is the mailbox simulator (serve, without a mail relay).
+	mailbox *mailbox.Mailbox
 
 	closers []func() error // in the order built
 }
@@ -236,6 +239,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	if err != nil {
 		return nil, err
 	}
+	if err := p.buildMailbox(withWeb); err != nil {
+		return nil, err
+	}
 	p.worker, err = jobs.NewWorker(queueOpt, jobs.WorkerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownGrace, Logger: log,
 	}, jobs.Deps{Store: p.store, SMS: smsSender, Notify: p.pub,
@@ -261,6 +267,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	if sim != nil { // a nil *Simulator in the interface would look present
 		deps.Simulator = sim
 	}
+	if p.mailbox != nil { // likewise
+		deps.Mailbox = p.mailbox
+	}
 	if p.web, err = web.New(deps); err != nil {
 		return nil, err
 	}
@@ -281,6 +290,9 @@ func (p *parts) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.worker.Run(gctx) })
 	g.Go(func() error { return p.relay.Run(gctx) })
+	if p.mailbox != nil {
+		g.Go(func() error { return p.mailbox.Serve(gctx) })
+	}
 	if p.cfg.PprofAddr != "" {
 		g.Go(func() error { return web.ServePprof(gctx, p.cfg.PprofAddr) })
 	}

@@ -15,6 +15,8 @@ type Layout struct {
 	OrgName string
 	// Simulator shows the phone simulator in the navigation.
 	Simulator bool
+	// Mailbox shows the mailbox simulator in the navigation.
+	Mailbox bool
 	// Scope is the signed-in user's (zero when signed out).
 	Scope models.Scope
 	// Sub is the highlighted entry of a section's own navigation (the

@@ -10,6 +10,7 @@ import (
 func (s *Server) render(c *fiber.Ctx, page string, l views.Layout, data any) error {
 	l.CSRF = s.csrfToken(c)
 	l.Simulator = s.cfg.Simulated()
+	l.Mailbox = s.deps.Mailbox != nil
 	if su := sessionUser(c); su != nil && l.User == nil {
 		l.User = &su.User
 		l.OrgName = su.OrgName

@@ -115,6 +115,13 @@ func (s *Server) routes() error {
 		app.Get("/simulator/phone/thread", s.requireUser, phone.Thread)
 		app.Post("/simulator/phone/send", s.requireUser, phone.Send)
 	}
+	if mb := s.deps.Mailbox; mb != nil {
+		pages := mb.Pages(s.pageKit())
+		app.Get("/simulator/mailbox", s.requireUser, pages.Page)
+		app.Get("/simulator/mailbox/list", s.requireUser, pages.List)
+		app.Post("/simulator/mailbox/send", s.requireUser, pages.Send)
+		app.Post("/simulator/mailbox/reply", s.requireUser, pages.Reply)
+	}
 
 	// Operators: a session of an instance operator; anyone else (an
 	// organization's admin included) gets a 404.

@@ -45,7 +45,10 @@ type Deps struct {
 	// Simulator is the built-in stand-in for Vonage (nil when a Vonage
 	// account is configured: its API and phone pages are not mounted).
 	Simulator Simulator
-	Logger    *slog.Logger
+	// Mailbox is the built-in mailbox simulator (nil when a mail relay is
+	// configured: its pages are not mounted).
+	Mailbox Mailbox
+	Logger  *slog.Logger
 	// Socket tunes the live sockets' checks and timeouts (zero: defaults).
 	Socket SocketOptions
 	// Version is the build's, shown to operators on /admin/instance.
