@@ -236,10 +236,15 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	if err != nil {
 		return nil, err
 	}
+	emailSender, emailCfg, err := emailSending(cfg, cfg.MailboxAddr, log)
+	if err != nil {
+		return nil, err
+	}
 	p.worker, err = jobs.NewWorker(queueOpt, jobs.WorkerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownGrace, Logger: log,
 	}, jobs.Deps{Store: p.store, SMS: smsSender, Notify: p.pub,
-		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: cfg.SMSRate, Limiter: redis_rate.NewLimiter(rdb)}})
+		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: cfg.SMSRate, Limiter: redis_rate.NewLimiter(rdb)},
+		Email:  emailSender, EmailCfg: emailCfg})
 	if err != nil {
 		return nil, err
 	}
