@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net"
 
 	"github.com/parley-chat/parley/channels/email"
 	"github.com/parley-chat/parley/config"
@@ -17,6 +19,11 @@ func emailSending(cfg *config.Config, mailboxAddr string, log *slog.Logger) (job
 	ecfg := jobs.EmailConfig{Domain: cfg.EmailDomain, BaseURL: cfg.BaseURL}
 	url := cfg.SMTPURL
 	if cfg.EmailSimulated() {
+		if _, port, err := net.SplitHostPort(mailboxAddr); err != nil || port == "0" {
+			// An ephemeral address the simulator has not bound (and so
+			// not handed over) yet: sends wait in the retry set.
+			return noMailbox{mailboxAddr}, ecfg, nil
+		}
 		url = "smtp://" + mailboxAddr
 	}
 	relay, err := email.NewRelay(url, email.RelayOptions{HELO: cfg.EmailDomain})
@@ -30,4 +37,12 @@ func emailSending(cfg *config.Config, mailboxAddr string, log *slog.Logger) (job
 	}
 	log.Info("outbound email", "relay", relay.String(), "simulated", cfg.EmailSimulated(), "dkim", ecfg.DKIM != nil)
 	return relay, ecfg, nil
+}
+
+// noMailbox stands in for the mailbox simulator before it listens: every
+// send is a temporary failure, retried.
+type noMailbox struct{ addr string }
+
+func (n noMailbox) Send(context.Context, email.Envelope, []byte) error {
+	return fmt.Errorf("the mailbox simulator is not listening (PARLEY_MAILBOX_ADDR %s)", n.addr)
 }

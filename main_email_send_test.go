@@ -54,3 +54,16 @@ func TestEmailSending(t *testing.T) {
 		t.Error("a bad key was accepted")
 	}
 }
+
+// An ephemeral mailbox address (port 0) nobody bound yet does not stop
+// start-up; sends through it fail, to be retried.
+func TestEmailSendingUnboundMailbox(t *testing.T) {
+	cfg := &config.Config{EmailDomain: "parley.test", BaseURL: "https://parley.example"}
+	sender, _, err := emailSending(cfg, "127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sender.Send(context.Background(), email.Envelope{}, nil); err == nil {
+		t.Error("a send to an unbound mailbox succeeded")
+	}
+}
