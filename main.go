@@ -242,10 +242,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	if err := p.buildMailbox(withWeb); err != nil {
 		return nil, err
 	}
+	// Outbound mail goes to the relay, or to the mailbox simulator just
+	// bound (its real address, even when configured as port 0).
+	mailboxAddr := cfg.MailboxAddr
+	if p.mailbox != nil {
+		mailboxAddr = p.mailbox.Addr()
+	}
+	emailSender, emailCfg, err := emailSending(cfg, mailboxAddr, log)
+	if err != nil {
+		return nil, err
+	}
 	p.worker, err = jobs.NewWorker(queueOpt, jobs.WorkerConfig{
 		Concurrency: cfg.Concurrency, ShutdownTimeout: cfg.ShutdownGrace, Logger: log,
 	}, jobs.Deps{Store: p.store, SMS: smsSender, Notify: p.pub,
-		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: cfg.SMSRate, Limiter: redis_rate.NewLimiter(rdb)}})
+		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: cfg.SMSRate, Limiter: redis_rate.NewLimiter(rdb)},
+		Email:  emailSender, EmailCfg: emailCfg})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/models"
@@ -147,7 +148,15 @@ type NewChatData struct {
 	InboxID int64
 	To      string
 	Body    string
+	Subject string // a new email chat's
 	Errors  map[string]string
+}
+
+// ShowSubject: the To looks like an email address (or the subject has an
+// error to show), so the Subject field is shown; app.js shows and hides
+// it as the To is typed.
+func (d NewChatData) ShowSubject() bool {
+	return strings.Contains(d.To, "@") || d.Errors["subject"] != ""
 }
 
 // RowFrame is a conversation list row sent over the websocket.

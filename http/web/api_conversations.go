@@ -53,14 +53,15 @@ func conversationOut(r *models.ConversationRow) apiConversationOut {
 		Subject: r.Subject}
 }
 
-// apiStartIn starts (or continues) a chat: with to (a phone number) or
-// recipient_id.
+// apiStartIn starts (or continues) a chat: with to (a phone number or an
+// email address) or recipient_id; a new email chat needs a subject.
 type apiStartIn struct {
 	InboxID     int64  `json:"inbox_id"`
 	Channel     string `json:"channel,omitempty" jsonschema:"enum=sms,enum=email,description=default: follows from to or the recipient"`
-	To          string `json:"to,omitempty" jsonschema:"description=a phone number; or give recipient_id"`
+	To          string `json:"to,omitempty" jsonschema:"description=a phone number or an email address; or give recipient_id"`
 	RecipientID int64  `json:"recipient_id,omitempty"`
 	Body        string `json:"body"`
+	Subject     string `json:"subject,omitempty" jsonschema:"maxLength=200,description=required for a new email chat (ignored for SMS and when the chat continues an email thread's subject)"`
 }
 
 // apiStartOut is the conversation and its new message.
@@ -181,7 +182,7 @@ func (s *Server) apiStartConversation(c *fiber.Ctx) error {
 		return err
 	}
 	return s.apiIdempotent(c, http.StatusCreated, func(ctx context.Context) (any, func(), error) {
-		ch, err := s.store.StartConversation(ctx, su.Scope, models.StartInput{InboxID: in.InboxID, To: to, Body: in.Body})
+		ch, err := s.store.StartConversation(ctx, su.Scope, models.StartInput{InboxID: in.InboxID, To: to, Body: in.Body, Subject: in.Subject})
 		if err != nil {
 			return nil, nil, sendRefusal(err)
 		}

@@ -39,10 +39,10 @@ func convID(c *fiber.Ctx) (int64, error) { return pathID(c, "id") }
 func (s *Server) startChat(c *fiber.Ctx) error {
 	su := sessionUser(c)
 	inboxID, _ := strconv.ParseInt(c.FormValue("inbox"), 10, 64)
-	in := models.StartInput{InboxID: inboxID, To: c.FormValue("to"), Body: c.FormValue("body")}
+	in := models.StartInput{InboxID: inboxID, To: c.FormValue("to"), Body: c.FormValue("body"), Subject: c.FormValue("subject")}
 	ch, err := s.store.StartConversation(c.UserContext(), su.Scope, in)
 	if err != nil {
-		form := &views.NewChatData{InboxID: inboxID, To: in.To, Body: in.Body, Errors: map[string]string{}}
+		form := &views.NewChatData{InboxID: inboxID, To: in.To, Body: in.Body, Subject: in.Subject, Errors: map[string]string{}}
 		switch {
 		case asFieldError(err) != nil:
 			form.Errors[asFieldError(err).Field] = asFieldError(err).Message

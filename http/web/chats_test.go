@@ -107,27 +107,35 @@ func TestNewChatErrorsNextToFields(t *testing.T) {
 	}
 }
 
-// Until the email channel exists, the new-chat form says so, and an
-// email address or a reply on an email conversation is refused with the
-// reason next to the field (422), storing nothing.
-func TestEmailRefusedNextToFields(t *testing.T) {
+// The new-chat form offers email: an email address needs a subject
+// (refused next to the Subject field, 422, nothing stored, the field shown
+// and what was typed kept); with one, the chat starts and its first
+// message is queued as email:send. A reply on an email conversation is
+// queued the same way.
+func TestEmailStartAndReplyFromPages(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	c := f.client(t)
 	c.login(adminEmail, adminPassword)
-	const unavailable = "Email is not available yet on this Parley"
 	_, body := c.get("/chats/new")
 	form := doc(t, body).Find("#new-chat")
-	if hint := form.Find("p.muted").Text(); !strings.Contains(hint, unavailable) || strings.Contains(hint, "email address") {
+	if hint := form.Find("p.muted").Text(); !strings.Contains(hint, "email address") || strings.Contains(hint, "not available") {
 		t.Fatalf("new-chat hint %q", hint)
 	}
-	if ph, _ := form.Find("input[name=to]").Attr("placeholder"); strings.Contains(ph, "@") {
-		t.Fatalf("the To field suggests an email address: %q", ph)
+	if _, hidden := form.Find("#new-chat-subject").Attr("hidden"); !hidden || form.Find("input[name=subject]").Length() != 1 {
+		t.Fatalf("the subject field is missing or shown before an email address is typed")
 	}
 	count := func() (n int) {
 		t.Helper()
 		if err := f.Store.DB().NewRaw(`SELECT (SELECT count(*) FROM conversations) + (SELECT count(*) FROM recipients)
-			+ (SELECT count(*) FROM messages) + (SELECT count(*) FROM outbox)`).Scan(ctx, &n); err != nil {
+			+ (SELECT count(*) FROM messages) + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM email_threads)`).Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	emails := func() (n int) {
+		t.Helper()
+		if err := f.Store.DB().NewRaw("SELECT count(*) FROM outbox WHERE task_type = 'email:send'").Scan(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -139,8 +147,11 @@ func TestEmailRefusedNextToFields(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if msg := d.Find("#to-error").Text(); !strings.Contains(msg, unavailable) || !strings.Contains(msg, "phone number") {
-		t.Fatalf("to error %q", msg)
+	if msg := d.Find("#subject-error").Text(); !strings.Contains(msg, "subject") {
+		t.Fatalf("subject error %q", msg)
+	}
+	if _, hidden := d.Find("#new-chat-subject").Attr("hidden"); hidden {
+		t.Fatal("the subject field with its error is hidden")
 	}
 	if v, _ := d.Find("#new-chat input[name=to]").Attr("value"); v != "someone@example.org" {
 		t.Fatalf("to not kept: %q", v)
@@ -149,27 +160,26 @@ func TestEmailRefusedNextToFields(t *testing.T) {
 		t.Fatalf("a refused email start stored %d rows", after-before)
 	}
 
-	// An email conversation (as inbound email will open one).
-	var convID int64
-	if err := f.Store.DB().NewRaw(`WITH r AS (INSERT INTO recipients (org_id, email) VALUES (?, 'writer@example.org') RETURNING id)
-		INSERT INTO conversations (org_id, inbox_id, recipient_id, channel, status, origin)
-		SELECT ?, ?, r.id, 'email', 'open', 'recipient' FROM r RETURNING id`, f.Demo.Org.ID, f.Demo.Org.ID, f.Demo.Inbox.ID).Scan(ctx, &convID); err != nil {
-		t.Fatal(err)
+	queued := emails()
+	resp, body = c.post("/chats", url.Values{"inbox": {itoa(f.Demo.Inbox.ID)}, "to": {"someone@example.org"}, "body": {"hello"}, "subject": {"Your booking"}})
+	if resp.StatusCode >= 400 {
+		t.Fatalf("start status %d\n%s", resp.StatusCode, body)
 	}
-	before = count()
-	resp, body = c.post("/chats/"+itoa(convID)+"/messages", url.Values{"body": {"thanks for writing"}})
-	d = doc(t, body)
-	if resp.StatusCode != http.StatusUnprocessableEntity {
+	var convID int64
+	if err := f.Store.DB().NewRaw(`SELECT c.id FROM conversations c JOIN email_threads t ON t.conversation_id = c.id
+		WHERE c.channel = 'email' AND t.subject = 'Your booking'`).Scan(ctx, &convID); err != nil {
+		t.Fatalf("no email conversation with the subject: %v", err)
+	}
+	if n := emails(); n != queued+1 {
+		t.Fatalf("%d email:send rows queued, want 1", n-queued)
+	}
+
+	resp, body = c.post("/chats/"+itoa(convID)+"/messages", url.Values{"body": {"one more thing"}})
+	if resp.StatusCode >= 400 {
 		t.Fatalf("reply status %d\n%s", resp.StatusCode, body)
 	}
-	if msg := d.Find("#composer-error-" + itoa(convID)).Text(); !strings.Contains(msg, unavailable) {
-		t.Fatalf("composer error %q", msg)
-	}
-	if v, _ := d.Find("textarea[name=body]").Html(); v != "thanks for writing" {
-		t.Fatalf("reply body not kept: %q", v)
-	}
-	if after := count(); after != before {
-		t.Fatalf("a refused email reply stored %d rows", after-before)
+	if n := emails(); n != queued+2 {
+		t.Fatalf("the reply queued %d email:send rows, want 1", n-queued-1)
 	}
 }
 

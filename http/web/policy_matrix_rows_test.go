@@ -51,6 +51,12 @@ var adminRows = []matrixRow{
 	{route: "POST /setup", path: "/setup", form: url.Values{"name": {"Matrix org"}, "location_name": {"HQ"}, "timezone": {"UTC"},
 		"admin_name": {"Matrix"}, "admin_email": {"setup-{n}@matrix.test"}, "admin_password": {"matrix password 1"}}, expect: "NNNNNNN"},
 
+	// Email unsubscribe links: the token is the credential, no session
+	// involved; an unknown one is not found, whoever asks (a live one:
+	// unsubscribe_test.go).
+	{route: "GET /unsubscribe/:token", path: "/unsubscribe/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", expect: "NNNNNNN"},
+	{route: "POST /unsubscribe/:token", path: "/unsubscribe/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", form: url.Values{"List-Unsubscribe": {"One-Click"}}, expect: "NNNNNNN"},
+
 	// Password links: an unknown token is not found, whoever asks.
 	{route: "GET /password/:token", path: "/password/no-such-token-matrix", expect: "NNNNNNN"},
 	{route: "POST /password/:token", path: "/password/no-such-token-matrix", form: url.Values{"password": {"matrix password 2"}}, expect: "NNNNNNN"},

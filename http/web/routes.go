@@ -38,6 +38,10 @@ func (s *Server) routes() error {
 	if sim := s.deps.Simulator; sim != nil {
 		app.Post("/simulator/vonage/sms/json", sim.VonageSend) // simulator.Path + "/sms/json"
 	}
+	// Email unsubscribe links (RFC 8058): the token is the credential; no
+	// session, no CSRF (unsubscribe.go).
+	app.Get(unsubscribePath, s.unsubscribePage)
+	app.Post(unsubscribePath, s.unsubscribe)
 
 	// API: bearer tokens (spec/api.md), before the session and CSRF checks;
 	// errors are problem details. The description needs no token; every

@@ -67,6 +67,14 @@
   document.addEventListener("htmx:sendError", function (e) { showRequestError(e, "Could not reach Parley — try again."); });
   document.addEventListener("htmx:timeout", function (e) { showRequestError(e, "Could not reach Parley — try again."); });
 
+  // The new-chat form's Subject field is for email: shown while the To
+  // looks like an email address.
+  document.addEventListener("input", function (e) {
+    var id = e.target.dataset ? e.target.dataset.subjectFor : "";
+    var field = id ? document.getElementById(id) : null;
+    if (field) { field.hidden = e.target.value.indexOf("@") < 0; }
+  });
+
   // Ctrl+Enter (⌘+Enter on a Mac) in the reply box sends; Enter alone
   // keeps its newline.
   document.addEventListener("keydown", function (e) {

@@ -1,0 +1,10 @@
+package views
+
+// UnsubscribeData is the email unsubscribe page (/unsubscribe/:token).
+type UnsubscribeData struct {
+	Token          string
+	Email, OrgName string
+	// Missing: no such link; Already: unsubscribed before this visit;
+	// Done: unsubscribed by this request.
+	Missing, Already, Done bool
+}
