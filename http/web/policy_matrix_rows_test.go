@@ -180,4 +180,15 @@ var apiRows = []matrixRow{
 	{route: "POST /api/v1/conversations/:id<int>/close", path: "/api/v1/conversations/{convB}/close", expect: "LOOOOON", prep: reopenB},
 	{route: "POST /api/v1/conversations/:id<int>/reopen", path: "/api/v1/conversations/{convA}/reopen", expect: "LNOOOON", prep: closeA},
 	{route: "POST /api/v1/conversations/:id<int>/reopen", path: "/api/v1/conversations/{convB}/reopen", expect: "LOOOOON", prep: closeB},
+
+	// An email's files and original (page and API): exactly who may see
+	// its conversation ({emailA}/{attA} in inbox A, {emailB}/{attB} in B).
+	{route: "GET /attachments/:id<int>", path: "/attachments/{attA}", expect: "LNOOOON"},
+	{route: "GET /attachments/:id<int>", path: "/attachments/{attB}", expect: "LOOOOON"},
+	{route: "GET /messages/:id<int>/original", path: "/messages/{emailA}/original", expect: "LNOOOON"},
+	{route: "GET /messages/:id<int>/original", path: "/messages/{emailB}/original", expect: "LOOOOON"},
+	{route: "GET /api/v1/attachments/:id<int>", path: "/api/v1/attachments/{attA}", expect: "LNOOOON"},
+	{route: "GET /api/v1/attachments/:id<int>", path: "/api/v1/attachments/{attB}", expect: "LOOOOON"},
+	{route: "GET /api/v1/messages/:id<int>/original", path: "/api/v1/messages/{emailA}/original", expect: "LNOOOON"},
+	{route: "GET /api/v1/messages/:id<int>/original", path: "/api/v1/messages/{emailB}/original", expect: "LOOOOON"},
 }

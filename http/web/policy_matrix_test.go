@@ -188,6 +188,8 @@ type matrixWorld struct {
 	targetEmail           string
 	tokenID               int64
 	link                  string // a password link's token (a user's reset)
+	// email: the email view's mails and files (policy_matrix_email_test.go).
+	email matrixEmail
 	// seqBefore is the latest event before the conversations were seeded.
 	seqBefore int64
 	// handlers are the registered routes; all adds the middleware (Use).
@@ -260,6 +262,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	}
 	w.convA, w.convB = start(f.Demo.Inbox.ID, uniquePhone()), start(w.inboxB, uniquePhone())
 	w.seedAdministration(t, mk)
+	w.seedEmailView(t)
 
 	w.rival = otherOrgUser(t, f)
 	w.emails[pRival], w.passwords[pRival] = "boss@rival.test", "rival password 1"
@@ -319,7 +322,7 @@ func (w *matrixWorld) setStatus(t *testing.T, id int64, status string) {
 // replacer fills a row's placeholders with the seed's ids.
 func (w *matrixWorld) replacer() *strings.Replacer {
 	d := w.f.Demo
-	return strings.NewReplacer("{convA}", itoa(w.convA), "{convB}", itoa(w.convB),
+	return strings.NewReplacer(append(w.email.placeholders(), "{convA}", itoa(w.convA), "{convB}", itoa(w.convB),
 		"{inboxA}", itoa(d.Inbox.ID), "{inboxB}", itoa(w.inboxB), "{numA}", w.numA, "{numB}", w.numB,
 		"{admin}", itoa(d.Admin.ID), "{agent}", itoa(d.Agent.ID), "{limited}", itoa(w.limitedID),
 		"{location}", itoa(d.Location.ID),
@@ -327,7 +330,7 @@ func (w *matrixWorld) replacer() *strings.Replacer {
 		"{recAphone}", w.recAphone, "{recBphone}", w.recBphone,
 		"{loc}", itoa(w.loc), "{inboxC}", itoa(w.inboxC), "{inboxDel}", itoa(w.inboxDel),
 		"{closure}", itoa(w.closure), "{target}", itoa(w.targetID), "{targetEmail}", w.targetEmail,
-		"{token}", itoa(w.tokenID), "{link}", w.link, "{run}", runID, "{rivalInbox}", itoa(w.rival.inboxID), "{rivalUser}", itoa(w.rival.userID), "{n}", itoa(phoneSeq.Add(1)))
+		"{token}", itoa(w.tokenID), "{link}", w.link, "{run}", runID, "{rivalInbox}", itoa(w.rival.inboxID), "{rivalUser}", itoa(w.rival.userID), "{n}", itoa(phoneSeq.Add(1)))...)
 }
 
 // outcome classifies a response as the matrix's letters do.
