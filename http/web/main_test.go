@@ -49,6 +49,7 @@ type serverOpts struct {
 	// callbacks builds the provider callbacks from what serve hands them.
 	callbacks func(*models.Store, *web.Publisher) web.ProviderCallbacks
 	simulator web.Simulator
+	mailbox   web.Mailbox
 	pubQueue  int  // the publisher's queue (0: the default)
 	pubIdle   bool // the publisher does not run (its queue only fills)
 	socket    web.SocketOptions
@@ -125,6 +126,9 @@ func newFixtureWith(t *testing.T, o serverOpts) *fixture {
 	}
 	deps := web.Deps{Config: cfg, Store: serverStore, Redis: rdb, Queue: qopt, Hub: h, Publisher: pub,
 		Simulator: o.simulator, Metrics: prometheus.NewRegistry(), Logger: testLogger(), Socket: o.socket}
+	if o.mailbox != nil {
+		deps.Mailbox = o.mailbox
+	}
 	if o.callbacks != nil {
 		deps.Callbacks = o.callbacks(serverStore, pub)
 	}

@@ -25,6 +25,9 @@ func enableTarget(t *testing.T, w *matrixWorld) {
 func disableTarget(t *testing.T, w *matrixWorld) {
 	w.exec(t, "UPDATE users SET disabled_at = now() WHERE id = ?", w.targetID)
 }
+func inboxBEmail(t *testing.T, w *matrixWorld) {
+	w.exec(t, "UPDATE inboxes SET email_address = ? WHERE id = ?", matrixInboxBEmail, w.inboxB)
+}
 func unrevokeToken(t *testing.T, w *matrixWorld) {
 	w.exec(t, "UPDATE api_tokens SET revoked_at = NULL WHERE id = ?", w.tokenID)
 }
@@ -121,6 +124,16 @@ var adminRows = []matrixRow{
 	{route: "POST /settings/team/:id<int>", path: "/settings/team/{target}", form: url.Values{"name": {"Matrix target"}, "email": {"{targetEmail}"}, "role": {"agent"}, "access": {"chosen"}, "inbox_ids": {"{rivalInbox}"}}, expect: "LNNNINN"},
 	{route: "POST /chats/:id<int>/recipient", path: "/chats/{convA}/recipient", form: url.Values{"name": {"Matrix A"}}, expect: "LNOOOON"},
 	{route: "POST /chats/:id<int>/recipient", path: "/chats/{convB}/recipient", form: url.Values{"name": {"Matrix B"}}, expect: "LOOOOON"},
+
+	// The mailbox simulator (built in when no mail relay is set), like the
+	// phone: mail to or from an inbox the user may not see is unknown.
+	// Mail 1 is from inbox A, mail 2 from inbox B (matrixMailbox).
+	{route: "GET /simulator/mailbox", path: "/simulator/mailbox?address=" + matrixPerson + "&open=1", expect: "LOOOOOO"},
+	{route: "GET /simulator/mailbox/list", path: "/simulator/mailbox/list?address=" + matrixPerson, expect: "LOOOOOO"},
+	{route: "POST /simulator/mailbox/send", path: "/simulator/mailbox/send", form: url.Values{"address": {matrixPerson}, "to": {demoInboxEmail}, "text": {"matrix mail"}}, expect: "LNOOOON"},
+	{route: "POST /simulator/mailbox/send", path: "/simulator/mailbox/send", form: url.Values{"address": {matrixPerson}, "to": {matrixInboxBEmail}, "text": {"matrix mail"}}, expect: "LOOOOON", prep: inboxBEmail},
+	{route: "POST /simulator/mailbox/reply", path: "/simulator/mailbox/reply", form: url.Values{"address": {matrixPerson}, "id": {"1"}, "text": {"matrix reply"}}, expect: "LNOOOON"},
+	{route: "POST /simulator/mailbox/reply", path: "/simulator/mailbox/reply", form: url.Values{"address": {matrixPerson}, "id": {"2"}, "text": {"matrix reply"}}, expect: "LOOOOON", prep: inboxBEmail},
 }
 
 // apiRows: the API's resources, each as the page that does the same thing.

@@ -204,7 +204,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	t.Cleanup(hook.Close)
 	sim := simulator.New(simulator.Config{BaseURL: hook.URL, APIKey: "simkey01", APISecret: "simsecret", Logger: testLogger()})
 	var app *fiber.App
-	f := newFixtureWith(t, serverOpts{simulator: sim,
+	f := newFixtureWith(t, serverOpts{simulator: sim, mailbox: matrixMailbox(t),
 		callbacks: func(st *models.Store, pub *web.Publisher) web.ProviderCallbacks {
 			return webhook.New(webhook.Config{}, st, pub, nil, testLogger())
 		},

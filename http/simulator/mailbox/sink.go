@@ -103,12 +103,12 @@ func (m *Mailbox) parse(raw []byte) *Mail {
 		h = in.Header
 		ml.Subject, ml.Text = in.Subject, in.Text
 	}
-	ml.From, ml.To, ml.Date = decodeHeader(h.Get("From")), decodeHeader(h.Get("To")), h.Get("Date")
+	ml.From, ml.To, ml.Date = addressList(h.Get("From")), addressList(h.Get("To")), oneLine(h.Get("Date"))
 	ml.MessageID, ml.InReplyTo = oneLine(h.Get("Message-Id")), oneLine(h.Get("In-Reply-To"))
 	ml.References = oneLine(strings.Join(h.Values("References"), " "))
 	ml.ReplyTo, ml.AutoSubmitted = decodeHeader(h.Get("Reply-To")), oneLine(h.Get("Auto-Submitted"))
 	ml.ListUnsubscribe = oneLine(h.Get("List-Unsubscribe"))
-	if a, err := mail.ParseAddress(ml.From); err == nil {
+	if a, err := mail.ParseAddress(decodeHeader(h.Get("From"))); err == nil {
 		ml.FromName, ml.FromAddr = a.Name, strings.ToLower(a.Address)
 	}
 	ml.ReplyAddr = ml.FromAddr
@@ -124,6 +124,20 @@ func decodeHeader(v string) string {
 		v = d
 	}
 	return oneLine(v)
+}
+
+// addressList is an address header as a person reads it: each address as
+// Name <addr>, without the quoting of the wire; undecodable ones as they are.
+func addressList(v string) string {
+	list, err := (&mail.AddressParser{WordDecoder: &mime.WordDecoder{}}).ParseList(v)
+	if err != nil {
+		return decodeHeader(v)
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = mailboxString(a.Name, a.Address)
+	}
+	return strings.Join(out, ", ")
 }
 
 // oneLine unfolds a header value onto one line.
