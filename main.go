@@ -33,6 +33,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/channels/email/smtpd"
 	"github.com/parley-chat/parley/channels/sms"
 	"github.com/parley-chat/parley/config"
 	"github.com/parley-chat/parley/http/simulator"
@@ -155,7 +156,8 @@ type parts struct {
 	pub    *web.Publisher // every live change, whatever made it
 	relay  *jobs.Relay
 	worker *jobs.Worker
-	web    *web.Server // nil for `parley worker`
+	web    *web.Server   // nil for `parley worker`
+	smtp   *smtpd.Server // the inbound SMTP listener; nil when off or for `parley worker`
 
 	closers []func() error // in the order built
 }
@@ -261,6 +263,13 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	if sim != nil { // a nil *Simulator in the interface would look present
 		deps.Simulator = sim
 	}
+	recv := emailReceiver(cfg, p.store, p.pub, p.relay.Kick, log)
+	if p.smtp, err = emailListener(cfg, p.store, recv, log); err != nil {
+		return nil, err
+	}
+	if p.smtp != nil {
+		p.onClose(p.smtp.Close)
+	}
 	if p.web, err = web.New(deps); err != nil {
 		return nil, err
 	}
@@ -283,6 +292,9 @@ func (p *parts) run(ctx context.Context) error {
 	g.Go(func() error { return p.relay.Run(gctx) })
 	if p.cfg.PprofAddr != "" {
 		g.Go(func() error { return web.ServePprof(gctx, p.cfg.PprofAddr) })
+	}
+	if p.smtp != nil {
+		g.Go(func() error { return p.serveEmail(gctx) })
 	}
 	if p.web != nil {
 		g.Go(func() error {
