@@ -80,7 +80,7 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg  Config
 	srv  *smtp.Server
-	ln   net.Listener
+	ln   *limitListener
 	log  *slog.Logger
 	done chan struct{}
 }
@@ -128,8 +128,8 @@ func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	if err := s.srv.Shutdown(sctx); err != nil {
-		// Idle clients still connected: close them.
-		_ = s.srv.Close()
+		// The grace ran out with clients still connected: close them.
+		s.ln.closeConns()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("smtpd: serve: %w", err)
@@ -143,7 +143,9 @@ func (s *Server) Close() error {
 	if errors.Is(err, smtp.ErrServerClosed) {
 		err = nil
 	}
-	// srv.Close closes only listeners Serve registered.
+	// srv.Close closes only listeners Serve registered, and no
+	// connection once Shutdown ran.
+	s.ln.closeConns()
 	if cerr := s.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
 		err = cerr
 	}
