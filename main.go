@@ -256,14 +256,17 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	// still answered only after its own commit.
 	inbound := webhook.NewBatcher(p.store, webhook.BatcherOptions{}, log)
 	p.onClose(func() error { inbound.Close(); return nil })
+	// Inbound email, from the SMTP listener or the webhook, is stored
+	// through one receiver (main_email_listener.go).
+	recv := emailReceiver(cfg, p.store, p.pub, p.relay.Kick, log)
 	deps := web.Deps{Config: cfg, Store: p.store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: p.hub, Logger: log,
 		Publisher: p.pub, Outbox: p.relay,
-		Callbacks: webhook.New(webhookConfig(cfg), inbound, p.pub, p.relay.Kick, log)}
+		Callbacks: webhook.New(webhookConfig(cfg), inbound, p.pub, p.relay.Kick, log).
+			WithEmail(webhook.EmailConfig{Secret: cfg.EmailWebhookSecret, Domain: cfg.EmailDomain}, recv, p.store)}
 	deps.Version = buildVersion()
 	if sim != nil { // a nil *Simulator in the interface would look present
 		deps.Simulator = sim
 	}
-	recv := emailReceiver(cfg, p.store, p.pub, p.relay.Kick, log)
 	if p.smtp, err = emailListener(cfg, p.store, recv, log); err != nil {
 		return nil, err
 	}
