@@ -116,7 +116,7 @@ Commands:
   org       create --name N --admin-email E --admin-password P [--admin-name --location --timezone]
   operator  add EMAIL | remove EMAIL: who operates the instance
   token     create --email E --name N: print a new API token alone
-  bench     the load tool: fanout | idle | inbound | chats (loopback only, bounded)
+  bench     the load tool: fanout | idle | inbound | chats | email (loopback only, bounded)
   version   print the version
 
 Run "parley <command> --help" for a command's flags.`
