@@ -100,6 +100,8 @@ type fixture struct {
 type options struct {
 	cfg       smtpd.Config
 	recvStore receive.Store // the receiver's store (default: the live one)
+	// parseBounce stands in for email.ParseBounce (nil: the real one).
+	parseBounce func([]byte) (*email.Bounce, error)
 }
 
 func newFixture(t testing.TB, o options) *fixture {
@@ -111,7 +113,7 @@ func newFixture(t testing.TB, o options) *fixture {
 		rs = o.recvStore
 	}
 	recv := receive.New(receive.Config{Domain: domain, Limits: email.Limits{MaxBytes: o.cfg.MaxBytes},
-		Logger: testLogger()}, rs, f.rec)
+		ParseBounce: o.parseBounce, Logger: testLogger()}, rs, f.rec)
 	cfg := o.cfg
 	cfg.Addr, cfg.Domain, cfg.Logger = "127.0.0.1:0", domain, testLogger()
 	srv, err := smtpd.New(cfg, st, recv)
