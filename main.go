@@ -33,6 +33,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
+	"github.com/parley-chat/parley/channels/email/smtpd"
 	"github.com/parley-chat/parley/channels/sms"
 	"github.com/parley-chat/parley/config"
 	"github.com/parley-chat/parley/http/simulator"
@@ -116,7 +117,7 @@ Commands:
   org       create --name N --admin-email E --admin-password P [--admin-name --location --timezone]
   operator  add EMAIL | remove EMAIL: who operates the instance
   token     create --email E --name N: print a new API token alone
-  bench     the load tool: fanout | idle | inbound | chats (loopback only, bounded)
+  bench     the load tool: fanout | idle | inbound | chats | email (loopback only, bounded)
   version   print the version
 
 Run "parley <command> --help" for a command's flags.`
@@ -156,7 +157,8 @@ type parts struct {
 	pub    *web.Publisher // every live change, whatever made it
 	relay  *jobs.Relay
 	worker *jobs.Worker
-	web    *web.Server // nil for `parley worker`
+	web    *web.Server   // nil for `parley worker`
+	smtp   *smtpd.Server // the inbound SMTP listener; nil when off or for `parley worker`
 	// mailbox is the mailbox simulator (serve, without a mail relay).
 	mailbox *mailbox.Mailbox
 
@@ -271,15 +273,25 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, withWeb bo
 	// still answered only after its own commit.
 	inbound := webhook.NewBatcher(p.store, webhook.BatcherOptions{}, log)
 	p.onClose(func() error { inbound.Close(); return nil })
+	// Inbound email, from the SMTP listener or the webhook, is stored
+	// through one receiver (main_email_listener.go).
+	recv := emailReceiver(cfg, p.store, p.pub, p.relay.Kick, log)
 	deps := web.Deps{Config: cfg, Store: p.store, Redis: rdb, Queue: queueOpt, Metrics: reg, Hub: p.hub, Logger: log,
 		Publisher: p.pub, Outbox: p.relay,
-		Callbacks: webhook.New(webhookConfig(cfg), inbound, p.pub, p.relay.Kick, log)}
+		Callbacks: webhook.New(webhookConfig(cfg), inbound, p.pub, p.relay.Kick, log).
+			WithEmail(webhook.EmailConfig{Secret: cfg.EmailWebhookSecret, Domain: cfg.EmailDomain}, recv, p.store)}
 	deps.Version = buildVersion()
 	if sim != nil { // a nil *Simulator in the interface would look present
 		deps.Simulator = sim
 	}
 	if p.mailbox != nil { // likewise
 		deps.Mailbox = p.mailbox
+	}
+	if p.smtp, err = emailListener(cfg, p.store, recv, log); err != nil {
+		return nil, err
+	}
+	if p.smtp != nil {
+		p.onClose(p.smtp.Close)
 	}
 	if p.web, err = web.New(deps); err != nil {
 		return nil, err
@@ -306,6 +318,9 @@ func (p *parts) run(ctx context.Context) error {
 	}
 	if p.cfg.PprofAddr != "" {
 		g.Go(func() error { return web.ServePprof(gctx, p.cfg.PprofAddr) })
+	}
+	if p.smtp != nil {
+		g.Go(func() error { return p.serveEmail(gctx) })
 	}
 	if p.web != nil {
 		g.Go(func() error {

@@ -25,4 +25,9 @@ func (p *parts) buildMailbox(withWeb bool) error {
 // smtpListenerAddr is where the mailbox delivers what its person writes
 // and its bounces: the bound address of Parley's SMTP listener, "" while
 // there is none (the page then says the mail was not delivered).
-func (p *parts) smtpListenerAddr() string { return "" }
+func (p *parts) smtpListenerAddr() string {
+	if p.smtp == nil {
+		return ""
+	}
+	return p.smtp.Addr()
+}

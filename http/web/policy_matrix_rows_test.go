@@ -49,6 +49,10 @@ func noMatrixClosures(t *testing.T, w *matrixWorld) {
 
 // adminRows: settings, team, profile, password links, first run, operators, recipients.
 var adminRows = []matrixRow{
+	// Inbound email from a provider: a shared secret, no user involved
+	// (off without PARLEY_EMAIL_WEBHOOK_SECRET: 404 for everyone).
+	{route: "POST /webhooks/email/inbound", path: "/webhooks/email/inbound", form: url.Values{}, expect: "SSSSSSS"},
+
 	// First run: once an organization exists there is nothing to set up.
 	{route: "GET /setup", path: "/setup", expect: "NNNNNNN"},
 	{route: "POST /setup", path: "/setup", form: url.Values{"name": {"Matrix org"}, "location_name": {"HQ"}, "timezone": {"UTC"},

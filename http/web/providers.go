@@ -10,7 +10,15 @@ type ProviderCallbacks interface {
 	VonageInbound(c *fiber.Ctx) error
 	// VonageStatus applies a delivery receipt.
 	VonageStatus(c *fiber.Ctx) error
+	// EmailInbound stores an email an inbound-parse provider posts
+	// (authenticated by PARLEY_EMAIL_WEBHOOK_SECRET; 404 without one).
+	EmailInbound(c *fiber.Ctx) error
 }
+
+// emailBodyLimiter is what ProviderCallbacks may also have: the largest
+// body the inbound email webhook takes (0: off). The web server admits
+// bodies that large on that route alone.
+type emailBodyLimiter interface{ EmailBodyLimit() int }
 
 // Simulator is the built-in stand-in for Vonage (http/simulator).
 type Simulator interface {

@@ -17,6 +17,9 @@ import (
 func (s *Server) routes() error {
 	app := s.app
 	app.Use(s.observe)
+	if bodyLimit(s.deps.Callbacks) > BodyLimit {
+		app.Use(s.limitBodies)
+	}
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
 
 	// Operations: no session, no CSRF (/metrics may want a bearer token).
@@ -34,6 +37,8 @@ func (s *Server) routes() error {
 			app.Add(m, "/webhooks/vonage/inbound", cb.VonageInbound)
 			app.Add(m, "/webhooks/vonage/status", cb.VonageStatus)
 		}
+		// Inbound email from a provider's inbound parse: a shared secret.
+		app.Post(emailWebhookPath, cb.EmailInbound)
 	}
 	if sim := s.deps.Simulator; sim != nil {
 		app.Post("/simulator/vonage/sms/json", sim.VonageSend) // simulator.Path + "/sms/json"

@@ -150,7 +150,7 @@ func New(d Deps) (*Server, error) {
 		// Paths match as written: "/API/v1/me" must not reach the API's
 		// handlers past the checks that look for "/api/v1" (api.go).
 		CaseSensitive: true,
-		BodyLimit:     BodyLimit,
+		BodyLimit:     bodyLimit(d.Callbacks), // BodyLimit but on the email webhook (email_webhook.go)
 		ReadTimeout:   30 * time.Second,
 		WriteTimeout:  30 * time.Second,
 		IdleTimeout:   2 * time.Minute,

@@ -41,6 +41,7 @@ type Handler struct {
 	notify Notifier
 	kick   func() // wakes the outbox relay after work was queued
 	log    *slog.Logger
+	email  *emailInbound // the inbound email webhook (nil: off; email.go)
 }
 
 // New builds the callbacks' handler. kick may be nil.

@@ -12,6 +12,10 @@
 //	inbound B2: signed Vonage webhooks at a fixed rate while N agent
 //	        sockets watch the inbox's chats list; webhook response time,
 //	        webhook-to-screen latency, losses
+//	email   N messages over SMTP from C concurrent clients to the
+//	        listener, agent sockets watching the chats list; messages/s
+//	        committed, listener-to-screen latency; the ceiling is an
+//	        in-process SMTP listener that discards
 //	chats   B5, B6: the Chats page, its searches and the Recipients
 //	        search on generated data (100k conversations, 1M messages),
 //	        for one or more binaries in turn; the ceiling is the store alone
@@ -51,7 +55,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("loadtest: name a scenario: fanout, idle, inbound or chats")
+		return errors.New("loadtest: name a scenario: fanout, idle, inbound, chats or email")
 	}
 	scenario, args := args[0], args[1:]
 	switch scenario {
@@ -63,6 +67,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runInboundCmd(ctx, args, stdout, stderr)
 	case "chats":
 		return runChatsCmd(ctx, args, stdout, stderr)
+	case "email":
+		return runEmailCmd(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -80,6 +86,9 @@ Scenarios:
            the chats list; webhook response time, webhook-to-screen latency
   chats    B5, B6: the Chats page and searches on generated data (100k
            conversations, 1M messages), each -bin in turn, and the store alone
+  email    N messages over SMTP from C clients to the listener, agent sockets
+           watching; messages/s committed, listener-to-screen latency, and the
+           ceiling (an in-process SMTP listener that discards)
 
 Run "parley bench <scenario> -h" for its flags. fanout and idle measure Parley
 and, in the same run, the ceiling (a minimal coder/websocket fan-out server);
