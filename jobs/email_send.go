@@ -25,6 +25,7 @@ type EmailSender interface {
 // EmailStore is what sending email needs from the database.
 type EmailStore interface {
 	ClaimEmail(ctx context.Context, msgID int64) (*models.OutboundEmail, *models.Change, error)
+	PrepareEmail(ctx context.Context, msgID int64, sent models.SentEmail) (models.SentEmail, error)
 	RecordEmailSent(ctx context.Context, msgID int64, sent models.SentEmail) (*models.Change, error)
 	RecordSendFailed(ctx context.Context, msgID int64, reason string) (*models.Change, error)
 	MarkOutboxDone(ctx context.Context, id int64, lastErr string) error
@@ -84,8 +85,15 @@ func (h *emailSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// Nothing a retry would change (an address Build refuses).
 		return h.fail(ctx, p, "Could not build the email: "+err.Error(), fmt.Errorf("jobs: email %d: %w: %w", p.MessageID, err, asynq.SkipRetry))
 	}
+	// Stored before it is sent: its return path must be known when a
+	// bounce comes back, and a retry sends what the first attempt built.
+	sent.Raw = raw
+	if sent, err = h.store.PrepareEmail(ctx, p.MessageID, sent); err != nil {
+		h.release(ctx, p.MessageID)
+		return err
+	}
 	env := email.Envelope{From: email.BounceAddress(sent.BounceToken, h.cfg.Domain), To: []string{out.To}}
-	err = h.sender.Send(ctx, env, raw)
+	err = h.sender.Send(ctx, env, sent.Raw)
 	var rejected *email.RejectedError
 	if errors.As(err, &rejected) {
 		return h.fail(ctx, p, rejected.Reason(), fmt.Errorf("jobs: email %d: %v: %w", p.MessageID, err, asynq.SkipRetry))

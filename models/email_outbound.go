@@ -175,11 +175,14 @@ func (s *Store) RecordEmailSent(ctx context.Context, msgID int64, sent SentEmail
 			return fmt.Errorf("insert email: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // recorded before
+			em.Raw = nil // prepared before it was sent (PrepareEmail)
 		}
 		if _, err := tx.NewRaw(`UPDATE messages SET provider = ?, sent_at = coalesce(sent_at, now()) WHERE id = ?`,
 			ProviderEmail, m.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("record provider: %w", err)
+		}
+		if m.Status == MsgSent || m.Status == MsgDelivered || m.Status == MsgFailed {
+			return nil // recorded before, or failed (a bounce can beat the relay's answer)
 		}
 		if ch, err = setMessageStatus(ctx, tx, m, MsgSent, ""); err != nil {
 			return err
@@ -198,6 +201,49 @@ func (s *Store) RecordEmailSent(ctx context.Context, msgID int64, sent SentEmail
 		return nil, fmt.Errorf("store: record email sent: %w", err)
 	}
 	return ch, nil
+}
+
+// PrepareEmail stores what an email is about to go out as (its
+// email_messages row: Message-ID, return-path token, raw bytes) before it
+// is handed to the relay, and returns what is stored: the prepared email
+// of an earlier attempt when there was one, so a retry sends the same
+// Message-ID and return path. A bounce can then come back (and its
+// return path be accepted by the listener) before the relay has even
+// answered, as the mailbox simulator's do.
+func (s *Store) PrepareEmail(ctx context.Context, msgID int64, sent SentEmail) (SentEmail, error) {
+	if sent.HeaderID == "" || !validBounceToken(sent.BounceToken) {
+		return sent, fmt.Errorf("store: prepare email: message %d: no message id or a bad bounce token", msgID)
+	}
+	refs := sent.References
+	if refs == nil {
+		refs = []string{}
+	}
+	var stored EmailMessage
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		var orgID int64
+		if err := tx.NewRaw(`SELECT org_id FROM messages WHERE id = ? AND direction = 'outbound' AND channel = ?`,
+			msgID, ChannelEmail).Scan(ctx, &orgID); err != nil {
+			return notFound("message", err)
+		}
+		em := &EmailMessage{MessageID: msgID, OrgID: orgID, HeaderID: sent.HeaderID, InReplyTo: sent.InReplyTo,
+			References: refs, Subject: storable(sent.Subject), FromAddr: sent.From, ToAddr: sent.To,
+			BounceToken: &sent.BounceToken, Raw: sent.Raw}
+		if _, err := tx.NewInsert().Model(em).ModelTableExpr("email_messages").On("CONFLICT (message_id) DO NOTHING").
+			Exec(ctx); err != nil {
+			return fmt.Errorf("insert email: %w", err)
+		}
+		return tx.NewSelect().Model(&stored).ModelTableExpr("email_messages AS email_message").
+			Where("message_id = ?", msgID).Scan(ctx)
+	})
+	if err != nil {
+		return sent, fmt.Errorf("store: prepare email: %w", err)
+	}
+	out := SentEmail{HeaderID: stored.HeaderID, InReplyTo: stored.InReplyTo, References: stored.References,
+		Subject: stored.Subject, From: stored.FromAddr, To: stored.ToAddr, Raw: stored.Raw}
+	if stored.BounceToken != nil {
+		out.BounceToken = *stored.BounceToken
+	}
+	return out, nil
 }
 
 // validBounceToken: a token email.NewToken could have made.
