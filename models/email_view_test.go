@@ -154,10 +154,10 @@ func TestEmailViewOneQuery(t *testing.T) {
 		}
 	}
 	hook := &countHook{}
-	f.st.DB().AddQueryHook(hook)
+	counted := models.NewStore(f.st.DB().WithQueryHook(hook))
 	count := func(convID int64) int64 {
 		hook.n.Store(0)
-		evs, err := f.st.Timeline(ctx, f.admin, convID, 0)
+		evs, err := counted.Timeline(ctx, f.admin, convID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
