@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/channels/email"
 	"github.com/uptrace/bun"
@@ -64,51 +65,70 @@ func (s *Store) ReleaseEmailClaim(ctx context.Context, msgID int64) error {
 }
 
 // outboundEmail reads the rest of a claimed email: names, thread,
-// threading headers and unsubscribe token.
+// threading headers and unsubscribe token. The common case is one read
+// (outboundEmailQuery, no transaction); a conversation without a thread
+// yet or a recipient without a token takes a transaction that makes them.
 func (s *Store) outboundEmail(ctx context.Context, c *claimed) (*OutboundEmail, error) {
-	out := &OutboundEmail{MessageID: c.MessageID, From: c.From, To: c.To, Body: c.Body, Automated: automation(c)}
-	err := s.inTx(ctx, func(tx bun.Tx) error {
-		var row struct {
-			OrgID       int64   `bun:"org_id"`
-			ConvID      int64   `bun:"conversation_id"`
-			RecipientID int64   `bun:"recipient_id"`
-			InboxName   string  `bun:"inbox_name"`
-			RcptName    string  `bun:"rcpt_name"`
-			Unsubscribe *string `bun:"unsubscribe_token"`
-		}
-		if err := tx.NewRaw(`SELECT m.org_id, m.conversation_id, c.recipient_id, i.name AS inbox_name, r.name AS rcpt_name, r.unsubscribe_token
-			FROM messages m JOIN conversations c ON c.id = m.conversation_id
-			JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id
-			WHERE m.id = ?`, c.MessageID).Scan(ctx, &row); err != nil {
-			return notFound("message", err)
-		}
-		out.FromName, out.ToName = row.InboxName, row.RcptName
-		thread, err := ensureEmailThread(ctx, tx, row.OrgID, row.ConvID, "")
+	var rows []outboundEmailRow
+	if err := s.prepared(ctx, &rows, outboundEmailQuery, c.MessageID); err != nil {
+		return nil, fmt.Errorf("read email: %w", err)
+	}
+	if len(rows) != 1 {
+		return nil, fmt.Errorf("message %d: %w", c.MessageID, ErrNotFound)
+	}
+	row := rows[0]
+	if row.Token == nil || row.Unsubscribe == nil {
+		err := s.inTx(ctx, func(tx bun.Tx) error {
+			thread, err := ensureEmailThread(ctx, tx, row.OrgID, row.ConvID, "")
+			if err != nil {
+				return err
+			}
+			row.Token, row.Subject = &thread.Token, &thread.Subject
+			tok, err := ensureUnsubscribeToken(ctx, tx, row.RecipientID)
+			row.Unsubscribe = &tok
+			return err
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out.ThreadToken, out.Subject = thread.Token, thread.Subject
-		if row.Unsubscribe != nil {
-			out.UnsubscribeToken = *row.Unsubscribe
-		} else if out.UnsubscribeToken, err = ensureUnsubscribeToken(ctx, tx, row.RecipientID); err != nil {
-			return err
-		}
-		var last []EmailMessage
-		if err := tx.NewRaw(`SELECT em.header_id, em.refs FROM email_messages em JOIN messages m ON m.id = em.message_id
-			WHERE m.conversation_id = ? AND em.message_id <> ? ORDER BY em.message_id DESC LIMIT 1`,
-			row.ConvID, c.MessageID).Scan(ctx, &last); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("thread's last email: %w", err)
-		}
-		if len(last) == 1 {
-			out.InReplyTo, out.References = last[0].HeaderID, last[0].References
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	out := &OutboundEmail{MessageID: c.MessageID, From: c.From, To: c.To, Body: c.Body, Automated: automation(c),
+		FromName: row.InboxName, ToName: row.RcptName, ThreadToken: *row.Token, UnsubscribeToken: *row.Unsubscribe,
+		References: row.Refs}
+	if row.Subject != nil {
+		out.Subject = *row.Subject
+	}
+	if row.InReplyTo != nil {
+		out.InReplyTo = *row.InReplyTo
 	}
 	return out, nil
 }
+
+// outboundEmailRow is outboundEmailQuery's row.
+type outboundEmailRow struct {
+	OrgID       int64    `bun:"org_id"`
+	ConvID      int64    `bun:"conversation_id"`
+	RecipientID int64    `bun:"recipient_id"`
+	InboxName   string   `bun:"inbox_name"`
+	RcptName    string   `bun:"rcpt_name"`
+	Unsubscribe *string  `bun:"unsubscribe_token"`
+	Token       *string  `bun:"token"`
+	Subject     *string  `bun:"subject"`
+	InReplyTo   *string  `bun:"in_reply_to"`
+	Refs        []string `bun:"refs,array"`
+}
+
+// outboundEmailQuery reads, for message $1, its names, its thread, its
+// recipient's unsubscribe token and the newest other email of its
+// conversation (what it answers: In-Reply-To and References).
+const outboundEmailQuery = `SELECT m.org_id, m.conversation_id, c.recipient_id, i.name AS inbox_name, r.name AS rcpt_name,
+		r.unsubscribe_token, t.token, t.subject, last.header_id AS in_reply_to, last.refs
+	FROM messages m JOIN conversations c ON c.id = m.conversation_id
+	JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id
+	LEFT JOIN email_threads t ON t.conversation_id = c.id
+	LEFT JOIN LATERAL (SELECT em.header_id, em.refs FROM messages m2 JOIN email_messages em ON em.message_id = m2.id
+		WHERE m2.conversation_id = c.id AND m2.id <> m.id ORDER BY m2.id DESC LIMIT 1) AS last ON true
+	WHERE m.id = $1`
 
 // automation is the Auto-Submitted kind of a claimed message: a person's
 // has none; an automation's answers the recipient (auto-replied) when it
@@ -148,8 +168,11 @@ type SentEmail struct {
 
 // RecordEmailSent stores what an email went out as (its email_messages
 // row: headers, return-path token, the raw bytes) and moves it to sent
-// with its message_status event, in one commit. Recording it again (a
-// retry after a lost answer) changes nothing and returns no change.
+// with its message_status event, in one statement (its own transaction,
+// one round trip; the conversation row for agents' screens is read after
+// the commit, as RecordSent does). The email row PrepareEmail wrote
+// before the send is kept as it is. Recording it again (a retry after a
+// lost answer) changes nothing and returns no change.
 func (s *Store) RecordEmailSent(ctx context.Context, msgID int64, sent SentEmail) (*Change, error) {
 	if sent.HeaderID == "" || !validBounceToken(sent.BounceToken) {
 		return nil, fmt.Errorf("store: record email sent: message %d: no message id or a bad bounce token", msgID)
@@ -158,50 +181,81 @@ func (s *Store) RecordEmailSent(ctx context.Context, msgID int64, sent SentEmail
 	if refs == nil {
 		refs = []string{}
 	}
-	var ch *Change
-	err := s.inTx(ctx, func(tx bun.Tx) error {
-		ch = nil
-		m := new(Message)
-		if err := tx.NewSelect().Model(m).Where("id = ? AND direction = 'outbound' AND channel = ?", msgID, ChannelEmail).
-			For("UPDATE").Scan(ctx); err != nil {
-			return notFound("message", err)
-		}
-		em := &EmailMessage{MessageID: m.ID, OrgID: m.OrgID, HeaderID: sent.HeaderID, InReplyTo: sent.InReplyTo,
-			References: refs, Subject: storable(sent.Subject), FromAddr: sent.From, ToAddr: sent.To,
-			BounceToken: &sent.BounceToken, Raw: sent.Raw}
-		res, err := tx.NewInsert().Model(em).ModelTableExpr("email_messages").On("CONFLICT (message_id) DO NOTHING").
-			Returning("created_at").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("insert email: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			em.Raw = nil // prepared before it was sent (PrepareEmail)
-		}
-		if _, err := tx.NewRaw(`UPDATE messages SET provider = ?, sent_at = coalesce(sent_at, now()) WHERE id = ?`,
-			ProviderEmail, m.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("record provider: %w", err)
-		}
-		if m.Status == MsgSent || m.Status == MsgDelivered || m.Status == MsgFailed {
-			return nil // recorded before, or failed (a bounce can beat the relay's answer)
-		}
-		if ch, err = setMessageStatus(ctx, tx, m, MsgSent, ""); err != nil {
-			return err
-		}
-		if ch != nil {
-			em.Raw = nil
-			for i := range ch.Events {
-				if ch.Events[i].Message != nil {
-					ch.Events[i].Message.Email = em
-				}
-			}
-		}
-		return nil
-	})
+	var rows []struct {
+		Message
+		OldStatus      string     `bun:"old_status"`
+		EmailCreatedAt time.Time  `bun:"email_created_at"`
+		EventID        *int64     `bun:"event_id"`
+		EventInboxID   *int64     `bun:"event_inbox_id"`
+		EventCreatedAt *time.Time `bun:"event_created_at"`
+	}
+	subject := storable(sent.Subject)
+	err := s.prepared(ctx, &rows, recordEmailSentQuery, msgID, sent.HeaderID, sent.InReplyTo, refs, subject,
+		sent.From, sent.To, sent.BounceToken, sent.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("store: record email sent: %w", err)
 	}
-	return ch, nil
+	if len(rows) == 0 {
+		// Recorded before, or no such email.
+		exists, err := s.db.NewSelect().Model((*Message)(nil)).
+			Where("id = ? AND direction = 'outbound' AND channel = ?", msgID, ChannelEmail).Exists(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: record email sent: %w", err)
+		}
+		if !exists {
+			return nil, fmt.Errorf("store: record email sent: message %d: %w", msgID, ErrNotFound)
+		}
+		return nil, nil
+	}
+	row := rows[0]
+	if row.EventID == nil {
+		return nil, nil // past sent already (a bounce came first): nothing new to show
+	}
+	m := row.Message
+	m.Email = &EmailMessage{MessageID: m.ID, OrgID: m.OrgID, HeaderID: sent.HeaderID, InReplyTo: sent.InReplyTo,
+		References: refs, Subject: subject, FromAddr: sent.From, ToAddr: sent.To, BounceToken: &sent.BounceToken,
+		CreatedAt: row.EmailCreatedAt}
+	ev := Event{ID: *row.EventID, OrgID: m.OrgID, InboxID: *row.EventInboxID, ConversationID: m.ConversationID,
+		Kind: EvMessageStatus, MessageID: &m.ID, Detail: map[string]any{"status": MsgSent}, CreatedAt: *row.EventCreatedAt,
+		Message: &m}
+	conv, err := loadConversationRow(ctx, s.db.DB, m.OrgID, m.ConversationID)
+	if err != nil {
+		return nil, nil // recorded; screens pick the event up on their next resume
+	}
+	return &Change{Conversation: *conv, Events: []Event{ev}}, nil
 }
+
+// recordEmailSentQuery is RecordEmailSent's statement: $1 the message,
+// $2.. its email row. The email row is written once (a second record
+// finds it and changes nothing); the status moves forward to sent only.
+var recordEmailSentQuery = `WITH old AS (
+		SELECT id, org_id, status FROM messages WHERE id = $1 AND direction = 'outbound' AND channel = '` + ChannelEmail + `' FOR UPDATE
+	), ins AS (
+		INSERT INTO email_messages (message_id, org_id, header_id, in_reply_to, refs, subject, from_addr, to_addr, bounce_token, raw)
+		SELECT old.id, old.org_id, $2::text, $3::text, $4::text[], $5::text, $6::text, $7::text, $8::text, $9::bytea FROM old
+		ON CONFLICT (message_id) DO NOTHING
+		RETURNING message_id, created_at
+	), em AS (
+		-- the row written now, or the one PrepareEmail wrote before the send
+		-- (this statement's snapshot sees that one, not ins's)
+		SELECT message_id, created_at FROM ins
+		UNION ALL
+		SELECT message_id, created_at FROM email_messages WHERE message_id = $1
+	), upd AS (
+		UPDATE messages m SET provider = '` + ProviderEmail + `', sent_at = coalesce(m.sent_at, now()),
+			status = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status ELSE '` + MsgSent + `' END,
+			status_reason = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status_reason ELSE '' END
+		FROM old, em WHERE m.id = old.id
+		RETURNING m.*, old.status AS old_status, em.created_at AS email_created_at
+	), ev AS (
+		INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
+		SELECT c.org_id, c.inbox_id, c.id, 'message_status', upd.id, jsonb_build_object('status', '` + MsgSent + `')
+		FROM upd JOIN conversations c ON c.id = upd.conversation_id
+		WHERE upd.old_status NOT IN ` + pastSentStatusesSQL + `
+		RETURNING id, inbox_id, created_at
+	)
+	SELECT upd.*, ev.id AS event_id, ev.inbox_id AS event_inbox_id, ev.created_at AS event_created_at
+	FROM upd LEFT JOIN ev ON true`
 
 // PrepareEmail stores what an email is about to go out as (its
 // email_messages row: Message-ID, return-path token, raw bytes) before it
