@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -56,6 +57,10 @@ type emailInbound struct {
 // attachments takes longer than an SMS); past it the answer is 503 and
 // the provider retries.
 const emailTimeout = 20 * time.Second
+
+// maxEmailRcpts bounds the recipients of one posted email, as the SMTP
+// listener bounds RCPT TO (each is looked up).
+const maxEmailRcpts = 50
 
 // emailBodySlack is what a provider's form adds around the raw message
 // (envelope, parsed headers, spam report).
@@ -217,6 +222,9 @@ func emailRequest(c *fiber.Ctx) ([]byte, receive.Envelope, error) {
 	}
 	if len(env.Rcpts) == 0 {
 		return nil, env, fiber.NewError(fiber.StatusBadRequest, "no recipient: give the envelope's (to, recipient or envelope)")
+	}
+	if len(env.Rcpts) > maxEmailRcpts {
+		return nil, env, fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("more than %d recipients", maxEmailRcpts))
 	}
 	return raw, env, nil
 }

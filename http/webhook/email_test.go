@@ -269,6 +269,7 @@ func TestEmailWebhookMalformed(t *testing.T) {
 		{"MIME bomb", "to=" + demoAddr, raw("message/rfc822", bomb), 400},
 		{"too large", "to=" + demoAddr, raw("message/rfc822", good+strings.Repeat("x\r\n", 40<<10)), 413},
 		{"recipient not ours", "to=stranger@example.org", raw("message/rfc822", good), 422},
+		{"too many recipients", "to=" + strings.Repeat(demoAddr+",", 51), raw("message/rfc822", good), 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ct, body := tc.req()

@@ -40,9 +40,9 @@ type Config struct {
 	MaxRecipients int
 	// MaxConns bounds open connections (default 200; 421 past it).
 	MaxConns int
-	// ReadTimeout bounds the wait for each command line and each read
-	// of DATA (default 2 minutes); WriteTimeout each answer (default 1
-	// minute).
+	// ReadTimeout bounds the wait for each command line, and for the
+	// whole of DATA after it (default 5 minutes, RFC 5321's command
+	// timeout); WriteTimeout each answer (default 1 minute).
 	ReadTimeout, WriteTimeout time.Duration
 	// StoreTimeout bounds the database work of one RCPT TO or one
 	// message (default 30 seconds): past it the client gets 451 and
@@ -62,7 +62,7 @@ func (c Config) withDefaults() Config {
 		c.MaxConns = 200
 	}
 	if c.ReadTimeout <= 0 {
-		c.ReadTimeout = 2 * time.Minute
+		c.ReadTimeout = 5 * time.Minute
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = time.Minute

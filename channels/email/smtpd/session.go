@@ -40,12 +40,11 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 
 // session is one connection's transaction state.
 type session struct {
-	b        *backend
-	remote   string
-	from     string
-	hasFrom  bool
-	rcpts    []string
-	accepted int // messages stored on this connection, for the log
+	b       *backend
+	remote  string
+	from    string
+	hasFrom bool
+	rcpts   []string
 }
 
 func (s *session) Reset() { s.from, s.hasFrom, s.rcpts = "", false, nil }
@@ -105,7 +104,6 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.answer(err)
 	}
-	s.accepted++
 	s.b.log.Debug("message stored", "rcpts", len(s.rcpts), "stored", res.Stored, "duplicates", res.Duplicates,
 		"bounces", res.Bounces)
 	return nil
