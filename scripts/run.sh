@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$PARLEY_ROOT"
 
 bin=bin/parley
+# The demo inbox's address is demo@inbound.parley.test: its conversations' reply addresses
+# (demo+<token>@...) share its domain. Mail stays on this machine (the mailbox simulator).
+export PARLEY_EMAIL_DOMAIN="${PARLEY_EMAIL_DOMAIN:-inbound.parley.test}"
 say "migrating the database"
 "$bin" migrate up
 say "seeding demo data"
