@@ -55,6 +55,9 @@ func (s *Store) receiveEmail(ctx context.Context, in InboundEmail) (*InboundResu
 		if res.Change == nil {
 			return nil
 		}
+		if err := inConversationAlready(ctx, tx, in, res.Change.Conversation.ID); err != nil {
+			return err
+		}
 		return storeEmailExtras(ctx, tx, in, res.Change)
 	})
 	if errors.Is(err, errDuplicate) {
@@ -64,6 +67,24 @@ func (s *Store) receiveEmail(ctx context.Context, in InboundEmail) (*InboundResu
 		return nil, fmt.Errorf("store: receive email: %w", err)
 	}
 	return res, nil
+}
+
+// inConversationAlready refuses (errDuplicate, rolling the message back)
+// a mail whose Message-ID the conversation it threaded into already holds
+// from the same sender: one reply-all to a conversation's reply address
+// and its inbox's address, both ours, reaches the same thread twice and
+// is shown once. Mail to two inboxes still makes two conversations.
+func inConversationAlready(ctx context.Context, tx bun.Tx, in InboundEmail, convID int64) error {
+	var held bool
+	if err := tx.NewRaw(`SELECT EXISTS (SELECT 1 FROM messages m JOIN email_messages em ON em.message_id = m.id
+		WHERE m.conversation_id = ? AND m.direction = 'inbound' AND em.header_id = ? AND em.from_addr = ?)`,
+		convID, in.HeaderID, in.From).Scan(ctx, &held); err != nil {
+		return fmt.Errorf("same mail in the thread: %w", err)
+	}
+	if held {
+		return errDuplicate
+	}
+	return nil
 }
 
 // providerMessageID is the email's key among inbound messages: its

@@ -103,6 +103,28 @@ func TestReceiveEmailSameIDTwoInboxes(t *testing.T) {
 	}
 }
 
+// TestReceiveEmailReplyAllOnce: a reply sent both to the conversation's
+// reply address and to its inbox's address (reply-all) reaches the same
+// thread twice and is stored once; the second delivery is a duplicate.
+func TestReceiveEmailReplyAllOnce(t *testing.T) {
+	f := newMailFixture(t)
+	_, addr := f.inbox()
+	from := uniq("pat") + "@example.com"
+	conv := f.conv(f.receive(mail(from, addr, "Question", "first")))
+	reply := replyTo(mail(from, "", "Re: Question", "reply to all"), addr, f.token(conv.ID))
+	reply.InReplyTo = f.sent(conv.ID)
+	if got := f.conv(f.receive(reply)); got.ID != conv.ID {
+		t.Fatalf("the reply went to conversation %d, want %d", got.ID, conv.ID)
+	}
+	reply.To, reply.Token = addr, ""
+	if r := f.receive(reply); !r.Duplicate || r.Change != nil {
+		t.Fatalf("the same reply to the inbox's address: %+v, want a duplicate", r)
+	}
+	if n := f.count("SELECT count(*) FROM email_messages WHERE header_id = ?", reply.HeaderID); n != 1 {
+		t.Errorf("%d email rows for the reply, want 1", n)
+	}
+}
+
 // TestReceiveEmailExtras: the thread takes the subject without "Re:", the
 // email's headers, full text and raw bytes are stored, its attachments
 // (kept and omitted) too, and the live change carries them without the
