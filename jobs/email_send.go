@@ -2,10 +2,8 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -44,11 +42,10 @@ type EmailConfig struct {
 }
 
 type emailSend struct {
-	cfg    EmailConfig
-	store  EmailStore
-	sender EmailSender
-	notify Notifier
-	log    *slog.Logger
+	cfg         EmailConfig
+	store       EmailStore
+	sender      EmailSender
+	sendOutcome // notify, log, fail, done
 }
 
 // ProcessTask sends one queued email: claim it (the gate again), build
@@ -56,15 +53,9 @@ type emailSend struct {
 // A relay's 5xx fails the message with the server's words; anything else
 // is retried, and fails the message only on the last attempt.
 func (h *emailSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	p, err := decodeEmailSend(t)
+	p, err := decodeSend[task.EmailSend](ctx, h.sendOutcome, t)
 	if err != nil {
-		var ref struct {
-			OutboxID int64 `json:"outbox_id"`
-		}
-		if json.Unmarshal(t.Payload(), &ref) == nil && ref.OutboxID != 0 {
-			h.done(ctx, ref.OutboxID, err.Error())
-		}
-		return fmt.Errorf("jobs: %w: %w", err, asynq.SkipRetry)
+		return err
 	}
 	out, failed, err := h.store.ClaimEmail(ctx, p.MessageID)
 	if failed != nil {
@@ -83,7 +74,7 @@ func (h *emailSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	sent, raw, err := h.build(out)
 	if err != nil {
 		// Nothing a retry would change (an address Build refuses).
-		return h.fail(ctx, p, "Could not build the email: "+err.Error(), fmt.Errorf("jobs: email %d: %w: %w", p.MessageID, err, asynq.SkipRetry))
+		return h.fail(ctx, p.MessageID, p.Outbox(), "Could not build the email: "+err.Error(), fmt.Errorf("jobs: email %d: %w: %w", p.MessageID, err, asynq.SkipRetry))
 	}
 	// Stored before it is sent: its return path must be known when a
 	// bounce comes back, and a retry sends what the first attempt built.
@@ -96,12 +87,12 @@ func (h *emailSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	err = h.sender.Send(ctx, env, sent.Raw)
 	var rejected *email.RejectedError
 	if errors.As(err, &rejected) {
-		return h.fail(ctx, p, rejected.Reason(), fmt.Errorf("jobs: email %d: %v: %w", p.MessageID, err, asynq.SkipRetry))
+		return h.fail(ctx, p.MessageID, p.Outbox(), rejected.Reason(), fmt.Errorf("jobs: email %d: %v: %w", p.MessageID, err, asynq.SkipRetry))
 	}
 	if err != nil {
 		if retried, ok := asynq.GetRetryCount(ctx); ok {
 			if max, _ := asynq.GetMaxRetry(ctx); retried >= max {
-				return h.fail(ctx, p, "Could not reach the mail server: "+err.Error(), err)
+				return h.fail(ctx, p.MessageID, p.Outbox(), "Could not reach the mail server: "+err.Error(), err)
 			}
 		}
 		h.release(ctx, p.MessageID)
@@ -158,40 +149,9 @@ func (h *emailSend) build(out *models.OutboundEmail) (models.SentEmail, []byte, 
 	return sent, raw, nil
 }
 
-func (h *emailSend) fail(ctx context.Context, p *task.EmailSend, reason string, ret error) error {
-	ch, err := h.store.RecordSendFailed(ctx, p.MessageID, reason)
-	if err != nil {
-		return err
-	}
-	if ch != nil {
-		h.notify.Notify(ch)
-	}
-	h.done(ctx, p.Outbox(), reason)
-	return ret
-}
-
 // release gives up the claim so this task's retry may send at once.
 func (h *emailSend) release(ctx context.Context, msgID int64) {
 	if err := h.store.ReleaseEmailClaim(ctx, msgID); err != nil {
 		h.log.Warn("release email claim", "message_id", msgID, "err", err)
 	}
-}
-
-func (h *emailSend) done(ctx context.Context, outboxID int64, lastErr string) {
-	if err := h.store.MarkOutboxDone(ctx, outboxID, lastErr); err != nil {
-		h.log.Warn("mark outbox done", "outbox_id", outboxID, "err", err)
-	}
-}
-
-// decodeEmailSend reads an email:send task's payload through the catalogue.
-func decodeEmailSend(t *asynq.Task) (*task.EmailSend, error) {
-	p, err := task.Decode(t.Type(), t.Payload())
-	if err != nil {
-		return nil, err
-	}
-	ep, ok := p.(*task.EmailSend)
-	if !ok {
-		return nil, fmt.Errorf("task %q: %w: not an email:send payload", t.Type(), task.ErrMalformed)
-	}
-	return ep, nil
 }

@@ -2,10 +2,8 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -66,27 +64,18 @@ type SMSConfig struct {
 const DefaultSMSRate = 30
 
 type smsSend struct {
-	cfg    SMSConfig
-	store  SMSStore
-	sender SMSSender
-	notify Notifier
-	log    *slog.Logger
+	cfg         SMSConfig
+	store       SMSStore
+	sender      SMSSender
+	sendOutcome // notify, log, fail, done
 }
 
 // ProcessTask sends one queued SMS: wait for the rate limit, re-check the
 // gate, send, record. Permanent refusals are recorded and not retried.
 func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	p, err := decodeSMSSend(t)
+	p, err := decodeSend[task.SMSSend](ctx, h.sendOutcome, t)
 	if err != nil {
-		// Not a payload the relay builds (it decodes every row through the
-		// catalogue first): close its entry, if it names one, for good.
-		var ref struct {
-			OutboxID int64 `json:"outbox_id"`
-		}
-		if json.Unmarshal(t.Payload(), &ref) == nil && ref.OutboxID != 0 {
-			h.done(ctx, ref.OutboxID, err.Error())
-		}
-		return fmt.Errorf("jobs: %w: %w", err, asynq.SkipRetry)
+		return err
 	}
 	// Wait first: the claim re-checks opt-out, and must come right before
 	// the send, or a STOP committed during the wait would not stop it (R7).
@@ -121,12 +110,12 @@ func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 				return rerr
 			}
 		}
-		return h.fail(ctx, p, refused.Reason, fmt.Errorf("jobs: sms %d: %v: %w", p.MessageID, err, asynq.SkipRetry))
+		return h.fail(ctx, p.MessageID, p.Outbox(), refused.Reason, fmt.Errorf("jobs: sms %d: %v: %w", p.MessageID, err, asynq.SkipRetry))
 	}
 	if err != nil {
 		if retried, ok := asynq.GetRetryCount(ctx); ok {
 			if max, _ := asynq.GetMaxRetry(ctx); retried >= max {
-				return h.fail(ctx, p, "Could not reach the SMS provider: "+err.Error(), err)
+				return h.fail(ctx, p.MessageID, p.Outbox(), "Could not reach the SMS provider: "+err.Error(), err)
 			}
 		}
 		h.release(ctx, p.MessageID)
@@ -144,43 +133,12 @@ func (h *smsSend) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-func (h *smsSend) fail(ctx context.Context, p *task.SMSSend, reason string, ret error) error {
-	ch, err := h.store.RecordSendFailed(ctx, p.MessageID, reason)
-	if err != nil {
-		return err
-	}
-	if ch != nil {
-		h.notify.Notify(ch)
-	}
-	h.done(ctx, p.Outbox(), reason)
-	return ret
-}
-
 // release gives up the claim so this task's retry may send at once; if it
 // fails, the retry waits for the claim to run out (models.SendClaimLease).
 func (h *smsSend) release(ctx context.Context, msgID int64) {
 	if err := h.store.ReleaseSMSClaim(ctx, msgID); err != nil {
 		h.log.Warn("release sms claim", "message_id", msgID, "err", err)
 	}
-}
-
-func (h *smsSend) done(ctx context.Context, outboxID int64, lastErr string) {
-	if err := h.store.MarkOutboxDone(ctx, outboxID, lastErr); err != nil {
-		h.log.Warn("mark outbox done", "outbox_id", outboxID, "err", err)
-	}
-}
-
-// decodeSMSSend reads an sms:send task's payload through the catalogue.
-func decodeSMSSend(t *asynq.Task) (*task.SMSSend, error) {
-	p, err := task.Decode(t.Type(), t.Payload())
-	if err != nil {
-		return nil, err
-	}
-	sp, ok := p.(*task.SMSSend)
-	if !ok {
-		return nil, fmt.Errorf("task %q: %w: not an sms:send payload", t.Type(), task.ErrMalformed)
-	}
-	return sp, nil
 }
 
 // wait blocks until the shared rate limit lets one more message out:

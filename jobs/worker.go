@@ -124,13 +124,13 @@ func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 		if d.SMSCfg.Rate <= 0 {
 			d.SMSCfg.Rate = DefaultSMSRate
 		}
-		mux.Handle(task.TypeSMSSend, &smsSend{cfg: d.SMSCfg, store: d.Store, sender: d.SMS, notify: d.Notify, log: log})
+		mux.Handle(task.TypeSMSSend, &smsSend{cfg: d.SMSCfg, store: d.Store, sender: d.SMS, sendOutcome: sendOutcome{d.Store, d.Notify, log}})
 	}
 	if d.Email != nil {
 		if d.EmailCfg.Domain == "" {
 			return nil, errors.New("jobs: email sending needs EmailConfig.Domain")
 		}
-		mux.Handle(task.TypeEmailSend, &emailSend{cfg: d.EmailCfg, store: d.Store, sender: d.Email, notify: d.Notify, log: log})
+		mux.Handle(task.TypeEmailSend, &emailSend{cfg: d.EmailCfg, store: d.Store, sender: d.Email, sendOutcome: sendOutcome{d.Store, d.Notify, log}})
 	}
 	if err := checkHandlers(mux, task.Catalogue()); err != nil {
 		return nil, err
