@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/jackc/pgx/v5"
 )
 
 // email: N messages are sent over SMTP to a real `parley serve`'s
@@ -377,21 +376,7 @@ func emailCeiling(ctx context.Context, o emailOptions, progress io.Writer) (*ema
 
 // inboxEmail reads the email address of inbox id from the database.
 func inboxEmail(ctx context.Context, dbURL string, id int64) (string, error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, dbURL)
-	if err != nil {
-		return "", fmt.Errorf("loadtest: connect to the benchmark database: %w", err)
-	}
-	defer conn.Close(context.Background())
-	var addr *string
-	if err := conn.QueryRow(cctx, "select email_address from inboxes where id = $1", id).Scan(&addr); err != nil {
-		return "", fmt.Errorf("loadtest: inbox %d's email address: %w", id, err)
-	}
-	if addr == nil || *addr == "" {
-		return "", fmt.Errorf("loadtest: inbox %d has no email address", id)
-	}
-	return *addr, nil
+	return inboxAddress(ctx, dbURL, id, "email_address", "email address")
 }
 
 // printEmail writes the email scenario's table.

@@ -523,6 +523,12 @@ func inbound(ctx context.Context, s *session, o inboundOptions, method sms.Signa
 
 // inboxNumber reads the SMS number of inbox id from the database.
 func inboxNumber(ctx context.Context, dbURL string, id int64) (string, error) {
+	return inboxAddress(ctx, dbURL, id, "sms_number", "SMS number")
+}
+
+// inboxAddress reads one of inbox id's addresses (column: sms_number or
+// email_address, named what in errors) from the database.
+func inboxAddress(ctx context.Context, dbURL string, id int64, column, what string) (string, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(cctx, dbURL)
@@ -530,14 +536,15 @@ func inboxNumber(ctx context.Context, dbURL string, id int64) (string, error) {
 		return "", fmt.Errorf("loadtest: connect to the benchmark database: %w", err)
 	}
 	defer conn.Close(context.Background())
-	var num *string
-	if err := conn.QueryRow(cctx, "select sms_number from inboxes where id = $1", id).Scan(&num); err != nil {
-		return "", fmt.Errorf("loadtest: inbox %d's number: %w", id, err)
+	var addr *string
+	// column is one of the two constants above, never input.
+	if err := conn.QueryRow(cctx, "select "+column+" from inboxes where id = $1", id).Scan(&addr); err != nil {
+		return "", fmt.Errorf("loadtest: inbox %d's %s: %w", id, what, err)
 	}
-	if num == nil || *num == "" {
-		return "", fmt.Errorf("loadtest: inbox %d has no SMS number", id)
+	if addr == nil || *addr == "" {
+		return "", fmt.Errorf("loadtest: inbox %d has no %s", id, what)
 	}
-	return *num, nil
+	return *addr, nil
 }
 
 // databaseName is the database a PostgreSQL URL names ("" if none).
