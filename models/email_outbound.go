@@ -247,15 +247,7 @@ var recordEmailSentQuery = `WITH old AS (
 			status_reason = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status_reason ELSE '' END
 		FROM old, em WHERE m.id = old.id
 		RETURNING m.*, old.status AS old_status, em.created_at AS email_created_at
-	), ev AS (
-		INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
-		SELECT c.org_id, c.inbox_id, c.id, 'message_status', upd.id, jsonb_build_object('status', '` + MsgSent + `')
-		FROM upd JOIN conversations c ON c.id = upd.conversation_id
-		WHERE upd.old_status NOT IN ` + pastSentStatusesSQL + `
-		RETURNING id, inbox_id, created_at
-	)
-	SELECT upd.*, ev.id AS event_id, ev.inbox_id AS event_inbox_id, ev.created_at AS event_created_at
-	FROM upd LEFT JOIN ev ON true`
+` + sentEventSQL
 
 // PrepareEmail stores what an email is about to go out as (its
 // email_messages row: Message-ID, return-path token, raw bytes) before it

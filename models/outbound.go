@@ -372,6 +372,13 @@ var recordSentQuery = `WITH old AS (
 	), parts AS (
 		INSERT INTO message_parts (message_id, provider, provider_message_id)
 		SELECT old.id, $2::text, p.id FROM old, unnest($4::text[]) WITH ORDINALITY AS p(id, n) ORDER BY p.n
+` + sentEventSQL
+
+// sentEventSQL ends a record-sent statement (RecordSent,
+// RecordEmailSent) whose CTE upd moved a message to sent: the
+// message_status event, unless it was past sent already, and the row the
+// caller scans (the message, old_status, the event's id, inbox and time).
+var sentEventSQL = `
 	), ev AS (
 		INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
 		SELECT c.org_id, c.inbox_id, c.id, 'message_status', upd.id, jsonb_build_object('status', '` + MsgSent + `')
