@@ -6,7 +6,7 @@
 #
 #   scripts/deps.sh run    PostgreSQL server+client, Redis, CA certificates (Go's downloads)
 #   scripts/deps.sh test   the same plus Chromium (browser tests), fonts, a C toolchain
-#                          (gcc and libc6-dev: go vet and go test -race need cgo), swaks
+#                          (gcc and libc6-dev: go vet and go test -race need cgo), swaks, python3
 #                          (the SMTP listener's interop test), Go tools
 #   scripts/deps.sh node   Node.js+npm only (for `make assets`, nothing else needs them)
 #   scripts/deps.sh tools  the Go tools `make lint` runs (`make test` installs them too)
@@ -83,6 +83,7 @@ test)
 	[[ -x "${PARLEY_CHROMIUM}" ]] || have chromium || missing+=(chromium)
 	need_pkg fonts-dejavu-core # readable screenshots
 	need_cmd swaks swaks       # the email listener's interop test sends with it
+	need_cmd python3 python3   # ... and with Python's smtplib (a minimal Debian has no Python)
 	# go vet and go test -race need cgo: a compiler and the C library's headers and crt files.
 	if ! cgo_works >>"$PARLEY_SETUP_LOG" 2>&1; then
 		need_pkg gcc
