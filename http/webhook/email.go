@@ -31,9 +31,7 @@ type EmailReceiver interface {
 
 // EmailKnown tells which addresses mail is accepted for (*models.Store),
 // as the SMTP listener asks at RCPT TO.
-type EmailKnown interface {
-	EmailAddressKnown(ctx context.Context, addr, replyToken, bounceToken string) (bool, error)
-}
+type EmailKnown = receive.AddressStore
 
 // EmailConfig holds the inbound email webhook's settings.
 type EmailConfig struct {
@@ -167,9 +165,7 @@ func (e *emailInbound) authorized(c *fiber.Ctx) bool {
 func (e *emailInbound) ours(ctx context.Context, rcpts []string) ([]string, error) {
 	var out []string
 	for _, r := range rcpts {
-		_, reply, _ := email.ParseReplyAddress(r, e.domain)
-		bounce, _ := email.ParseBounceAddress(r, e.domain)
-		ok, err := e.known.EmailAddressKnown(ctx, r, reply, bounce)
+		ok, err := receive.Accepted(ctx, e.known, r, e.domain)
 		if err != nil {
 			return nil, err
 		}

@@ -18,9 +18,7 @@ import (
 )
 
 // Store is what RCPT TO asks the database (*models.Store).
-type Store interface {
-	EmailAddressKnown(ctx context.Context, addr, replyToken, bounceToken string) (bool, error)
-}
+type Store = receive.AddressStore
 
 // Receiver stores an accepted message (*receive.Receiver).
 type Receiver interface {

@@ -69,11 +69,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !strings.Contains(to, "@") {
 		return errUnknownRcpt
 	}
-	_, reply, _ := email.ParseReplyAddress(to, s.b.cfg.Domain)
-	bounce, _ := email.ParseBounceAddress(to, s.b.cfg.Domain)
 	ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.StoreTimeout)
 	defer cancel()
-	known, err := s.b.store.EmailAddressKnown(ctx, to, reply, bounce)
+	known, err := receive.Accepted(ctx, s.b.store, to, s.b.cfg.Domain)
 	if err != nil {
 		s.b.log.Error("recipient check failed; answered 451", "rcpt", to, "err", err)
 		return errTempFailure
