@@ -55,7 +55,7 @@ func (s *Store) receiveEmail(ctx context.Context, in InboundEmail) (*InboundResu
 		if res.Change == nil {
 			return nil
 		}
-		if err := inConversationAlready(ctx, tx, in, res.Change.Conversation.ID); err != nil {
+		if err := inConversationAlready(ctx, tx, in, res.Change.Conversation.OrgID, res.Change.Conversation.ID); err != nil {
 			return err
 		}
 		return storeEmailExtras(ctx, tx, in, res.Change)
@@ -74,11 +74,12 @@ func (s *Store) receiveEmail(ctx context.Context, in InboundEmail) (*InboundResu
 // from the same sender: one reply-all to a conversation's reply address
 // and its inbox's address, both ours, reaches the same thread twice and
 // is shown once. Mail to two inboxes still makes two conversations.
-func inConversationAlready(ctx context.Context, tx bun.Tx, in InboundEmail, convID int64) error {
+func inConversationAlready(ctx context.Context, tx bun.Tx, in InboundEmail, orgID, convID int64) error {
 	var held bool
-	if err := tx.NewRaw(`SELECT EXISTS (SELECT 1 FROM messages m JOIN email_messages em ON em.message_id = m.id
-		WHERE m.conversation_id = ? AND m.direction = 'inbound' AND em.header_id = ? AND em.from_addr = ?)`,
-		convID, in.HeaderID, in.From).Scan(ctx, &held); err != nil {
+	// By the (org_id, header_id) index: a Message-ID has a row or two.
+	if err := tx.NewRaw(`SELECT EXISTS (SELECT 1 FROM email_messages em JOIN messages m ON m.id = em.message_id
+		WHERE em.org_id = ? AND em.header_id = ? AND em.from_addr = ? AND m.conversation_id = ? AND m.direction = 'inbound')`,
+		orgID, in.HeaderID, in.From, convID).Scan(ctx, &held); err != nil {
 		return fmt.Errorf("same mail in the thread: %w", err)
 	}
 	if held {
