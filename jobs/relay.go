@@ -176,6 +176,7 @@ func (r *Relay) enqueue(rows []models.OutboxEntry) (models.OutboxOutcome, error)
 		next atomic.Int64
 		wg   sync.WaitGroup
 	)
+	rows, out.Coalesced = coalesce(rows)
 	for range min(relayEnqueuers, len(rows)) {
 		wg.Go(func() {
 			for {
@@ -199,6 +200,28 @@ func (r *Relay) enqueue(rows []models.OutboxEntry) (models.OutboxOutcome, error)
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
+}
+
+// coalesce keeps, of the entries of a coalescing kind (task.Kind.Coalesce)
+// with the same type and payload, the first (the oldest: rows come in id
+// order) and returns the others' ids. The kept entry's task runs after
+// every one of them committed, so its work covers theirs; it stays open
+// until that work is done, and is swept back if its task is lost.
+func coalesce(rows []models.OutboxEntry) (keep []models.OutboxEntry, merged []int64) {
+	seen := map[string]bool{}
+	keep = rows[:0:0]
+	for _, row := range rows {
+		if k, ok := task.Lookup(row.TaskType); ok && k.Coalesce {
+			key := row.TaskType + "\x00" + string(row.Payload)
+			if seen[key] {
+				merged = append(merged, row.ID)
+				continue
+			}
+			seen[key] = true
+		}
+		keep = append(keep, row)
+	}
+	return keep, merged
 }
 
 // enqueueOne hands one entry to asynq as the catalogue describes its

@@ -29,6 +29,7 @@ type Store interface {
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
 	SMSStore
 	EmailStore
+	CreditsStore
 }
 
 // Deps are the worker's collaborators, passed in.
@@ -86,6 +87,7 @@ func (cfg WorkerConfig) ServerConfig() asynq.Config {
 func schedule() []struct{ Type, Spec string } {
 	return []struct{ Type, Spec string }{
 		{task.TypeSessionSweep, "@every 1h"},
+		{task.TypeCreditsRenew, "@every 1m"},
 	}
 }
 
@@ -120,6 +122,9 @@ func NewWorker(redis asynq.RedisConnOpt, cfg WorkerConfig, d Deps) (*Worker, err
 func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(task.TypeSessionSweep, sessionSweepHandler(d.Store, log))
+	mux.HandleFunc(task.TypeCreditsRenew, creditsRenewHandler(d.Store, log))
+	mux.Handle(task.TypeCreditsCharge, &creditsCharge{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, log: log})
+	mux.Handle(task.TypeCreditsAlert, &creditsAlert{out: sendOutcome{d.Store, d.Notify, log}, log: log})
 	if d.SMS != nil {
 		if d.SMSCfg.Rate <= 0 {
 			d.SMSCfg.Rate = DefaultSMSRate

@@ -12,7 +12,8 @@ func (s *Store) ComposeGate(ctx context.Context, convID int64, channel string, c
 		return err
 	}
 	defer tx.Rollback()
-	return composeGate(ctx, tx, convID, channel, compliance)
+	_, err = composeGate(ctx, tx, convID, channel, compliance)
+	return err
 }
 
 // StatusSQL exposes the status lists the SQL statements use.

@@ -115,15 +115,22 @@ func (b *inboundBatch) query(ctx context.Context, q string, args ...any) (*sql.R
 }
 
 // followUps writes the outbox rows the stored messages trigger, in one
-// statement: the one place inbound work is queued.
+// statement: the one place inbound work is queued. Every message's charge
+// is pending (the insert wrote it); one credits:charge per location
+// settles them.
 func (b *inboundBatch) followUps(ctx context.Context, msgs []*Message) error {
-	if b.followUp == nil {
-		return nil
-	}
 	var orgs []int64
 	var specs []task.Spec
+	charged := map[int64]bool{}
 	for j, i := range b.live {
 		row := b.conv[b.convKeyOf(i)]
+		if loc := b.inbox[i].LocationID; !charged[loc] {
+			charged[loc] = true
+			orgs, specs = append(orgs, row.OrgID), append(specs, task.NewCreditsCharge(loc))
+		}
+		if b.followUp == nil {
+			continue
+		}
 		kw := ""
 		if msgs[j].Channel == ChannelSMS {
 			kw = MatchKeyword(msgs[j].Body)

@@ -12,21 +12,27 @@ import (
 // The inbound core inserts the messages with their timeline events.
 
 // insertMessagesQuery inserts inbound messages in arrival order, each with
-// its "message" event. A message another transaction stored meanwhile
+// its "message" event and its pending charge (priced by the rate card).
+// A message another transaction stored meanwhile
 // fails it on the unique index, and the caller with errDuplicate (a plain
 // insert: ON CONFLICT's speculative insertion cost more on every message).
-const insertMessagesQuery = `WITH m AS (INSERT INTO messages (org_id, conversation_id, direction, channel, body, author_type, status,
-			provider, provider_message_id, encoding, segments, automated)
-			SELECT org_id, conversation_id, 'inbound', channel, body, 'recipient', '` + MsgReceived + `', provider, pid, encoding, segments, automated
+var insertMessagesQuery = `WITH m AS (INSERT INTO messages (org_id, conversation_id, direction, channel, body, author_type, status,
+			provider, provider_message_id, encoding, segments, automated, credits_charged)
+			SELECT v.org_id, v.conversation_id, 'inbound', v.channel, v.body, 'recipient', '` + MsgReceived + `', v.provider, v.pid, v.encoding, v.segments, v.automated,
+				` + inboundPriceSQL + `
 			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bool[])
 				WITH ORDINALITY AS v (org_id, conversation_id, channel, body, provider, pid, encoding, segments, automated, ord)
-			ORDER BY ord
-			RETURNING id, org_id, conversation_id, provider, provider_message_id, created_at),
+			LEFT JOIN rate_cards AS rc ON rc.org_id = v.org_id
+			ORDER BY v.ord
+			RETURNING id, org_id, conversation_id, provider, provider_message_id, created_at, credits_charged),
 		e AS (INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, message_id, detail)
 			SELECT m.org_id, c.inbox_id, m.conversation_id, '` + EvMessage + `', m.id, '{}' FROM m JOIN conversations AS c ON c.id = m.conversation_id
 			ORDER BY m.id
-			RETURNING id, message_id, created_at)
-	SELECT m.id, m.provider, m.provider_message_id, m.created_at, e.id, e.created_at FROM m JOIN e ON e.message_id = m.id`
+			RETURNING id, message_id, created_at),
+		p AS (INSERT INTO credit_pending (message_id, kind, org_id, location_id, credits)
+			SELECT m.id, '` + ChargeInbound + `', m.org_id, i.location_id, m.credits_charged
+			FROM m JOIN conversations AS c ON c.id = m.conversation_id JOIN inboxes AS i ON i.id = c.inbox_id)
+	SELECT m.id, m.provider, m.provider_message_id, m.created_at, e.id, e.created_at, m.credits_charged FROM m JOIN e ON e.message_id = m.id`
 
 // messages inserts the live messages with their events, completes every
 // live message's result, and returns the stored messages in order.
@@ -58,14 +64,15 @@ func (b *inboundBatch) messages(ctx context.Context, created map[int64]Event) ([
 		var id, evID int64
 		var provider, pid string
 		var at, evAt time.Time
-		if err := rows.Scan(&id, &provider, &pid, &at, &evID, &evAt); err != nil {
+		var credits int
+		if err := rows.Scan(&id, &provider, &pid, &at, &evID, &evAt, &credits); err != nil {
 			return err
 		}
 		m := msgs[provider+"\x00"+pid]
 		if m == nil {
 			return fmt.Errorf("unknown message %s came back: %w", pid, ErrConflict)
 		}
-		m.ID, m.CreatedAt = id, at
+		m.ID, m.CreatedAt, m.CreditsCharged = id, at, credits
 		mid := id
 		events[m] = Event{ID: evID, OrgID: m.OrgID, ConversationID: m.ConversationID, Kind: EvMessage,
 			MessageID: &mid, Detail: map[string]any{}, CreatedAt: evAt, Message: m}

@@ -136,16 +136,47 @@ func (s *Store) consentChange(ctx context.Context, tx bun.Tx, conv *Conversation
 	return []Event{*ev, *confirm}, nil
 }
 
+// automationPricing is composeInfo for an automated message on conv,
+// without the send gate (compliance messages pass it; others check it
+// where they decide to answer).
+func automationPricing(ctx context.Context, tx bun.Tx, conv *Conversation) (composeInfo, error) {
+	ci := composeInfo{}
+	err := tx.NewRaw(`SELECT i.location_id, a.plan_balance + a.purchased_balance - coalesce((SELECT sum(p.credits) FROM credit_pending p
+			WHERE p.location_id = i.location_id AND p.kind = ?), 0) AS available
+		FROM inboxes i JOIN credit_accounts a ON a.location_id = i.location_id WHERE i.id = ?`, ChargeOutbound, conv.InboxID).
+		Scan(ctx, &ci.LocationID, &ci.Available)
+	if err != nil {
+		return ci, fmt.Errorf("automation pricing: %w", err)
+	}
+	if ci.Card, err = loadRateCard(ctx, tx, conv.OrgID); err != nil {
+		return ci, err
+	}
+	return ci, nil
+}
+
 // queueAutomation queues an automated SMS on a conversation (outbox row
 // included) and returns its timeline event.
 func queueAutomation(ctx context.Context, tx bun.Tx, conv *Conversation, body string, compliance bool) (*Event, error) {
 	msg := &Message{OrgID: conv.OrgID, ConversationID: conv.ID, Direction: "outbound", Channel: ChannelSMS,
 		Body: body, AuthorType: "automation", Status: MsgQueued, Compliance: compliance}
 	msg.Encoding, msg.Segments = smsShape(body)
+	ci, err := automationPricing(ctx, tx, conv)
+	if err != nil {
+		return nil, err
+	}
+	msg.CreditsCharged = ci.price(ChannelSMS, msg.Segments)
+	if !compliance && ci.Available < int64(msg.CreditsCharged) {
+		return nil, &InsufficientCreditsError{Needed: int64(msg.CreditsCharged), Available: ci.Available}
+	}
 	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert automated message: %w", err)
 	}
 	if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
+		return nil, err
+	}
+	// Compliance replies (STOP, START, HELP) are charged even into
+	// overage: they must go out.
+	if err := queueCharge(ctx, tx, msg, ChargeOutbound, ci.LocationID); err != nil {
 		return nil, err
 	}
 	ev, err := insertEvent(ctx, tx, conv, EvMessage, &msg.ID, nil, nil)
@@ -166,6 +197,13 @@ func cancelQueuedSMS(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *R
 		  AND direction = 'outbound' AND status IN `+pendingStatusesSQL+` AND NOT compliance
 		RETURNING *`, MsgFailed, ReasonOptedOut, rcpt.ID, ChannelSMS).Scan(ctx, &msgs); err != nil {
 		return nil, fmt.Errorf("cancel queued sends: %w", err)
+	}
+	ids := make([]int64, len(msgs))
+	for k := range msgs {
+		ids[k] = msgs[k].ID
+	}
+	if err := dropOrRefund(ctx, tx, ids); err != nil {
+		return nil, err
 	}
 	var evs []Event
 	for i := range msgs {

@@ -19,6 +19,17 @@ type LocationInput struct {
 	QuietEnd   *string
 	PlanStatus *string
 	PlanName   *string
+	// PlanCredits is the plan's credits per period; PlanPeriodStart its
+	// anchor (periods run from it), PlanPeriodMonths their length.
+	// Changing any plan field needs PermManageCredits.
+	PlanCredits      *int
+	PlanPeriodStart  *time.Time
+	PlanPeriodMonths *int
+}
+
+// touchesPlan reports whether the input changes the location's Chat plan.
+func (in LocationInput) touchesPlan() bool {
+	return in.PlanStatus != nil || in.PlanName != nil || in.PlanCredits != nil || in.PlanPeriodStart != nil || in.PlanPeriodMonths != nil
 }
 
 // locationAudit is what the audit log records of a location.
@@ -30,11 +41,16 @@ type locationAudit struct {
 	PlanStatus string  `json:"plan_status"`
 	PlanName   string  `json:"plan_name"`
 	Archived   bool    `json:"archived"`
+
+	PlanCredits      int        `json:"plan_credits"`
+	PlanPeriodStart  *time.Time `json:"plan_period_start"`
+	PlanPeriodMonths int        `json:"plan_period_months"`
 }
 
 func (l *Location) audited() locationAudit {
 	return locationAudit{Name: l.Name, Timezone: l.Timezone, QuietStart: l.QuietStart, QuietEnd: l.QuietEnd,
-		PlanStatus: l.PlanStatus, PlanName: l.PlanName, Archived: l.ArchivedAt != nil}
+		PlanStatus: l.PlanStatus, PlanName: l.PlanName, Archived: l.ArchivedAt != nil,
+		PlanCredits: l.PlanCredits, PlanPeriodStart: l.PlanPeriodStart, PlanPeriodMonths: l.PlanPeriodMonths}
 }
 
 // TimeLocation is the location's timezone (UTC if it cannot be loaded).
@@ -103,18 +119,27 @@ func (s *Store) CreateLocation(ctx context.Context, sc Scope, in LocationInput) 
 	if in.Name == nil {
 		return nil, fieldErr("name", "The name is required.")
 	}
-	l := &Location{OrgID: sc.OrgID, Timezone: "UTC", PlanStatus: PlanInactive}
+	if in.touchesPlan() {
+		if err := require(sc, PermManageCredits); err != nil {
+			return nil, err
+		}
+	}
+	l := &Location{OrgID: sc.OrgID, Timezone: "UTC", PlanStatus: PlanInactive, PlanPeriodMonths: 1}
 	if err := in.apply(l); err != nil {
 		return nil, err
 	}
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		_, err := tx.NewInsert().Model(l).
-			Column("org_id", "name", "timezone", "quiet_start", "quiet_end", "plan_status", "plan_name").
+			Column("org_id", "name", "timezone", "quiet_start", "quiet_end", "plan_status", "plan_name",
+				"plan_credits", "plan_period_start", "plan_period_months").
 			Returning("*").Exec(ctx)
 		if err != nil {
 			return locationWriteErr(err)
 		}
 		l.tidy()
+		if err := syncPlan(ctx, tx, l, 0, actorID(sc), time.Now()); err != nil {
+			return err
+		}
 		return audit(ctx, tx, sc, AuditChange{Action: "location.create", TargetType: "location",
 			TargetID: l.ID, TargetName: l.Name, After: l.audited()})
 	})
@@ -127,6 +152,11 @@ func (s *Store) CreateLocation(ctx context.Context, sc Scope, in LocationInput) 
 // UpdateLocation changes the fields in set (admins only) and records the
 // change. Bad input is a *FieldError and changes nothing.
 func (s *Store) UpdateLocation(ctx context.Context, sc Scope, id int64, in LocationInput) (*Location, error) {
+	if in.touchesPlan() {
+		if err := require(sc, PermManageCredits); err != nil {
+			return nil, err
+		}
+	}
 	return s.changeLocation(ctx, sc, id, "location.update", func(l *Location) error { return in.apply(l) })
 }
 
@@ -170,11 +200,16 @@ func (s *Store) changeLocation(ctx context.Context, sc Scope, id int64, action s
 			return nil
 		}
 		_, err := tx.NewUpdate().Model(l).
-			Column("name", "timezone", "quiet_start", "quiet_end", "plan_status", "plan_name", "archived_at").
+			Column("name", "timezone", "quiet_start", "quiet_end", "plan_status", "plan_name", "archived_at",
+				"plan_credits", "plan_period_start", "plan_period_months").
 			WherePK().Exec(ctx)
 		if err != nil {
 			return locationWriteErr(err)
 		}
+		if err := syncPlan(ctx, tx, l, before.PlanCredits, actorID(sc), time.Now()); err != nil {
+			return err
+		}
+		after = l.audited() // syncPlan may have anchored the plan
 		return audit(ctx, tx, sc, AuditChange{Action: action, TargetType: "location",
 			TargetID: l.ID, TargetName: l.Name, Before: before, After: after})
 	})
@@ -247,7 +282,38 @@ func (in LocationInput) apply(l *Location) error {
 		}
 		l.PlanName = name
 	}
+	if in.PlanCredits != nil {
+		if *in.PlanCredits < 0 || *in.PlanCredits > MaxPlanCredits {
+			return fieldErr("plan_credits", "Enter a whole number of credits from 0 to %d.", MaxPlanCredits)
+		}
+		l.PlanCredits = *in.PlanCredits
+	}
+	if in.PlanPeriodStart != nil {
+		start := in.PlanPeriodStart.UTC().Truncate(time.Second)
+		if start.Year() < 2000 || start.After(time.Now().AddDate(2, 0, 0)) {
+			return fieldErr("plan_period_start", "Choose a date from 2000 up to two years from now.")
+		}
+		l.PlanPeriodStart = &start
+	}
+	if in.PlanPeriodMonths != nil {
+		if *in.PlanPeriodMonths < 1 || *in.PlanPeriodMonths > 36 {
+			return fieldErr("plan_period_months", "Choose a period from 1 to 36 months.")
+		}
+		l.PlanPeriodMonths = *in.PlanPeriodMonths
+	}
 	return nil
+}
+
+// MaxPlanCredits bounds a plan's credits per period.
+const MaxPlanCredits = 100_000_000
+
+// actorID is the acting user's id, or nil for a token-less system actor.
+func actorID(sc Scope) *int64 {
+	if sc.UserID == 0 {
+		return nil
+	}
+	id := sc.UserID
+	return &id
 }
 
 // optClock reads an optional "HH:MM" ("" is none; "9:30" is "09:30").

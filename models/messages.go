@@ -96,9 +96,11 @@ func checkText(field, what, s string) error {
 // the outbox) or note on a locked conversation, and its events.
 func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conversation, body string, note bool) ([]Event, error) {
 	var evs []Event
+	var ci composeInfo
 	if !note {
 		// The same gate the worker checks again when it sends.
-		if err := composeGate(ctx, tx, conv.ID, conv.Channel, false); err != nil {
+		var err error
+		if ci, err = composeGate(ctx, tx, conv.ID, conv.Channel, false); err != nil {
 			return nil, err
 		}
 		if conv.Status == StatusClosed {
@@ -120,11 +122,22 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 		}
 		msg.Encoding, msg.Segments = smsShape(body)
 	}
+	if !note {
+		// Checked again when it is sent (settleSend): other sends may
+		// spend the same credits first.
+		msg.CreditsCharged = ci.price(conv.Channel, msg.Segments)
+		if ci.Available < int64(msg.CreditsCharged) {
+			return nil, &InsufficientCreditsError{Needed: int64(msg.CreditsCharged), Available: ci.Available}
+		}
+	}
 	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	if !note {
 		if err := insertOutbox(ctx, tx, conv.OrgID, sendTask(conv.Channel, msg.ID)); err != nil {
+			return nil, err
+		}
+		if err := queueCharge(ctx, tx, msg, ChargeOutbound, ci.LocationID); err != nil {
 			return nil, err
 		}
 		if _, err := tx.NewUpdate().Model(conv).

@@ -136,12 +136,27 @@ func (s *Store) claimChecked(ctx context.Context, msgID int64, channel string) (
 		if row.Status == MsgSending && row.ClaimedAt != nil && row.ClaimLive {
 			return fmt.Errorf("message %d (claimed %s): %w", msgID, row.ClaimedAt.Format(time.RFC3339), ErrClaimed)
 		}
-		if reason := row.Reason; reason != "" {
+		reason := row.Reason
+		if reason == "" {
+			// The last word on its credits: charged now if the task has
+			// not yet, or refused when the balance no longer covers it.
+			paid, err := settleSend(ctx, tx, msgID)
+			if err != nil {
+				return err
+			}
+			if !paid {
+				reason = ReasonInsufficientCredits
+			}
+		}
+		if reason != "" {
 			// Recorded and committed (an error here would roll the
 			// failure back): the caller learns it from gateClosed.
 			ch, err = setMessageStatus(ctx, tx, &row.Message, MsgFailed, reason)
+			if err != nil {
+				return err
+			}
 			gateClosed = reason
-			return err
+			return dropOrRefund(ctx, tx, []int64{msgID})
 		}
 		if _, err := tx.NewRaw("UPDATE messages SET status = ?, claimed_at = now() WHERE id = ?", MsgSending, msgID).Exec(ctx); err != nil {
 			return fmt.Errorf("mark sending: %w", err)
@@ -285,7 +300,9 @@ func (s *Store) recordSent(ctx context.Context, msgID int64, provider string, id
 	return ch, nil
 }
 
-// RecordSendFailed marks a message failed with the provider's reason.
+// RecordSendFailed marks a message failed with the provider's reason. A
+// message that had not been sent (the provider refused it, or every
+// attempt failed) is refunded.
 func (s *Store) RecordSendFailed(ctx context.Context, msgID int64, reason string) (*Change, error) {
 	var ch *Change
 	err := s.inTx(ctx, func(tx bun.Tx) error {
@@ -293,9 +310,16 @@ func (s *Store) RecordSendFailed(ctx context.Context, msgID int64, reason string
 		if err := tx.NewSelect().Model(m).Where("id = ?", msgID).For("UPDATE").Scan(ctx); err != nil {
 			return notFound("message", err)
 		}
+		unsent := m.Direction == "outbound" && pending(m.Status)
 		var err error
-		ch, err = setMessageStatus(ctx, tx, m, MsgFailed, reason)
-		return err
+		if ch, err = setMessageStatus(ctx, tx, m, MsgFailed, reason); err != nil {
+			return err
+		}
+		if unsent {
+			// It never went out: its credits come back.
+			return dropOrRefund(ctx, tx, []int64{msgID})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: record send failed: %w", err)
@@ -341,7 +365,8 @@ func setMessageStatus(ctx context.Context, tx bun.Tx, m *Message, status, reason
 // (see prepared.go; B3).
 
 // claimQuery locks a message of channel $2, checks the status and the
-// send gate and marks it sending, returning nothing when either says no.
+// send gate and marks it sending, returning nothing when either says no,
+// or when its charge is still pending (claimChecked settles it).
 // Its commit does not wait for the WAL flush (see claim).
 var claimQuery = `WITH m0 AS (
 		SELECT m.id, m.body, m.automated, m.author_type, ` + channelAddrsSQL + `
@@ -350,6 +375,7 @@ var claimQuery = `WITH m0 AS (
 		WHERE m.id = $1 AND m.direction = 'outbound' AND m.channel = $2::text AND NOT m.is_note
 		  AND m.status IN ` + pendingStatusesSQL + ` AND ` + sendGateSQL + ` = ''
 		  AND (m.status <> '` + MsgSending + `' OR m.claimed_at IS NULL OR m.claimed_at <= now() - ` + sendClaimLeaseSQL + `)
+		  AND NOT EXISTS (SELECT 1 FROM credit_pending p WHERE p.message_id = m.id AND p.kind = '` + ChargeOutbound + `')
 		FOR UPDATE OF m
 	)
 	UPDATE messages SET status = '` + MsgSending + `', claimed_at = now() FROM m0, (SELECT set_config('synchronous_commit', 'off', true)) AS async

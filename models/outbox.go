@@ -67,6 +67,9 @@ type OutboxOutcome struct {
 	// catalogue does not know, or a payload that does not decode. They are
 	// closed with their reason, so no sweep offers them again.
 	Refused []OutboxRefusal
+	// Coalesced are entries whose work an enqueued entry of the same
+	// batch covers (task.Kind.Coalesce): they are closed as done.
+	Coalesced []int64
 }
 
 // OutboxRefusal is an entry the relay will never enqueue, and why.
@@ -123,6 +126,13 @@ func (s *Store) outboxBatch(ctx context.Context, where string, limit int, fn fun
 				Set("enqueued_at = now(), attempts = attempts + 1").
 				Where("id = ANY(?)", pgdialect.Array(out.Enqueued)).Exec(ctx); uerr != nil {
 				return fmt.Errorf("store: mark enqueued: %w", uerr)
+			}
+		}
+		if len(out.Coalesced) > 0 {
+			if _, uerr := tx.NewUpdate().Model((*OutboxEntry)(nil)).
+				Set("done_at = now(), last_error = 'coalesced'").
+				Where("id = ANY(?)", pgdialect.Array(out.Coalesced)).Exec(ctx); uerr != nil {
+				return fmt.Errorf("store: close coalesced outbox entries: %w", uerr)
 			}
 		}
 		if len(out.Refused) > 0 {

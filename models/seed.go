@@ -18,6 +18,9 @@ type DemoOptions struct {
 	AgentPassword string
 	SMSNumber     string
 	EmailAddress  string
+	// PlanCredits is the demo plan's credits per month (0: 5,000). Only a
+	// new demo location gets them.
+	PlanCredits int
 }
 
 // DemoResult says what SeedDemo found or created.
@@ -51,10 +54,18 @@ func (s *Store) SeedDemo(ctx context.Context, o DemoOptions) (*DemoResult, error
 		if err := findOrInsert(ctx, tx, &r.Org, "slug = ?", r.Org.Slug); err != nil {
 			return err
 		}
-		now := time.Now()
+		now := time.Now().UTC().Truncate(time.Second)
+		credits := o.PlanCredits
+		if credits <= 0 {
+			credits = 5000
+		}
 		r.Location = Location{OrgID: r.Org.ID, Name: "Main Office", Timezone: "America/New_York",
-			PlanStatus: PlanActive, PlanName: "Chat 5000", PlanCredits: 5000, PlanPeriodStart: &now}
+			PlanStatus: PlanActive, PlanName: fmt.Sprintf("Chat %d", credits), PlanCredits: credits, PlanPeriodStart: &now, PlanPeriodMonths: 1}
 		if err := findOrInsert(ctx, tx, &r.Location, "org_id = ? AND name = ?", r.Org.ID, r.Location.Name); err != nil {
+			return err
+		}
+		// The plan's first period (nothing when the location had it).
+		if err := syncPlan(ctx, tx, &r.Location, r.Location.PlanCredits, nil, now); err != nil {
 			return err
 		}
 		num, addr := o.SMSNumber, o.EmailAddress

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -83,28 +84,55 @@ var (
 	pastSentStatusesSQL = statusesSQL(func(r int) bool { return r >= statusRank[MsgSent] })
 )
 
+// composeInfo is what composing a message learns with the gate: the
+// location it charges, the credits it has available (the balance less
+// outbound charges still pending) and the organization's outbound rates.
+type composeInfo struct {
+	LocationID int64
+	Available  int64
+	Card       RateCard
+}
+
+// price is what an outbound message of channel with segments costs.
+func (ci composeInfo) price(channel string, segments int) int {
+	return ci.Card.Price(channel, ChargeOutbound, segments, false)
+}
+
 // composeGate checks the send gate for a new message on a conversation,
-// with the same expression the worker checks again at send time. Every
-// agent reply runs it, so it is a cached prepared statement: planning its
-// four-way join cost more than running it (B3, live burst).
-func composeGate(ctx context.Context, tx bun.Tx, convID int64, channel string, compliance bool) error {
+// with the same expression the worker checks again at send time, and
+// reads what pricing it needs. Every agent reply runs it, so it is a
+// cached prepared statement: planning its join cost more than running it
+// (B3, live burst).
+func composeGate(ctx context.Context, tx bun.Tx, convID int64, channel string, compliance bool) (composeInfo, error) {
+	var ci composeInfo
 	rows, err := queryCached(ctx, tx.Tx, composeGateQuery, convID, channel, compliance)
 	if err != nil {
-		return fmt.Errorf("send gate: %w", err)
+		return ci, fmt.Errorf("send gate: %w", err)
 	}
 	reason, found := "", false
-	err = scanAll(rows, func() error { found = true; return rows.Scan(&reason) })
+	err = scanAll(rows, func() error {
+		found = true
+		return rows.Scan(&reason, &ci.LocationID, &ci.Available, &ci.Card.SMS.Outbound, &ci.Card.MMS.Outbound, &ci.Card.Email.Outbound)
+	})
 	if err != nil {
-		return fmt.Errorf("send gate: %w", err)
+		return ci, fmt.Errorf("send gate: %w", err)
 	}
 	if !found {
-		return fmt.Errorf("send gate: conversation %d: %w", convID, ErrNotFound)
+		return ci, fmt.Errorf("send gate: conversation %d: %w", convID, ErrNotFound)
 	}
-	return gateError(reason)
+	return ci, gateError(reason)
 }
 
 // composeGateQuery is sendGateSQL for a message about to be composed: $1
-// the conversation, $2 the channel, $3 whether it is a compliance message.
-var composeGateQuery = `SELECT ` + sendGateSQL + ` FROM (SELECT $2::text AS channel, $3::boolean AS compliance) AS m, conversations AS c
+// the conversation, $2 the channel, $3 whether it is a compliance
+// message; then the location, its available credits and the outbound
+// rates.
+var composeGateQuery = `SELECT ` + sendGateSQL + `, l.id,
+	a.plan_balance + a.purchased_balance - coalesce((SELECT sum(p.credits) FROM credit_pending p
+		WHERE p.location_id = l.id AND p.kind = '` + ChargeOutbound + `'), 0),
+	coalesce(rc.sms_outbound, ` + strconv.Itoa(CreditsPerSMSSegment) + `), coalesce(rc.mms_outbound, ` + strconv.Itoa(CreditsPerMMS) + `),
+	coalesce(rc.email_outbound, ` + strconv.Itoa(CreditsPerEmail) + `)
+	FROM (SELECT $2::text AS channel, $3::boolean AS compliance) AS m, conversations AS c
 	JOIN recipients AS r ON r.id = c.recipient_id JOIN inboxes AS i ON i.id = c.inbox_id JOIN locations AS l ON l.id = i.location_id
+	JOIN credit_accounts AS a ON a.location_id = l.id LEFT JOIN rate_cards AS rc ON rc.org_id = c.org_id
 	WHERE c.id = $1`

@@ -6,12 +6,6 @@ import (
 	"github.com/parley-chat/parley/channels/sms"
 )
 
-// Default rate card (product.md, "Chat credits"): what one message costs.
-const (
-	CreditsPerSMSSegment = 2
-	CreditsPerEmail      = 1
-)
-
 // smsShape records how an SMS body goes over the air: its encoding
 // (Vonage's type) and its segment count.
 func smsShape(body string) (string, int) {

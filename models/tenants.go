@@ -38,10 +38,12 @@ type Location struct {
 	PlanName        string     `bun:"plan_name"`
 	PlanCredits     int        `bun:"plan_credits"`
 	PlanPeriodStart *time.Time `bun:"plan_period_start"`
-	QuietStart      *string    `bun:"quiet_start"`
-	QuietEnd        *string    `bun:"quiet_end"`
-	ArchivedAt      *time.Time `bun:"archived_at"`
-	CreatedAt       time.Time  `bun:"created_at,nullzero,default:now()"`
+	// PlanPeriodMonths is how long each plan period lasts (1 to 36).
+	PlanPeriodMonths int        `bun:"plan_period_months,nullzero,default:1"`
+	QuietStart       *string    `bun:"quiet_start"`
+	QuietEnd         *string    `bun:"quiet_end"`
+	ArchivedAt       *time.Time `bun:"archived_at"`
+	CreatedAt        time.Time  `bun:"created_at,nullzero,default:now()"`
 }
 
 // ChatEnabled reports whether conversations may run at this location.

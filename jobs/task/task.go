@@ -33,6 +33,16 @@ const (
 	TypeSMSSend = "sms:send"
 	// TypeEmailSend sends one queued outbound email (payload EmailSend).
 	TypeEmailSend = "email:send"
+	// TypeCreditsCharge settles a location's pending credit charges
+	// (payload CreditsCharge). Entries for one location coalesce: one
+	// task charges every message pending when it runs.
+	TypeCreditsCharge = "credits:charge"
+	// TypeCreditsAlert tells a location's admins its plan's credits are
+	// running out (payload CreditsAlert).
+	TypeCreditsAlert = "credits:alert"
+	// TypeCreditsRenew grants plan periods that started (no payload;
+	// scheduled).
+	TypeCreditsRenew = "credits:renew"
 	// TypeSessionSweep deletes expired login sessions (no payload;
 	// scheduled, never written to the outbox).
 	TypeSessionSweep = "session:sweep"
@@ -50,6 +60,10 @@ type Kind struct {
 	Outbox bool
 	// Unique, for scheduled types, keeps one task per period across nodes.
 	Unique time.Duration
+	// Coalesce: outbox entries of this type with the same payload that the
+	// relay reads in one batch are one task (the others are closed as
+	// done): the task's work covers all of them.
+	Coalesce bool
 	// decode parses a stored payload into its typed form (outbox types).
 	decode func([]byte) (Payload, error)
 }
@@ -60,6 +74,9 @@ func Catalogue() []Kind {
 	return []Kind{
 		{Type: TypeSMSSend, Queue: QueueCritical, MaxRetry: 8, Outbox: true, decode: decodeAs[*SMSSend]},
 		{Type: TypeEmailSend, Queue: QueueCritical, MaxRetry: 8, Outbox: true, decode: decodeAs[*EmailSend]},
+		{Type: TypeCreditsCharge, Queue: QueueCritical, MaxRetry: 25, Outbox: true, Coalesce: true, decode: decodeAs[*CreditsCharge]},
+		{Type: TypeCreditsAlert, Queue: QueueDefault, MaxRetry: 8, Outbox: true, decode: decodeAs[*CreditsAlert]},
+		{Type: TypeCreditsRenew, Queue: QueueDefault, MaxRetry: 3, Unique: 50 * time.Second},
 		{Type: TypeSessionSweep, Queue: QueueBulk, MaxRetry: 3, Unique: 50 * time.Minute},
 	}
 }
@@ -176,3 +193,33 @@ func (p *EmailSend) valid() bool { return p.MessageID > 0 }
 
 // NewEmailSend is the task that sends email message msgID.
 func NewEmailSend(msgID int64) Spec { return spec(TypeEmailSend, &EmailSend{MessageID: msgID}) }
+
+// CreditsCharge settles the pending charges of one location.
+type CreditsCharge struct {
+	outboxRef
+	LocationID int64 `json:"location_id"`
+}
+
+func (p *CreditsCharge) valid() bool { return p.LocationID > 0 }
+
+// NewCreditsCharge is the task that charges location's pending messages.
+func NewCreditsCharge(locationID int64) Spec {
+	return spec(TypeCreditsCharge, &CreditsCharge{LocationID: locationID})
+}
+
+// CreditsAlert announces that a location's usage this period reached
+// Level percent of its plan's credits (the period starting at
+// PeriodStart, Unix seconds).
+type CreditsAlert struct {
+	outboxRef
+	LocationID  int64 `json:"location_id"`
+	Level       int   `json:"level"`
+	PeriodStart int64 `json:"period_start"`
+}
+
+func (p *CreditsAlert) valid() bool { return p.LocationID > 0 && p.Level > 0 && p.Level <= 100 }
+
+// NewCreditsAlert is the alert for a location reaching level percent.
+func NewCreditsAlert(locationID int64, level int, periodStart int64) Spec {
+	return spec(TypeCreditsAlert, &CreditsAlert{LocationID: locationID, Level: level, PeriodStart: periodStart})
+}
