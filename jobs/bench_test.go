@@ -371,6 +371,7 @@ func newBurstFixture(b *testing.B, n int) *burstFixture {
 		AdminEmail: "admin@demo.parley.test", AdminPassword: "correct horse battery",
 		AgentEmail: "agent@demo.parley.test", AgentPassword: "agent password 1",
 		SMSNumber: demoNumber, EmailAddress: "demo@inbound.parley.test",
+		PlanCredits: models.MaxPlanCredits, // thousands of sends
 	})
 	if err != nil {
 		b.Fatal(err)
