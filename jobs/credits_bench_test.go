@@ -63,7 +63,7 @@ func chargeDrain(b *testing.B, viaWorker bool) {
 			for j := k; j < min(k+batch, n); j++ {
 				ins = append(ins, models.Inbound{Channel: models.ChannelSMS, Provider: "vonage",
 					ProviderMessageID: fmt.Sprintf("drain-%d-%d-%d", time.Now().UnixNano(), drainRun, j),
-					From: fmt.Sprintf("+1557%07d", benchPhones.Add(1)), To: demoNumber, Body: "Is the pharmacy open today?",
+					From:              fmt.Sprintf("+1557%07d", benchPhones.Add(1)), To: demoNumber, Body: "Is the pharmacy open today?",
 					ReceivedAt: time.Now()})
 			}
 			if _, err := st.ReceiveBatch(ctx, ins); err != nil {
