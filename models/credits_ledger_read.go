@@ -44,7 +44,7 @@ func (s *Store) ledgerQuery(ctx context.Context, sc Scope, f LedgerFilter) (*bun
 	}
 	q := s.db.NewSelect().Model((*LedgerEntry)(nil)).OrderExpr("created_at, id")
 	if f.LocationID != 0 {
-		if _, err := s.usageLocation(ctx, sc, f.LocationID); err != nil {
+		if _, err := s.UsageLocation(ctx, sc, f.LocationID); err != nil {
 			return nil, err
 		}
 		q.Where("location_id = ?", f.LocationID)

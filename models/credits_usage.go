@@ -60,20 +60,20 @@ type CreditSummary struct {
 }
 
 // Balance is plan and purchased credits together (negative in overage).
-func (c *CreditSummary) Balance() int64 { return c.PlanBalance + c.PurchasedBalance }
+func (c CreditSummary) Balance() int64 { return c.PlanBalance + c.PurchasedBalance }
 
 // Used is this period's usage, all kinds.
-func (c *CreditSummary) Used() int64 { return c.UsedOutbound + c.UsedInbound + c.UsedForwarded }
+func (c CreditSummary) Used() int64 { return c.UsedOutbound + c.UsedInbound + c.UsedForwarded }
 
 // Overage reports whether the balance is below zero (inbound and forwarded
 // messages charged past it).
-func (c *CreditSummary) Overage() bool { return c.Balance() < 0 }
+func (c CreditSummary) Overage() bool { return c.Balance() < 0 }
 
 // Exhausted reports whether nothing is left to spend.
-func (c *CreditSummary) Exhausted() bool { return c.Balance() <= 0 }
+func (c CreditSummary) Exhausted() bool { return c.Balance() <= 0 }
 
 // Active reports whether the location's plan is active.
-func (c *CreditSummary) Active() bool { return c.PlanStatus == PlanActive }
+func (c CreditSummary) Active() bool { return c.PlanStatus == PlanActive }
 
 // forecast fills the burn rate and the day the balance runs out.
 func (c *CreditSummary) forecast(now time.Time) {
@@ -149,9 +149,9 @@ func (d DayUsage) Total() int64 { return d.Outbound + d.Inbound + d.Forwarded }
 // MaxUsageDays bounds DailyUsage's range.
 const MaxUsageDays = 366
 
-// usageLocation loads a location of the scope's organization for a usage
+// UsageLocation loads a location of the scope's organization for a usage
 // read (PermViewCredits); another organization's is ErrNotFound.
-func (s *Store) usageLocation(ctx context.Context, sc Scope, locationID int64) (*Location, error) {
+func (s *Store) UsageLocation(ctx context.Context, sc Scope, locationID int64) (*Location, error) {
 	if err := require(sc, PermViewCredits); err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Store) usageLocation(ctx context.Context, sc Scope, locationID int64) (
 // to the day of to (both included, in the location's timezone), every
 // day present (zero when nothing was used).
 func (s *Store) DailyUsage(ctx context.Context, sc Scope, locationID int64, from, to time.Time) ([]DayUsage, error) {
-	l, err := s.usageLocation(ctx, sc, locationID)
+	l, err := s.UsageLocation(ctx, sc, locationID)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,7 @@ func (u InboxUsage) Total() int64 { return u.Outbound + u.Inbound + u.Forwarded 
 // UsageByInbox is a location's usage per inbox in [from, to), most used
 // first.
 func (s *Store) UsageByInbox(ctx context.Context, sc Scope, locationID int64, from, to time.Time) ([]InboxUsage, error) {
-	l, err := s.usageLocation(ctx, sc, locationID)
+	l, err := s.UsageLocation(ctx, sc, locationID)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ const MaxTopConversations = 100
 // TopConversations is the n conversations of a location that used the
 // most credits in [from, to), with their recipients.
 func (s *Store) TopConversations(ctx context.Context, sc Scope, locationID int64, from, to time.Time, n int) ([]ConversationUsage, error) {
-	l, err := s.usageLocation(ctx, sc, locationID)
+	l, err := s.UsageLocation(ctx, sc, locationID)
 	if err != nil {
 		return nil, err
 	}
