@@ -203,3 +203,14 @@ func dayLabel(day string) string {
 
 // DayLabel is dayLabel for templates.
 func (UsageChart) DayLabel(day string) string { return dayLabel(day) }
+
+// CreditsLabel is the thread head's cost ("12 credits"), "" when not loaded.
+func (d ThreadData) CreditsLabel() string {
+	if d.Credits == nil {
+		return ""
+	}
+	if *d.Credits == 1 {
+		return "1 credit"
+	}
+	return fmt.Sprintf("%d credits", *d.Credits)
+}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -69,7 +68,7 @@ func (s *Server) renderCredits(c *fiber.Ctx, status int, form views.CSVForm, err
 
 // creditsLedgerCSV is the page's download: /credits/ledger.csv?location_id=&from=&to=
 // (dates, both days included). Bad input shows the page again with the
-// error next to the field.
+// error next to the field; another organization's location is a 404.
 func (s *Server) creditsLedgerCSV(c *fiber.Ctx) error {
 	sc := sessionUser(c).Scope
 	form := views.CSVForm{From: c.Query("from"), To: c.Query("to")}
@@ -80,9 +79,6 @@ func (s *Server) creditsLedgerCSV(c *fiber.Ctx) error {
 	f, err := s.ledgerFilter(c, sc)
 	if fe := asFieldError(err); fe != nil {
 		return s.renderCredits(c, http.StatusUnprocessableEntity, form, map[string]string{fe.Field: fe.Message})
-	}
-	if errors.Is(err, models.ErrNotFound) {
-		return s.renderCredits(c, http.StatusUnprocessableEntity, form, map[string]string{"location_id": "Choose a location from the list."})
 	}
 	if err != nil {
 		return err
