@@ -133,7 +133,7 @@ const (
 // NewUsageChart lays days out as stacked bars with a "nice" y axis (a
 // round maximum and four ticks) and a date label every week.
 func NewUsageChart(locationID int64, days []models.DayUsage) UsageChart {
-	c := UsageChart{ID: fmt.Sprintf("chart-%d", locationID), Days: days, Left: 44, Top: 10, Right: ChartWidth - 8, Bottom: ChartHeight - 28, AxisX: 38}
+	c := UsageChart{ID: fmt.Sprintf("chart-%d", locationID), Days: days, Left: 44, Top: 10, Right: ChartWidth - 22, Bottom: ChartHeight - 28, AxisX: 38}
 	for _, d := range days {
 		c.Max = max(c.Max, d.Total())
 		c.Total += d.Total()
