@@ -38,7 +38,7 @@ type CreditCard struct {
 	RangeLabel string
 	// Manage: the viewer may change the plan (a "Manage plan" link).
 	Manage bool
-	tz         *time.Location
+	tz     *time.Location
 }
 
 // NewCreditCard builds a location's card; days are its daily usage.
