@@ -29,6 +29,7 @@ require (
 	github.com/vonage/vonage-go-sdk v0.14.0
 	github.com/wneessen/go-mail v0.8.1
 	golang.org/x/sync v0.25.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (

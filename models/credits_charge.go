@@ -212,10 +212,18 @@ func dropOrRefund(ctx context.Context, tx bun.Tx, msgIDs []int64) error {
 			pgdialect.Array(msgIDs), ChargeOutbound, loc).Exec(ctx); err != nil {
 			return fmt.Errorf("drop pending charges: %w", err)
 		}
-		var charges []LedgerEntry
-		if err := tx.NewRaw(`SELECT * FROM credit_ledger c WHERE c.message_id = ANY(?) AND c.kind = ? AND c.location_id = ?
+		// this_period: charged after the account's last period grant,
+		// which reset the usage counters; a charge from before it is not
+		// in this period's usage, so its refund does not come off it.
+		var charges []struct {
+			LedgerEntry
+			ThisPeriod bool `bun:"this_period"`
+		}
+		if err := tx.NewRaw(`SELECT c.*, c.id > coalesce((SELECT max(g.id) FROM credit_ledger g
+				WHERE g.location_id = c.location_id AND g.kind = ?), 0) AS this_period
+			FROM credit_ledger c WHERE c.message_id = ANY(?) AND c.kind = ? AND c.location_id = ?
 			AND NOT EXISTS (SELECT 1 FROM credit_ledger r WHERE r.idem_key = 'refund:' || c.message_id) ORDER BY c.id`,
-			pgdialect.Array(msgIDs), ChargeOutbound, loc).Scan(ctx, &charges); err != nil {
+			LedgerPeriod, pgdialect.Array(msgIDs), ChargeOutbound, loc).Scan(ctx, &charges); err != nil {
 			return fmt.Errorf("charges to refund: %w", err)
 		}
 		if len(charges) == 0 {
@@ -225,7 +233,9 @@ func dropOrRefund(ctx context.Context, tx bun.Tx, msgIDs []int64) error {
 		for i, c := range charges {
 			a.PlanBalance -= c.PlanDelta
 			a.PurchasedBalance -= c.PurchasedDelta
-			a.addUsed(ChargeOutbound, c.Credits())
+			if c.ThisPeriod {
+				a.addUsed(ChargeOutbound, c.Credits())
+			}
 			refunds[i] = LedgerEntry{OrgID: c.OrgID, LocationID: c.LocationID, Kind: LedgerRefund, IdemKey: refundKey(*c.MessageID),
 				PlanDelta: -c.PlanDelta, PurchasedDelta: -c.PurchasedDelta, MessageID: c.MessageID,
 				ConversationID: c.ConversationID, InboxID: c.InboxID, Channel: c.Channel, Note: "not sent"}

@@ -156,37 +156,7 @@ func (s *Store) RenewPlans(ctx context.Context, now time.Time) (int, error) {
 	}
 	n := 0
 	for _, id := range due {
-		renewed := false
-		err := s.inTx(ctx, func(tx bun.Tx) error {
-			renewed = false
-			a := new(CreditAccount)
-			err := tx.NewSelect().Model(a).Where("location_id = ?", id).For("UPDATE SKIP LOCKED").Scan(ctx)
-			if err != nil {
-				return nil //nolint:nilerr // locked: another worker renews it; gone: nothing to renew
-			}
-			l := new(Location)
-			if err := tx.NewSelect().Model(l).Where("id = ?", id).Scan(ctx); err != nil {
-				return notFound("location", err)
-			}
-			if l.PlanStatus != PlanActive || l.PlanPeriodStart == nil || (a.PeriodEnd != nil && a.PeriodEnd.After(now)) {
-				return nil
-			}
-			p, ok := periodAt(*l.PlanPeriodStart, l.PlanPeriodMonths, l.TimeLocation(), now)
-			if !ok {
-				return nil
-			}
-			key := periodKey(id, p.Start)
-			have, err := existingKeys(ctx, tx, []string{key})
-			if err != nil || have[key] {
-				return err
-			}
-			e := grantPeriod(a, l, p, key, nil)
-			if err := appendLedger(ctx, tx, []LedgerEntry{e}); err != nil {
-				return err
-			}
-			renewed = true
-			return saveAccount(ctx, tx, a)
-		})
+		renewed, err := s.renewPlan(ctx, id, now)
 		if err != nil {
 			return n, fmt.Errorf("store: renew plan of location %d: %w", id, err)
 		}
@@ -195,6 +165,45 @@ func (s *Store) RenewPlans(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// renewPlan grants location id the plan period containing now if its
+// current one has ended, in one transaction; it reports whether it did.
+// An account another transaction holds is skipped (that one may be a
+// renewal; otherwise the next run renews it).
+func (s *Store) renewPlan(ctx context.Context, id int64, now time.Time) (bool, error) {
+	renewed := false
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		renewed = false
+		a := new(CreditAccount)
+		err := tx.NewSelect().Model(a).Where("location_id = ?", id).For("UPDATE SKIP LOCKED").Scan(ctx)
+		if err != nil {
+			return nil //nolint:nilerr // locked: another worker renews it; gone: nothing to renew
+		}
+		l := new(Location)
+		if err := tx.NewSelect().Model(l).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound("location", err)
+		}
+		if l.PlanStatus != PlanActive || l.PlanPeriodStart == nil || (a.PeriodEnd != nil && a.PeriodEnd.After(now)) {
+			return nil
+		}
+		p, ok := periodAt(*l.PlanPeriodStart, l.PlanPeriodMonths, l.TimeLocation(), now)
+		if !ok {
+			return nil
+		}
+		key := periodKey(id, p.Start)
+		have, err := existingKeys(ctx, tx, []string{key})
+		if err != nil || have[key] {
+			return err
+		}
+		e := grantPeriod(a, l, p, key, nil)
+		if err := appendLedger(ctx, tx, []LedgerEntry{e}); err != nil {
+			return err
+		}
+		renewed = true
+		return saveAccount(ctx, tx, a)
+	})
+	return renewed, err
 }
 
 // MaxPurchase bounds one purchase of credits.
