@@ -3,7 +3,9 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -169,16 +171,20 @@ func (s *Store) RenewPlans(ctx context.Context, now time.Time) (int, error) {
 
 // renewPlan grants location id the plan period containing now if its
 // current one has ended, in one transaction; it reports whether it did.
-// An account another transaction holds is skipped (that one may be a
-// renewal; otherwise the next run renews it).
+// It waits for the account's lock (charges hold it for milliseconds; a
+// concurrent renewal finishes first and this one finds the period
+// granted).
 func (s *Store) renewPlan(ctx context.Context, id int64, now time.Time) (bool, error) {
 	renewed := false
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		renewed = false
 		a := new(CreditAccount)
-		err := tx.NewSelect().Model(a).Where("location_id = ?", id).For("UPDATE SKIP LOCKED").Scan(ctx)
+		err := tx.NewSelect().Model(a).Where("location_id = ?", id).For("UPDATE").Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the location is gone: nothing to renew
+		}
 		if err != nil {
-			return nil //nolint:nilerr // locked: another worker renews it; gone: nothing to renew
+			return fmt.Errorf("lock account: %w", err)
 		}
 		l := new(Location)
 		if err := tx.NewSelect().Model(l).Where("id = ?", id).Scan(ctx); err != nil {
