@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // A location's credits as its settings page and the API show them: the
@@ -16,10 +19,40 @@ func (s *Store) LocationAccount(ctx context.Context, sc Scope, locationID int64)
 		return nil, err
 	}
 	a := new(CreditAccount)
-	if err := s.db.NewSelect().Model(a).Where("location_id = ? AND org_id = ?", locationID, sc.OrgID).Scan(ctx); err != nil {
-		return nil, notFound("credit account", err)
+	// In the transaction of Idempotent when there is one: the balance
+	// after a purchase made in it.
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		if err := tx.NewSelect().Model(a).Where("location_id = ? AND org_id = ?", locationID, sc.OrgID).Scan(ctx); err != nil {
+			return notFound("credit account", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return a, nil
+}
+
+// LocationBalances returns the balances of the organization's locations
+// in ids (managers and admins).
+func (s *Store) LocationBalances(ctx context.Context, sc Scope, ids []int64) (map[int64]int64, error) {
+	if err := require(sc, PermViewCredits); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		LocationID int64 `bun:"location_id"`
+		Balance    int64 `bun:"balance"`
+	}
+	err := s.db.NewRaw(`SELECT location_id, plan_balance + purchased_balance AS balance FROM credit_accounts
+		WHERE org_id = ? AND location_id = ANY(?)`, sc.OrgID, pgdialect.Array(ids)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: location balances: %w", err)
+	}
+	out := make(map[int64]int64, len(rows))
+	for _, r := range rows {
+		out[r.LocationID] = r.Balance
+	}
+	return out, nil
 }
 
 // Purchase is one purchase of credits and who made it.

@@ -16,6 +16,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiSettingsRoutes(api)
 	s.apiChatRoutes(api)
 	s.apiAuditRoutes(api)
+	s.apiPlanRoutes(api) // api_credits_plan.go
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.
