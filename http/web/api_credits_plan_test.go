@@ -53,11 +53,7 @@ func TestPlanAPI(t *testing.T) {
 		{map[string]any{"name": "Plan API", "plan_period_start": "next Tuesday"}, "plan_period_start"},
 		{map[string]any{"name": "Plan API", "plan_period_start": "1999-01-01"}, "plan_period_start"},
 	} {
-		var p map[string]any
-		admin.expect(422, "POST", "/locations", tc.body, &p)
-		if problemField(p) != tc.field {
-			t.Fatalf("%v: problem %v, want field %s", tc.body, p, tc.field)
-		}
+		admin.expectProblem(422, tc.field, "POST", "/locations", tc.body)
 	}
 	// A date is midnight in the location's time zone (New York: 05:00Z in winter).
 	today := time.Now().In(mustTZ(t, "America/New_York")).AddDate(0, 0, -1).Format("2006-01-02")
@@ -73,11 +69,7 @@ func TestPlanAPI(t *testing.T) {
 	if l.PlanCredits != 800 || *l.Balance != 800 {
 		t.Fatalf("patched plan: %+v", l)
 	}
-	var p map[string]any
-	admin.expect(422, "PATCH", path, map[string]any{"plan_period_start": "2026-13-40"}, &p)
-	if problemField(p) != "plan_period_start" {
-		t.Fatalf("bad date: %v", p)
-	}
+	admin.expectProblem(422, "plan_period_start", "PATCH", path, map[string]any{"plan_period_start": "2026-13-40"})
 	rivalAPI.expect(404, "PATCH", path, map[string]any{"plan_credits": 1}, nil)
 	agent.expect(404, "PATCH", path, map[string]any{"plan_credits": 1}, nil)
 
@@ -113,10 +105,7 @@ func TestPlanAPI(t *testing.T) {
 		{map[string]any{"credits": 1.5}, "credits"},
 		{map[string]any{"credits": 5, "note": strings.Repeat("x", 201)}, "note"},
 	} {
-		admin.expect(422, "POST", buy, tc.body, &p)
-		if problemField(p) != tc.field {
-			t.Fatalf("%v: %v, want %s", tc.body, p, tc.field)
-		}
+		admin.expectProblem(422, tc.field, "POST", buy, tc.body)
 	}
 	rivalAPI.expect(404, "POST", buy, map[string]any{"credits": 5}, nil)
 	agent.expect(404, "POST", buy, map[string]any{"credits": 5}, nil)
@@ -154,10 +143,7 @@ func TestPlanAPI(t *testing.T) {
 			bad[k] = v
 		}
 		tc.mutate(bad)
-		rivalAPI.expect(422, "PUT", "/rate-card", bad, &p)
-		if problemField(p) != tc.field {
-			t.Fatalf("bad card: %v, want field %s", p, tc.field)
-		}
+		rivalAPI.expectProblem(422, tc.field, "PUT", "/rate-card", bad)
 	}
 	agent.expect(404, "PUT", "/rate-card", card, nil)
 	rivalAPI.expect(200, "GET", "/rate-card", nil, &rc)
