@@ -250,9 +250,11 @@ func (s *Store) PurchaseCredits(ctx context.Context, sc Scope, locationID int64,
 		if sc.UserID != 0 {
 			e.UserID = &sc.UserID
 		}
-		if err := appendLedger(ctx, tx, []LedgerEntry{e}); err != nil {
+		entries := []LedgerEntry{e}
+		if err := appendLedger(ctx, tx, entries); err != nil {
 			return err
 		}
+		e = entries[0] // with its id and time
 		if err := saveAccount(ctx, tx, a); err != nil {
 			return err
 		}

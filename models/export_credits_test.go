@@ -32,3 +32,9 @@ func (s *Store) SetPlanCreditsAt(ctx context.Context, sc Scope, locationID int64
 		return syncPlan(ctx, tx, l, old, actorID(sc), now)
 	})
 }
+
+// PeriodAt exposes the plan period arithmetic.
+func PeriodAt(anchor time.Time, months int, tz *time.Location, now time.Time) (start, end time.Time, ok bool) {
+	p, ok := periodAt(anchor, months, tz, now)
+	return p.Start, p.End, ok
+}

@@ -35,9 +35,17 @@ type SettingsLocationData struct {
 	QuietEnd   string
 	PlanStatus string
 	PlanName   string
-	Inboxes    []models.Inbox
-	Timezones  []string
-	Errors     map[string]string
+	// The Chat plan's credits per period, anchor date (YYYY-MM-DD in the
+	// location's time zone) and period length; PlanReadOnly for those who
+	// may not change it (managers). Account is nil for a new location.
+	PlanCredits      string
+	PlanPeriodStart  string
+	PlanPeriodMonths string
+	PlanReadOnly     bool
+	Account          *PlanAccount
+	Inboxes          []models.Inbox
+	Timezones        []string
+	Errors           map[string]string
 }
 
 // SettingsInboxesData is the Inboxes tab: the list, archived ones apart.

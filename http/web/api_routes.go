@@ -17,6 +17,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiChatRoutes(api)
 	s.apiAuditRoutes(api)
 	s.apiCreditsRoutes(api) // api_credits.go
+	s.apiPlanRoutes(api)    // api_credits_plan.go
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

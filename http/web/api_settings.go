@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/parley-chat/parley/models"
@@ -39,6 +41,11 @@ type apiLocationOut struct {
 	Archived   bool    `json:"archived"`
 	ArchivedAt *string `json:"archived_at" jsonschema:"format=date-time"`
 	CreatedAt  string  `json:"created_at" jsonschema:"format=date-time"`
+
+	PlanCredits      int     `json:"plan_credits" jsonschema:"description=the plan's credits per period"`
+	PlanPeriodStart  *string `json:"plan_period_start" jsonschema:"format=date-time,description=the plan's anchor: periods run from it in steps of plan_period_months; null until the plan is first activated"`
+	PlanPeriodMonths int     `json:"plan_period_months" jsonschema:"minimum=1,maximum=36"`
+	Balance          *int64  `json:"balance" jsonschema:"description=plan and purchased credits (negative in overage); null for who may not see credits"`
 }
 
 // apiLocationIn is POST /locations (name required).
@@ -49,6 +56,10 @@ type apiLocationIn struct {
 	QuietEnd   *string `json:"quiet_end,omitempty" jsonschema:"description=HH:MM; \"\" clears"`
 	PlanStatus *string `json:"plan_status,omitempty" jsonschema:"enum=active,enum=inactive,enum=suspended"`
 	PlanName   *string `json:"plan_name,omitempty"`
+
+	PlanCredits      *int    `json:"plan_credits,omitempty" jsonschema:"minimum=0,maximum=100000000"`
+	PlanPeriodStart  *string `json:"plan_period_start,omitempty" jsonschema:"description=an RFC 3339 date-time or a YYYY-MM-DD date (midnight in the location's time zone)"`
+	PlanPeriodMonths *int    `json:"plan_period_months,omitempty" jsonschema:"minimum=1,maximum=36"`
 }
 
 // apiLocationPatch is PATCH /locations/{id}: only the fields present change.
@@ -57,14 +68,40 @@ type apiLocationPatch struct {
 	Archived *bool `json:"archived,omitempty" jsonschema:"description=true archives the location; false brings it back"`
 }
 
-func (in apiLocationIn) input() models.LocationInput {
-	return models.LocationInput{Name: in.Name, Timezone: in.Timezone, QuietStart: in.QuietStart, QuietEnd: in.QuietEnd,
-		PlanStatus: in.PlanStatus, PlanName: in.PlanName}
+// input is the store's input; a plan_period_start date is read in the
+// time zone the request sets, else tz (the location's).
+func (in apiLocationIn) input(tz *time.Location) (models.LocationInput, error) {
+	out := models.LocationInput{Name: in.Name, Timezone: in.Timezone, QuietStart: in.QuietStart, QuietEnd: in.QuietEnd,
+		PlanStatus: in.PlanStatus, PlanName: in.PlanName, PlanCredits: in.PlanCredits, PlanPeriodMonths: in.PlanPeriodMonths}
+	if in.PlanPeriodStart != nil {
+		if in.Timezone != nil && models.ValidTimezone("timezone", *in.Timezone) == nil {
+			tz, _ = time.LoadLocation(*in.Timezone)
+		}
+		start, err := planStart(*in.PlanPeriodStart, tz)
+		if err != nil {
+			return out, err
+		}
+		out.PlanPeriodStart = &start
+	}
+	return out, nil
+}
+
+// planStart reads a plan's anchor: an RFC 3339 date-time, or a date at
+// midnight in tz.
+func planStart(v string, tz *time.Location) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation(dateForm, v, tz); err == nil {
+		return t, nil
+	}
+	return time.Time{}, validation("plan_period_start", "Give an RFC 3339 date-time or a YYYY-MM-DD date.")
 }
 
 func (in apiLocationIn) empty() bool {
 	return in.Name == nil && in.Timezone == nil && in.QuietStart == nil && in.QuietEnd == nil &&
-		in.PlanStatus == nil && in.PlanName == nil
+		in.PlanStatus == nil && in.PlanName == nil && in.PlanCredits == nil && in.PlanPeriodStart == nil && in.PlanPeriodMonths == nil
 }
 
 // apiInboxOut is an inbox as the API shows it.
@@ -110,7 +147,8 @@ func (in apiInboxIn) empty() bool {
 func apiLocation(l *models.Location) apiLocationOut {
 	return apiLocationOut{ID: l.ID, Name: l.Name, Timezone: l.Timezone, QuietStart: l.QuietStart, QuietEnd: l.QuietEnd,
 		PlanStatus: l.PlanStatus, PlanName: l.PlanName, Archived: l.ArchivedAt != nil, ArchivedAt: timePtr(l.ArchivedAt),
-		CreatedAt: rfc3339(l.CreatedAt)}
+		CreatedAt: rfc3339(l.CreatedAt), PlanCredits: l.PlanCredits, PlanPeriodStart: timePtr(l.PlanPeriodStart),
+		PlanPeriodMonths: l.PlanPeriodMonths}
 }
 
 func apiInbox(ib *models.Inbox) apiInboxOut {
@@ -205,6 +243,9 @@ func (s *Server) apiListLocations(c *fiber.Ctx) error {
 		}
 		out.Data = append(out.Data, apiLocation(&locs[i]))
 	}
+	if err := s.withBalances(c, out.Data); err != nil {
+		return err
+	}
 	return c.JSON(out)
 }
 
@@ -213,11 +254,15 @@ func (s *Server) apiCreateLocation(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	l, err := s.store.CreateLocation(c.UserContext(), sessionUser(c).Scope, in.input())
+	li, err := in.input(time.UTC)
 	if err != nil {
 		return err
 	}
-	return c.Status(http.StatusCreated).JSON(apiLocation(l))
+	l, err := s.store.CreateLocation(c.UserContext(), sessionUser(c).Scope, li)
+	if err != nil {
+		return err
+	}
+	return s.sendLocation(c.Status(http.StatusCreated), l)
 }
 
 func (s *Server) apiGetLocation(c *fiber.Ctx) error {
@@ -229,7 +274,7 @@ func (s *Server) apiGetLocation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(apiLocation(l))
+	return s.sendLocation(c, l)
 }
 
 func (s *Server) apiPatchLocation(c *fiber.Ctx) error {
@@ -245,7 +290,10 @@ func (s *Server) apiPatchLocation(c *fiber.Ctx) error {
 	// Fields first: a refused field leaves the archive state as it was too.
 	l, err := s.store.LocationByID(ctx, sc, id)
 	if err == nil && !in.empty() {
-		l, err = s.store.UpdateLocation(ctx, sc, id, in.input())
+		var li models.LocationInput
+		if li, err = in.input(l.TimeLocation()); err == nil {
+			l, err = s.store.UpdateLocation(ctx, sc, id, li)
+		}
 	}
 	if err == nil && in.Archived != nil {
 		l, err = s.store.ArchiveLocation(ctx, sc, id, *in.Archived)
@@ -253,7 +301,7 @@ func (s *Server) apiPatchLocation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(apiLocation(l))
+	return s.sendLocation(c, l)
 }
 
 func (s *Server) apiListInboxes(c *fiber.Ctx) error {

@@ -91,6 +91,10 @@ var adminRows = []matrixRow{
 	{route: "GET /settings/locations/:id<int>", path: "/settings/locations/{loc}", expect: "LNNOONN"},
 	{route: "POST /settings/locations/:id<int>", path: "/settings/locations/{loc}", form: url.Values{"name": {"Matrix loc {run}"}, "timezone": {"UTC"}, "plan_status": {"active"}}, expect: "LNNNONN"},
 	{route: "POST /settings/locations/:id<int>/archive", path: "/settings/locations/{loc}/archive", form: url.Values{"archived": {"1"}}, expect: "LNNNONN", prep: unarchiveLoc},
+	// Chat plan: admins buy credits and change the rate card; managers read it.
+	{route: "POST /settings/locations/:id<int>/credits", path: "/settings/locations/{loc}/credits", form: url.Values{"credits": {"1"}, "note": {"matrix"}}, expect: "LNNNONN"},
+	{route: "GET /settings/rate-card", path: "/settings/rate-card", expect: "LNNOONO"},
+	{route: "POST /settings/rate-card", path: "/settings/rate-card", form: url.Values{"sms_outbound": {"2"}, "sms_inbound": {"2"}, "sms_forwarded": {"2"}, "mms_outbound": {"4"}, "mms_inbound": {"4"}, "mms_forwarded": {"4"}, "email_outbound": {"1"}, "email_inbound": {"1"}, "email_forwarded": {"1"}}, expect: "LNNNONO"},
 	{route: "GET /settings/inboxes", path: "/settings/inboxes", expect: "LNNOONO"},
 	{route: "GET /settings/inboxes/new", path: "/settings/inboxes/new", expect: "LNNNONO"},
 	// The rival names a location of ours: to it that is no location at all.
@@ -161,6 +165,9 @@ var apiRows = []matrixRow{
 	{route: "GET /api/v1/locations/:id<int>", path: "/api/v1/locations/{loc}", expect: "LNNOONN"},
 	{route: "POST /api/v1/locations", path: "/api/v1/locations", json: `{"name":"Matrix API loc {n} {run}"}`, expect: "LNNNONO"},
 	{route: "PATCH /api/v1/locations/:id<int>", path: "/api/v1/locations/{loc}", json: `{"archived":false}`, expect: "LNNNONN"},
+	{route: "POST /api/v1/locations/:id<int>/credit-purchases", path: "/api/v1/locations/{loc}/credit-purchases", json: `{"credits":1,"note":"matrix"}`, expect: "LNNNONN"},
+	{route: "GET /api/v1/rate-card", path: "/api/v1/rate-card", expect: "LNNOONO"},
+	{route: "PUT /api/v1/rate-card", path: "/api/v1/rate-card", json: `{"sms":{"outbound":2,"inbound":2,"forwarded":2},"mms":{"outbound":4,"inbound":4,"forwarded":4},"email":{"outbound":1,"inbound":1,"forwarded":1}}`, expect: "LNNNONO"},
 
 	// Every user lists the inboxes it may chat in (by design); changing them is settings.manage.
 	{route: "GET /api/v1/inboxes", path: "/api/v1/inboxes", expect: "LOOOOOO"},

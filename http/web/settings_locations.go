@@ -42,7 +42,7 @@ func (s *Server) settingsLocations(c *fiber.Ctx) error {
 
 // newLocation shows an empty location form.
 func (s *Server) newLocation(c *fiber.Ctx) error {
-	d := views.SettingsLocationData{Timezone: "UTC", PlanStatus: models.PlanInactive}
+	d := views.SettingsLocationData{Timezone: "UTC", PlanStatus: models.PlanInactive, PlanCredits: "0", PlanPeriodMonths: "1"}
 	return s.locationForm(c, &d, fiber.StatusOK)
 }
 
@@ -57,9 +57,11 @@ func (s *Server) settingsLocation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.SettingsLocationData{ID: l.ID, Archived: l.ArchivedAt != nil, Name: l.Name, Timezone: l.Timezone,
-		QuietStart: deref(l.QuietStart), QuietEnd: deref(l.QuietEnd), PlanStatus: l.PlanStatus, PlanName: l.PlanName,
-		Saved: c.Query("saved") != ""}
+	d := locationData(l)
+	d.Saved = c.Query("saved") != ""
+	if err := s.fillAccount(c, &d, l); err != nil {
+		return err
+	}
 	return s.locationForm(c, &d, fiber.StatusOK)
 }
 
@@ -67,6 +69,7 @@ func (s *Server) settingsLocation(c *fiber.Ctx) error {
 func (s *Server) locationForm(c *fiber.Ctx, d *views.SettingsLocationData, status int) error {
 	su := sessionUser(c)
 	d.ReadOnly = !su.Scope.Can(models.PermManageSettings)
+	d.PlanReadOnly = d.ReadOnly || !su.Scope.Can(models.PermManageCredits)
 	d.Timezones = models.TimeZones()
 	if d.ID != 0 {
 		ibs, err := s.store.AllInboxes(c.UserContext(), su.Scope, 0, 0)
@@ -87,21 +90,31 @@ func (s *Server) locationForm(c *fiber.Ctx, d *views.SettingsLocationData, statu
 	return s.render(c, "settings_location", settingsLayout(title, "locations"), d)
 }
 
-// locationInput reads the location form.
-func locationInput(c *fiber.Ctx) (models.LocationInput, views.SettingsLocationData) {
+// locationInput reads the location form (cur: the location as saved, nil
+// for a new one); its plan fields only from those who may change the plan.
+func locationInput(c *fiber.Ctx, cur *models.Location) (models.LocationInput, views.SettingsLocationData, *models.FieldError) {
 	d := views.SettingsLocationData{Name: c.FormValue("name"), Timezone: c.FormValue("timezone"),
 		QuietStart: c.FormValue("quiet_start"), QuietEnd: c.FormValue("quiet_end"),
 		PlanStatus: c.FormValue("plan_status"), PlanName: c.FormValue("plan_name")}
-	return models.LocationInput{Name: &d.Name, Timezone: &d.Timezone, QuietStart: &d.QuietStart, QuietEnd: &d.QuietEnd,
-		PlanStatus: &d.PlanStatus, PlanName: &d.PlanName}, d
+	in := models.LocationInput{Name: &d.Name, Timezone: &d.Timezone, QuietStart: &d.QuietStart, QuietEnd: &d.QuietEnd}
+	if !sessionUser(c).Scope.Can(models.PermManageCredits) {
+		return in, d, nil
+	}
+	fe := readPlan(c, &in, &d, cur)
+	return in, d, fe
 }
 
 // createLocation handles the new-location form.
 func (s *Server) createLocation(c *fiber.Ctx) error {
 	su := sessionUser(c)
-	in, d := locationInput(c)
-	l, err := s.store.CreateLocation(c.UserContext(), su.Scope, in)
-	if fe := asFieldError(err); fe != nil {
+	in, d, fe := locationInput(c, nil)
+	var l *models.Location
+	var err error
+	if fe == nil {
+		l, err = s.store.CreateLocation(c.UserContext(), su.Scope, in)
+		fe = asFieldError(err)
+	}
+	if fe != nil {
 		d.Errors = map[string]string{fe.Field: fe.Message}
 		return s.locationForm(c, &d, fiber.StatusUnprocessableEntity)
 	}
@@ -118,15 +131,21 @@ func (s *Server) updateLocation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in, d := locationInput(c)
-	_, err = s.store.UpdateLocation(c.UserContext(), su.Scope, id, in)
-	if fe := asFieldError(err); fe != nil {
-		cur, lerr := s.store.LocationByID(c.UserContext(), su.Scope, id)
-		if lerr != nil {
-			return lerr
-		}
+	cur, err := s.store.LocationByID(c.UserContext(), su.Scope, id)
+	if err != nil {
+		return err
+	}
+	in, d, fe := locationInput(c, cur)
+	if fe == nil {
+		_, err = s.store.UpdateLocation(c.UserContext(), su.Scope, id, in)
+		fe = asFieldError(err)
+	}
+	if fe != nil {
 		d.ID, d.Archived = id, cur.ArchivedAt != nil
 		d.Errors = map[string]string{fe.Field: fe.Message}
+		if err := s.fillAccount(c, &d, cur); err != nil {
+			return err
+		}
 		return s.locationForm(c, &d, fiber.StatusUnprocessableEntity)
 	}
 	if err != nil {
