@@ -205,7 +205,11 @@ func (cc ComposeCredits) Blocked(channel string) string {
 	if channel == ChannelEmail {
 		what = "an email"
 	}
-	return "No credits left at " + cc.LocationName + ": the balance is " + strconv.FormatInt(cc.Available, 10) +
+	lead := "No credits left at "
+	if cc.Available > 0 {
+		lead = "Not enough credits left at "
+	}
+	return lead + cc.LocationName + ": the balance is " + strconv.FormatInt(cc.Available, 10) +
 		" and " + what + " costs " + strconv.FormatInt(price, 10) + ". An admin can buy credits."
 }
 
