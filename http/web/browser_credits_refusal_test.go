@@ -106,7 +106,7 @@ func TestBrowserCreditsRefusal(t *testing.T) {
 			browsertest.Do(t, tab, "type a short text", chromedp.SendKeys(body, "On our way"))
 			browsertest.WaitFor(t, tab, "the preview prices it", fmt.Sprintf(
 				`%s.includes("2 credits")`, browsertest.TextOf("preview-"+lowID)))
-			browsertest.Do(t, tab, "type a long text", chromedp.SetValue(body, ""), chromedp.SendKeys(body, long))
+			browsertest.Do(t, tab, "type a long text", chromedp.Evaluate[chromedp.Void](`document.querySelector("`+body+`").value = ""`), chromedp.SendKeys(body, long))
 			browsertest.WaitFor(t, tab, "the preview turns red", fmt.Sprintf(
 				`%s.includes("needs 4, balance 3") && getComputedStyle(document.querySelector("#preview-%s [data-short]")).color === getComputedStyle(document.querySelector(".preview-error")).color`,
 				browsertest.TextOf("preview-"+lowID), lowID))
