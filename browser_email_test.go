@@ -218,6 +218,16 @@ func TestBrowserEmailMailboxToAgent(t *testing.T) {
 	browsertest.NotReloaded(t, agent, "agent")
 	emailShot(t, agent, "email-agent-bounced.png")
 
+	step("8. every email, either way, was charged once")
+	// The question, the reply, the follow-up; then the bounced answer,
+	// charged (it went out) and not refunded (the relay took it).
+	checkCharges(t, person, 3)
+	for _, m := range checkCharges(t, bouncer, 2) {
+		if m.Direction == "outbound" && m.Refunded != 0 {
+			t.Errorf("the bounced answer was refunded %d credits; a bounce comes after the send", m.Refunded)
+		}
+	}
+
 	step("done")
 	agentConsole.CheckErrors(t, agent, "agent's bounce")
 	mboxConsole.CheckErrors(t, mbox, "mailbox's session")

@@ -320,6 +320,11 @@ func TestBrowserSMSPhoneToAgent(t *testing.T) {
 	browsertest.NotReloaded(t, agent, "agent")
 	smsShot(t, agent, "sms-agent-refused.png")
 
+	step("9. every text, either way, was charged once")
+	// The question, the reply, the STOP and its confirmation; the
+	// refused text was never stored.
+	checkCharges(t, number, 4)
+
 	step("done")
 	agentConsole.CheckErrors(t, agent, "agent's refused send")
 	phoneConsole.CheckErrors(t, phone, "phone's session")

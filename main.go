@@ -488,12 +488,16 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		fs.StringVar(&o.AgentPassword, "agent-password", "parley-demo-agent", "demo agent's password (kept if the user exists)")
 		fs.StringVar(&o.SMSNumber, "sms-number", "+15550100100", "demo inbox's SMS number (E.164)")
 		fs.StringVar(&o.EmailAddress, "email-address", "demo@inbound.parley.test", "demo inbox's inbound email address")
+		fs.IntVar(&o.PlanCredits, "plan-credits", 5000, "demo location's plan credits per month (only when the location is created)")
 	}})
 	if err != nil {
 		return err
 	}
 	if !demo {
 		return errors.New("seed needs --demo (the only data set so far)")
+	}
+	if o.PlanCredits < 1 || o.PlanCredits > models.MaxPlanCredits {
+		return fmt.Errorf("seed: --plan-credits must be from 1 to %d", models.MaxPlanCredits)
 	}
 	o.AdminEmail, o.AgentEmail = strings.ToLower(o.AdminEmail), strings.ToLower(o.AgentEmail)
 	o.EmailAddress = strings.ToLower(o.EmailAddress)

@@ -37,6 +37,7 @@ func BenchmarkEmailSendBurst(b *testing.B) {
 		AdminEmail: "admin@demo.parley.test", AdminPassword: "correct horse battery",
 		AgentEmail: "agent@demo.parley.test", AgentPassword: "agent password 1",
 		SMSNumber: demoNumber, EmailAddress: demoInboxAddr,
+		PlanCredits: models.MaxPlanCredits, // thousands of sends
 	})
 	if err != nil {
 		b.Fatal(err)

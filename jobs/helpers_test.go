@@ -218,6 +218,7 @@ func newHarness(t *testing.T, answer answerFunc) *harness {
 		AdminEmail: "admin@demo.parley.test", AdminPassword: "correct horse battery",
 		AgentEmail: "agent@demo.parley.test", AgentPassword: "agent password 1",
 		SMSNumber: demoNumber, EmailAddress: "demo@inbound.parley.test",
+		PlanCredits: models.MaxPlanCredits, // tests of sending, not of credits
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -158,34 +158,34 @@ func settle(ctx context.Context, tx bun.Tx, a *CreditAccount, rows []pendingChar
 // settleSend decides a claimed outbound message's charge in the claim's
 // transaction (the message row locked): if the credits:charge task has
 // not charged it yet, it is charged now if the balance covers it (or it
-// is a compliance message). It returns false when it does not fit: the
-// caller fails the message, and the pending charge is dropped with it.
-func settleSend(ctx context.Context, tx bun.Tx, msgID int64) (bool, error) {
+// is a compliance message). When it does not fit it returns the reason to
+// fail the message with (the caller drops the pending charge with it).
+func settleSend(ctx context.Context, tx bun.Tx, msgID int64) (refused string, err error) {
 	var rows []pendingCharge
 	if err := tx.NewRaw(`SELECT `+pendingChargeColumns+` WHERE p.message_id = ? AND p.kind = ?`, msgID, ChargeOutbound).Scan(ctx, &rows); err != nil {
-		return false, fmt.Errorf("pending charge: %w", err)
+		return "", fmt.Errorf("pending charge: %w", err)
 	}
 	if len(rows) == 0 {
-		return true, nil // charged already (or free)
+		return "", nil // charged already (or free)
 	}
 	a, err := lockAccount(ctx, tx, rows[0].LocationID)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	// Read again under the account's lock: the task may have settled it
 	// meanwhile.
 	rows = rows[:0]
 	if err := tx.NewRaw(`SELECT `+pendingChargeColumns+` WHERE p.message_id = ? AND p.kind = ?`, msgID, ChargeOutbound).Scan(ctx, &rows); err != nil {
-		return false, fmt.Errorf("pending charge: %w", err)
+		return "", fmt.Errorf("pending charge: %w", err)
 	}
 	if len(rows) == 0 {
-		return true, nil
+		return "", nil
 	}
 	r, err := settle(ctx, tx, a, rows)
-	if err != nil {
-		return false, err
+	if err != nil || r.Waiting == 0 {
+		return "", err
 	}
-	return r.Waiting == 0, nil
+	return fmt.Sprintf("%s: it needs %d, the balance is %d", ReasonInsufficientCredits, rows[0].Credits, a.Balance()), nil
 }
 
 // dropOrRefund undoes the charges of outbound messages that failed before

@@ -40,9 +40,10 @@ type inboundBatch struct {
 	conv      map[convKey]*ConversationRow
 }
 
-// FollowUpFunc returns the jobs a stored inbound message triggers (the
-// credit charge, the auto-response check, forwarding), written to the
-// outbox in the message's own transaction. keyword is the message's
+// FollowUpFunc returns the jobs a stored inbound message triggers besides
+// its credit charge (which the core always queues): the auto-response
+// check, forwarding. They are written to the outbox in the message's own
+// transaction. keyword is the message's
 // STOP/START/HELP kind (KeywordStop...) or empty: the keyword's own effects
 // (consent, its one reply) come after, and a keyword is charged but never
 // forwarded or auto-answered.

@@ -140,12 +140,8 @@ func (s *Store) claimChecked(ctx context.Context, msgID int64, channel string) (
 		if reason == "" {
 			// The last word on its credits: charged now if the task has
 			// not yet, or refused when the balance no longer covers it.
-			paid, err := settleSend(ctx, tx, msgID)
-			if err != nil {
+			if reason, err = settleSend(ctx, tx, msgID); err != nil {
 				return err
-			}
-			if !paid {
-				reason = ReasonInsufficientCredits
 			}
 		}
 		if reason != "" {

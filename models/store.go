@@ -15,8 +15,8 @@ import (
 type Store struct {
 	db *bun.DB
 	// followUp decides the jobs each stored inbound message triggers
-	// (nil: none yet; the credits, auto-response and forwarding issues
-	// fill it).
+	// besides its charge (nil: none yet; the auto-response and
+	// forwarding issue fills it).
 	followUp FollowUpFunc
 	// sessionsEnded closes the sockets of ended logins (OnSessionsEnded).
 	sessionsEnded SessionsEndedFunc

@@ -117,6 +117,9 @@ type ThreadData struct {
 	// Earlier are the closed conversations with the same recipient on the
 	// same inbox and channel, oldest first, shown collapsed above the timeline.
 	Earlier []models.EarlierConversation
+	// Credits is what the conversation has cost so far (nil: not loaded,
+	// as in a live frame).
+	Credits *int64
 }
 
 // ComposerData is the reply form and its live preview.

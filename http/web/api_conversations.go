@@ -43,6 +43,7 @@ type apiConversationOut struct {
 	CreatedAt          string          `json:"created_at" jsonschema:"format=date-time"`
 	ClosedAt           *string         `json:"closed_at" jsonschema:"format=date-time"`
 	Subject            string          `json:"subject,omitempty" jsonschema:"description=an email conversation's subject (without Re:)"`
+	Credits            int64           `json:"credits" jsonschema:"description=what the conversation has cost so far: its messages' charges less refunds (charges are settled shortly after a message is stored)"`
 }
 
 func conversationOut(r *models.ConversationRow) apiConversationOut {
@@ -144,6 +145,13 @@ func (s *Server) apiConversations(c *fiber.Ctx) error {
 	for i := range page.Rows {
 		out.Data = append(out.Data, conversationOut(&page.Rows[i]))
 	}
+	refs := make([]*apiConversationOut, len(out.Data))
+	for i := range out.Data {
+		refs[i] = &out.Data[i]
+	}
+	if err := s.withCosts(c.UserContext(), su.Scope, refs...); err != nil {
+		return err
+	}
 	if page.More {
 		last := page.Rows[len(page.Rows)-1]
 		out.NextCursor = makeCursor(convCursor{At: last.LastMessageAt, ID: last.ID})
@@ -160,7 +168,7 @@ func (s *Server) apiConversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(conversationOut(row))
+	return s.sendConversation(c, conversationOut(row))
 }
 
 func (s *Server) apiStartConversation(c *fiber.Ctx) error {
@@ -187,6 +195,9 @@ func (s *Server) apiStartConversation(c *fiber.Ctx) error {
 			return nil, nil, sendRefusal(err)
 		}
 		out := apiStartOut{Conversation: conversationOut(&ch.Conversation), Message: lastMessage(ch)}
+		if err := s.withCosts(ctx, su.Scope, &out.Conversation); err != nil {
+			return nil, nil, err
+		}
 		return out, func() { s.publish(ch) }, nil
 	})
 }
@@ -250,7 +261,7 @@ func (s *Server) apiAssign(c *fiber.Ctx) error {
 		return err
 	}
 	s.publish(ch)
-	return c.JSON(conversationOut(&ch.Conversation))
+	return s.sendConversation(c, conversationOut(&ch.Conversation))
 }
 
 // apiConvAction runs a header action (close, reopen) and publishes it.
@@ -268,7 +279,7 @@ func (s *Server) apiConvAction(act func(*models.Store, context.Context, models.S
 			return err
 		}
 		s.publish(ch)
-		return c.JSON(conversationOut(&ch.Conversation))
+		return s.sendConversation(c, conversationOut(&ch.Conversation))
 	}
 }
 

@@ -27,6 +27,9 @@ type apiOp struct {
 	// Produces is the success body's media type when it is not JSON (a
 	// file): described as a string of bytes, Out aside.
 	Produces string
+	// AlsoProduces is another media type the success body may take, by
+	// the request's Accept header (say text/csv beside a JSON list).
+	AlsoProduces string
 	// List: the success body is {"data": [Out...], "next_cursor": "..."}.
 	List bool
 	// Status is the success status (0: 200, or 204 without Out).
@@ -146,8 +149,11 @@ func (s *Server) openAPIDoc() ([]byte, error) {
 						"next_cursor": map[string]any{"type": "string", "description": "empty on the last page"},
 					}}
 			}
-			resp[fmt.Sprint(status)] = map[string]any{"description": http.StatusText(status),
-				"content": map[string]any{"application/json": map[string]any{"schema": body}}}
+			content := map[string]any{"application/json": map[string]any{"schema": body}}
+			if op.AlsoProduces != "" {
+				content[op.AlsoProduces] = map[string]any{"schema": map[string]any{"type": "string"}}
+			}
+			resp[fmt.Sprint(status)] = map[string]any{"description": http.StatusText(status), "content": content}
 		}
 		for st, desc := range op.Problems {
 			resp[fmt.Sprint(st)] = map[string]any{"description": desc,

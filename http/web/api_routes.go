@@ -16,6 +16,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiSettingsRoutes(api)
 	s.apiChatRoutes(api)
 	s.apiAuditRoutes(api)
+	s.apiCreditsRoutes(api) // api_credits.go
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

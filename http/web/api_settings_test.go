@@ -205,6 +205,11 @@ func TestSettingsAPI(t *testing.T) {
 		t.Fatalf("DELETE closure: %d %v", st, p)
 	}
 
+	// The new location's plan has no credits yet: buy some, then a
+	// conversation makes the inbox used.
+	if _, err := f.Store.PurchaseCredits(ctx, admin, locID, 10, "for the test"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.Store.StartConversation(ctx, admin, models.StartInput{InboxID: ibID, To: "+15550100322", Body: "Hi"}); err != nil {
 		t.Fatal(err)
 	}

@@ -131,8 +131,12 @@ func (s *Server) threadData(c *fiber.Ctx, su *models.SessionUser, conv *models.C
 	if err != nil {
 		return nil, err
 	}
+	credits, err := s.store.ConversationCost(ctx, su.Scope, conv.ID)
+	if err != nil {
+		return nil, err
+	}
 	return &views.ThreadData{Seq: seq, Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(c, conv, "", false, ""),
-		Earlier: earlier}, nil
+		Earlier: earlier, Credits: &credits}, nil
 }
 
 // composer builds an empty (or refilled) reply form for a conversation,

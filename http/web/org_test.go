@@ -49,6 +49,13 @@ func otherOrgUser(t *testing.T, f *fixture) *otherUser {
 		ON CONFLICT (org_id, name) DO UPDATE SET plan_status = 'active' RETURNING id`, o.orgID).Scan(ctx, &locID); err != nil {
 		t.Fatal(err)
 	}
+	// Credits to send with, bought as an admin would (a ledger entry
+	// and the account, in step).
+	if _, err := db.ExecContext(ctx, `WITH l AS (INSERT INTO credit_ledger (org_id, location_id, kind, idem_key, plan_delta, purchased_delta, note)
+			VALUES (?, ?, 'purchase', 'test-rival-' || clock_timestamp(), 0, 1000, 'test fixture') RETURNING location_id)
+		UPDATE credit_accounts a SET purchased_balance = purchased_balance + 1000 FROM l WHERE a.location_id = l.location_id`, o.orgID, locID); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.NewRaw(`INSERT INTO inboxes (org_id, location_id, name, sms_number) VALUES (?, ?, 'Rival desk', '+15550109999')
 		ON CONFLICT (sms_number) DO UPDATE SET name = excluded.name RETURNING id`, o.orgID, locID).Scan(ctx, &o.inboxID); err != nil {
 		t.Fatal(err)

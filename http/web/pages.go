@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/parley-chat/parley/models"
 	"github.com/parley-chat/parley/views"
 )
 
@@ -35,14 +34,4 @@ func (s *Server) recipients(c *fiber.Ctx) error {
 
 func (s *Server) broadcasts(c *fiber.Ctx) error {
 	return s.render(c, "broadcasts", views.Layout{Title: "Broadcasts", Active: "broadcasts"}, nil)
-}
-
-// credits shows each location's Chat plan.
-func (s *Server) credits(c *fiber.Ctx) error {
-	su := sessionUser(c)
-	locs, err := s.store.Locations(c.UserContext(), su.Scope)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "credits", views.Layout{Title: "Credits", Active: "credits"}, models.Unarchived(locs))
 }

@@ -154,6 +154,12 @@ var apiRows = []matrixRow{
 	{route: "GET /api/v1/organization", path: "/api/v1/organization", expect: "LNNOONO"},
 	{route: "PATCH /api/v1/organization", path: "/api/v1/organization", json: `{"default_country":"ZZ"}`, expect: "LNNNINI"}, // unknown: nothing changes
 	{route: "GET /api/v1/locations", path: "/api/v1/locations", expect: "LNNOONO"},
+	// Credits (credits.view): managers and admins; the rival reads its own
+	// organization's, and another's location is not found.
+	{route: "GET /credits/ledger.csv", path: "/credits/ledger.csv?location_id={loc}", expect: "LNNOONN"},
+	{route: "GET /api/v1/credits", path: "/api/v1/credits", expect: "LNNOONO"},
+	{route: "GET /api/v1/credits/ledger", path: "/api/v1/credits/ledger", expect: "LNNOONO"},
+	{route: "GET /api/v1/credits/ledger", path: "/api/v1/credits/ledger?location_id={loc}", expect: "LNNOONN"},
 	{route: "GET /api/v1/locations/:id<int>", path: "/api/v1/locations/{loc}", expect: "LNNOONN"},
 	{route: "POST /api/v1/locations", path: "/api/v1/locations", json: `{"name":"Matrix API loc {n} {run}"}`, expect: "LNNNONO"},
 	{route: "PATCH /api/v1/locations/:id<int>", path: "/api/v1/locations/{loc}", json: `{"archived":false}`, expect: "LNNNONN"},

@@ -197,6 +197,7 @@ func TestSettingsForms(t *testing.T) {
 	// With a conversation it cannot be deleted, only archived; archived, it
 	// is not offered for a new chat.
 	sc := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
+	fundInboxLocation(t, f, sc, ibID)
 	if _, err := f.Store.StartConversation(ctx, sc, models.StartInput{InboxID: ibID, To: "+15550100457", Body: "Hi"}); err != nil {
 		t.Fatal(err)
 	}
@@ -222,3 +223,16 @@ func TestSettingsForms(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// fundInboxLocation buys credits for the location of inbox ibID, so a
+// test can send from a location it just created.
+func fundInboxLocation(t *testing.T, f *fixture, sc models.Scope, ibID int64) {
+	t.Helper()
+	var locID int64
+	if err := f.Store.DB().NewRaw("SELECT location_id FROM inboxes WHERE id = ?", ibID).Scan(context.Background(), &locID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.PurchaseCredits(context.Background(), sc, locID, 100, "for the test"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -54,7 +54,9 @@ func TestInboundRunCountsEachPairOnce(t *testing.T) {
 	for i := range r.screen {
 		d.Merge(r.screen[i].Snapshot())
 	}
-	if d.Count() != 2 || d.Quantile(1) < 3*time.Millisecond {
+	// Quantile answers a bucket's middle, a little under a value at the
+	// bucket's top (2.991 ms for 3.0x ms was seen).
+	if d.Count() != 2 || d.Quantile(1) < 2900*time.Microsecond {
 		t.Errorf("latencies: %d recorded, max %v", d.Count(), d.Quantile(1))
 	}
 }
