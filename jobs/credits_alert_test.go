@@ -37,8 +37,10 @@ func (r *alertRecorder) count() int {
 func creditsLocation(t *testing.T, h *harness, name string, credits int) (*models.Location, string) {
 	t.Helper()
 	admin := models.Scope{OrgID: h.demo.Org.ID, UserID: h.demo.Admin.ID, Role: models.RoleAdmin}
-	active, now := models.PlanActive, time.Now()
-	loc, err := h.store.CreateLocation(h.ctx, admin, models.LocationInput{Name: &name, PlanStatus: &active,
+	// The demo location's zone: pages that read the organization's one
+	// (the audit log) expect it shared.
+	active, now, tz := models.PlanActive, time.Now(), "America/New_York"
+	loc, err := h.store.CreateLocation(h.ctx, admin, models.LocationInput{Name: &name, Timezone: &tz, PlanStatus: &active,
 		PlanCredits: &credits, PlanPeriodStart: &now})
 	if err != nil {
 		t.Fatal(err)

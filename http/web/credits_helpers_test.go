@@ -22,9 +22,11 @@ func creditsLocation(t *testing.T, f *fixture, name string, credits int) (*model
 	ctx := context.Background()
 	n := creditsSeq.Add(1)
 	admin := models.Scope{OrgID: f.Demo.Org.ID, UserID: f.Demo.Admin.ID, Role: models.RoleAdmin}
-	active, now := models.PlanActive, time.Now()
+	// The demo location's zone: pages that read the organization's one
+	// (the audit log) expect it shared.
+	active, now, tz := models.PlanActive, time.Now(), "America/New_York"
 	name = fmt.Sprintf("%s %d", name, n)
-	loc, err := f.Store.CreateLocation(ctx, admin, models.LocationInput{Name: &name, PlanStatus: &active,
+	loc, err := f.Store.CreateLocation(ctx, admin, models.LocationInput{Name: &name, Timezone: &tz, PlanStatus: &active,
 		PlanCredits: &credits, PlanPeriodStart: &now})
 	if err != nil {
 		t.Fatal(err)
