@@ -30,6 +30,7 @@ type Store interface {
 	SMSStore
 	EmailStore
 	CreditsStore
+	AlertStore
 }
 
 // Deps are the worker's collaborators, passed in.
@@ -124,7 +125,8 @@ func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 	mux.HandleFunc(task.TypeSessionSweep, sessionSweepHandler(d.Store, log))
 	mux.HandleFunc(task.TypeCreditsRenew, creditsRenewHandler(d.Store, log))
 	mux.Handle(task.TypeCreditsCharge, &creditsCharge{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, log: log})
-	mux.Handle(task.TypeCreditsAlert, &creditsAlert{out: sendOutcome{d.Store, d.Notify, log}, log: log})
+	mux.Handle(task.TypeCreditsAlert, &creditsAlert{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store,
+		sender: d.Email, cfg: d.EmailCfg, notify: d.Notify, log: log})
 	if d.SMS != nil {
 		if d.SMSCfg.Rate <= 0 {
 			d.SMSCfg.Rate = DefaultSMSRate

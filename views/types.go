@@ -132,6 +132,14 @@ type ComposerData struct {
 	Preview PreviewData
 	// Blocked says why nothing can be sent (opted out, plan inactive); notes still can be.
 	Blocked string
+	// CreditBlocked says, before anything is typed, that the location's
+	// plan is not active or its credits do not cover one message.
+	CreditBlocked string
+	// Rate and Available, when Metered, go with each live preview request
+	// (the preview compares the text's price with what is available).
+	Rate      int
+	Available int64
+	Metered   bool
 }
 
 // PreviewData is the composer's live count: characters, SMS segments, credits.
@@ -143,7 +151,14 @@ type PreviewData struct {
 	Credits  int
 	NonGSM   string // characters that forced Unicode
 	Error    string // e.g. too many segments
+	// Available is the location's credits available, when Metered: the
+	// preview turns red and says so when the text costs more (Short).
+	Available int64
+	Metered   bool
 }
+
+// Short reports whether the text costs more than the credits available.
+func (p PreviewData) Short() bool { return p.Metered && int64(p.Credits) > p.Available }
 
 // NewChatData is the start-a-chat form.
 type NewChatData struct {
@@ -153,6 +168,10 @@ type NewChatData struct {
 	Body    string
 	Subject string // a new email chat's
 	Errors  map[string]string
+	// Blocked lists, before anything is typed, why chats cannot be
+	// started from the inboxes whose location has no active plan or no
+	// credits left (one line per such inbox).
+	Blocked []string
 }
 
 // ShowSubject: the To looks like an email address (or the subject has an

@@ -27,6 +27,10 @@ type problem struct {
 	Status int            `json:"status"`
 	Detail string         `json:"detail,omitempty"`
 	Errors []fieldProblem `json:"errors,omitempty"`
+	// Balance and Needed extend an insufficient-credits problem (402):
+	// the credits available and what the message costs.
+	Balance *int64 `json:"balance,omitempty"`
+	Needed  *int64 `json:"needed,omitempty"`
 }
 
 // fieldProblem names one bad field of a request.
@@ -42,6 +46,10 @@ type apiError struct {
 	Type   string // a URI naming the kind of problem ("" = about:blank)
 	Detail string
 	Fields []fieldProblem
+	// Title, when set, replaces the status's text.
+	Title string
+	// Balance and Needed: the problem's extension members (402).
+	Balance, Needed *int64
 }
 
 func (e *apiError) Error() string { return e.Detail }
@@ -75,6 +83,7 @@ func (s *Server) apiProblems(c *fiber.Ctx) error {
 	switch {
 	case errors.As(err, &ae):
 		p.Status, p.Detail, p.Errors = ae.Status, ae.Detail, ae.Fields
+		p.Title, p.Balance, p.Needed = ae.Title, ae.Balance, ae.Needed
 		if ae.Type != "" {
 			p.Type = ae.Type
 		}
@@ -101,7 +110,9 @@ func writeProblem(c *fiber.Ctx, code int, detail string) error {
 }
 
 func sendProblem(c *fiber.Ctx, p problem) error {
-	p.Title = http.StatusText(p.Status)
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
 	c.Status(p.Status)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(p, "application/problem+json")

@@ -93,7 +93,7 @@ func (s *Server) apiConversationRoutes(api fiber.Router) {
 		}}, s.apiConversations)
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/conversations", Tag: "conversations", Status: http.StatusCreated,
 		Idempotent: true, Summary: "Start a chat (or continue the active one) with a first message",
-		Body: apiStartIn{}, Out: apiStartOut{}}, s.apiStartConversation)
+		Body: apiStartIn{}, Out: apiStartOut{}, Problems: sendRefusals()}, s.apiStartConversation)
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/conversations/:id<int>", Tag: "conversations",
 		Summary: "One conversation", Out: apiConversationOut{}}, s.apiConversation)
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/conversations/:id<int>/assign", Tag: "conversations",
@@ -327,9 +327,13 @@ func (s *Server) apiIdempotent(c *fiber.Ctx, status int, run func(ctx context.Co
 	return c.Status(res.Status).Send(res.Body)
 }
 
-// sendRefusal turns a send the gate refused into a 422 whose type says why.
+// sendRefusal turns a send the gate refused into a 422 whose type says
+// why, or, for lack of credits, a 402 with the balance and the price.
 func sendRefusal(err error) error {
+	var ic *models.InsufficientCreditsError
 	switch {
+	case errors.As(err, &ic):
+		return insufficientCredits(ic)
 	case errors.Is(err, models.ErrOptedOut):
 		return &apiError{Status: http.StatusUnprocessableEntity, Type: problemTypeBase + "opted-out",
 			Detail: "The recipient opted out of this channel; nothing may be sent. An internal note is still possible."}

@@ -38,6 +38,9 @@ type apiOp struct {
 	Public bool
 	// Idempotent: the route honours an Idempotency-Key header.
 	Idempotent bool
+	// Problems documents problem responses by status (say, a send's 402),
+	// each with what it means; every route also has the default problem.
+	Problems map[int]string
 }
 
 // apiParam is a query parameter.
@@ -152,6 +155,10 @@ func (s *Server) openAPIDoc() ([]byte, error) {
 			}
 			resp[fmt.Sprint(status)] = map[string]any{"description": http.StatusText(status), "content": content}
 		}
+		for st, desc := range op.Problems {
+			resp[fmt.Sprint(st)] = map[string]any{"description": desc,
+				"content": map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
+		}
 		o["responses"] = resp
 		if paths[path] == nil {
 			paths[path] = map[string]any{}
@@ -167,9 +174,10 @@ func (s *Server) openAPIDoc() ([]byte, error) {
 		"paths":    paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+			"schemas":         map[string]any{"Problem": schema(problem{})},
 			"responses": map[string]any{"Problem": map[string]any{
 				"description": "RFC 9457 problem details",
-				"content":     map[string]any{"application/problem+json": map[string]any{"schema": schema(problem{})}},
+				"content":     map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}},
 			}},
 		},
 	}

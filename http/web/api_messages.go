@@ -62,7 +62,7 @@ func (s *Server) apiMessageRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/conversations/:id<int>/messages", Tag: "messages",
 		Status: http.StatusCreated, Idempotent: true,
 		Summary: "Send a message (queued; see its status) or, with note, leave an internal note",
-		Body:    apiMessageIn{}, Out: apiMessageOut{}}, s.apiSend)
+		Body:    apiMessageIn{}, Out: apiMessageOut{}, Problems: sendRefusals()}, s.apiSend)
 }
 
 func (s *Server) apiMessages(c *fiber.Ctx) error {

@@ -29,6 +29,8 @@ func gateMessage(err error, channel string) string {
 		return views.OptedOutText(channel)
 	case errors.Is(err, models.ErrPlanInactive):
 		return "This location's Chat plan is not active, so messages cannot be sent. An admin can activate it in Settings."
+	case errors.Is(err, models.ErrInsufficientCredits):
+		return creditsMessage(err)
 	}
 	return ""
 }
@@ -56,6 +58,7 @@ func (s *Server) startChat(c *fiber.Ctx) error {
 			return derr
 		}
 		form.Inboxes, d.NewChat = openInboxes(d.Inboxes), form
+		s.newChatCredits(c, form)
 		c.Status(fiber.StatusUnprocessableEntity)
 		return s.render(c, "chats", views.Layout{Title: "New chat", Active: "chats"}, d)
 	}
@@ -91,12 +94,12 @@ func (s *Server) reply(c *fiber.Ctx) error {
 			return err
 		}
 		c.Status(fiber.StatusUnprocessableEntity)
-		return s.fragment(c, "composer", s.composer(conv, body, note, msg))
+		return s.fragment(c, "composer", s.composer(c, conv, body, note, msg))
 	}
 	s.publish(ch)
 	// A fresh composer, plus the new item for this browser in case its
 	// socket is down (the socket's copy is dropped as a duplicate).
-	if err := s.fragment(c, "composer", s.composer(&ch.Conversation, "", false, "")); err != nil {
+	if err := s.fragment(c, "composer", s.composer(c, &ch.Conversation, "", false, "")); err != nil {
 		return err
 	}
 	return writeItems(s.views, c, ch.Conversation, ch.Events)
@@ -153,9 +156,19 @@ func (s *Server) act(c *fiber.Ctx, fn func() (*models.Change, error)) error {
 	return err
 }
 
-// chatPreview renders the composer's live character, segment and credit count.
+// chatPreview renders the composer's live character, segment and credit
+// count. The composer sends its location's rate and available credits
+// with each request (rendered for this user with the composer; the send
+// checks again), so typing costs no query.
 func (s *Server) chatPreview(c *fiber.Ctx) error {
-	return s.fragment(c, "preview", preview(c.FormValue("channel"), c.FormValue("body")))
+	rate, _ := strconv.Atoi(c.FormValue("rate"))
+	p := preview(c.FormValue("channel"), c.FormValue("body"), max(rate, 0))
+	if av := c.FormValue("available"); av != "" {
+		if n, err := strconv.ParseInt(av, 10, 64); err == nil {
+			p.Available, p.Metered = n, true
+		}
+	}
+	return s.fragment(c, "preview", p)
 }
 
 // fragment renders one named template of the chats page.

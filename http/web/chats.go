@@ -135,17 +135,21 @@ func (s *Server) threadData(c *fiber.Ctx, su *models.SessionUser, conv *models.C
 	if err != nil {
 		return nil, err
 	}
-	return &views.ThreadData{Seq: seq, Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(conv, "", false, ""),
+	return &views.ThreadData{Seq: seq, Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(c, conv, "", false, ""),
 		Earlier: earlier, Credits: &credits}, nil
 }
 
-// composer builds an empty (or refilled) reply form for a conversation.
-func (s *Server) composer(conv *models.ConversationRow, body string, note bool, errMsg string) views.ComposerData {
-	cd := views.ComposerData{ConvID: conv.ID, Channel: conv.Channel, Body: body, Note: note, Error: errMsg,
-		Preview: preview(conv.Channel, body)}
+// composer builds an empty (or refilled) reply form for a conversation,
+// with its location's credits (composer_credits.go).
+func (s *Server) composer(c *fiber.Ctx, conv *models.ConversationRow, body string, note bool, errMsg string) views.ComposerData {
+	cd := views.ComposerData{ConvID: conv.ID, Channel: conv.Channel, Body: body, Note: note, Error: errMsg}
 	if conv.OptedOut {
 		cd.Blocked = views.OptedOutText(conv.Channel)
 	}
+	s.composerCredits(c, conv, &cd)
+	available, metered := cd.Preview.Available, cd.Preview.Metered
+	cd.Preview = preview(conv.Channel, body, cd.Rate)
+	cd.Preview.Available, cd.Preview.Metered = available, metered
 	return cd
 }
 
@@ -158,5 +162,6 @@ func (s *Server) newChat(c *fiber.Ctx) error {
 	}
 	// ?to= prefills the recipient (the Recipients page links here).
 	d.NewChat = &views.NewChatData{Inboxes: openInboxes(d.Inboxes), To: c.Query("to")}
+	s.newChatCredits(c, d.NewChat)
 	return s.render(c, "chats", views.Layout{Title: "New chat", Active: "chats"}, d)
 }

@@ -85,6 +85,8 @@ var adminRows = []matrixRow{
 	// The rival reads and changes its own organization.
 	{route: "GET /settings", path: "/settings", expect: "LNNOONO"},
 	{route: "POST /settings", path: "/settings", form: url.Values{"name": {"Matrix"}, "default_country": {"ZZ"}}, expect: "LNNNINI"}, // an unknown country: nothing changes
+	// The credits banner (usage alerts): who may view credits.
+	{route: "GET /credits/banner", path: "/credits/banner", expect: "LNNOONO"},
 	{route: "GET /settings/locations", path: "/settings/locations", expect: "LNNOONO"},
 	{route: "GET /settings/locations/new", path: "/settings/locations/new", expect: "LNNNONO"},
 	{route: "POST /settings/locations", path: "/settings/locations", form: url.Values{"name": {"Matrix loc {n} {run}"}, "timezone": {"UTC"}, "plan_status": {"active"}}, expect: "LNNNONO"},

@@ -119,6 +119,7 @@ func (s *Server) routes() error {
 	app.Post("/settings/inboxes/:id<int>/closures", s.requireUser, settingsManage, s.addClosure)
 	app.Post("/settings/inboxes/:id<int>/closures/:cid<int>/delete", s.requireUser, settingsManage, s.removeClosure)
 	app.Get("/credits", s.requireUser, requirePerm(models.PermViewCredits), s.credits)
+	app.Get("/credits/banner", s.requireUser, requirePerm(models.PermViewCredits), s.creditBanner)
 	app.Get("/credits/ledger.csv", s.requireUser, requirePerm(models.PermViewCredits), s.creditsLedgerCSV)
 	s.teamRoutes(app) // team.go: Settings → Team, /profile, /password/:token
 	app.Get("/settings/audit", s.requireUser, requirePerm(models.PermViewAudit), s.auditPage)

@@ -172,6 +172,10 @@ func (k *socket) run(ctx context.Context) {
 			return
 		}
 	}
+	if err := k.joinCredits(k.ctx); err != nil {
+		k.conn.Close(websocket.StatusGoingAway, "going away")
+		return
+	}
 	// Reads have a context of their own: cancelling a read drops the TCP
 	// connection without a close frame, so only closeConn does, once its
 	// close frame is out.
