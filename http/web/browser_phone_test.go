@@ -83,7 +83,7 @@ var phonePages = []struct{ path, ready, shot string }{
 	{"/recipients", `main .table`, "recipients"},
 	{"/broadcasts", `main .empty`, "broadcasts"},
 	{"/settings", `main .subnav`, "settings"},
-	{"/credits", `main .table`, "credits"},
+	{"/credits", `main .credit-card`, "credits"},
 	{"/simulator/phone?phone=%2B15550100901", `#phone-device .bubble`, "phone-simulator"},
 	{"/no-such-page", `.error-code`, "error-404"},
 }
