@@ -250,15 +250,28 @@ func dropOrRefund(ctx context.Context, tx bun.Tx, msgIDs []int64) error {
 	return nil
 }
 
-// queueCharge writes a stored message's pending charge and the
-// credits:charge task for its location, in the message's transaction.
-func queueCharge(ctx context.Context, tx bun.Tx, m *Message, kind string, locationID int64) error {
-	if _, err := tx.NewRaw(`INSERT INTO credit_pending (message_id, kind, org_id, location_id, credits) VALUES (?, ?, ?, ?, ?)`,
-		m.ID, kind, m.OrgID, locationID, m.CreditsCharged).Exec(ctx); err != nil {
-		return fmt.Errorf("queue charge: %w", err)
+// queueWithCharge writes a stored message's pending charge, the
+// credits:charge task for its location and the message's own tasks (its
+// send), in one statement in the message's transaction. The charge's
+// entry comes first, so the relay hands it to the queue ahead of the send
+// and the send's claim usually finds the charge settled.
+func queueWithCharge(ctx context.Context, tx bun.Tx, m *Message, kind string, locationID int64, specs ...task.Spec) error {
+	specs = append([]task.Spec{task.NewCreditsCharge(locationID)}, specs...)
+	orgs, types, queues, payloads, err := outboxArrays(m.OrgID, specs)
+	if err != nil {
+		return err
 	}
-	return insertOutbox(ctx, tx, m.OrgID, task.NewCreditsCharge(locationID))
+	if _, err := execCached(ctx, tx.Tx, queueWithChargeQuery, m.ID, kind, m.OrgID, locationID, m.CreditsCharged,
+		orgs, types, queues, payloads); err != nil {
+		return fmt.Errorf("queue with charge: %w", err)
+	}
+	return nil
 }
+
+const queueWithChargeQuery = `WITH p AS (INSERT INTO credit_pending (message_id, kind, org_id, location_id, credits)
+		VALUES ($1::bigint, $2::text, $3::bigint, $4::bigint, $5::int))
+	INSERT INTO outbox (org_id, task_type, queue, payload)
+	SELECT o, t, q, p FROM unnest($6::bigint[], $7::text[], $8::text[], $9::jsonb[]) WITH ORDINALITY AS x(o, t, q, p, n) ORDER BY n`
 
 // Usage alert thresholds, in percent of the plan's credits used this period.
 var alertLevels = []int{80, 95, 100}

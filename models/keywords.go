@@ -171,12 +171,9 @@ func queueAutomation(ctx context.Context, tx bun.Tx, conv *Conversation, body st
 	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert automated message: %w", err)
 	}
-	if err := insertOutbox(ctx, tx, conv.OrgID, task.NewSMSSend(msg.ID)); err != nil {
-		return nil, err
-	}
 	// Compliance replies (STOP, START, HELP) are charged even into
 	// overage: they must go out.
-	if err := queueCharge(ctx, tx, msg, ChargeOutbound, ci.LocationID); err != nil {
+	if err := queueWithCharge(ctx, tx, msg, ChargeOutbound, ci.LocationID, task.NewSMSSend(msg.ID)); err != nil {
 		return nil, err
 	}
 	ev, err := insertEvent(ctx, tx, conv, EvMessage, &msg.ID, nil, nil)

@@ -134,10 +134,7 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	if !note {
-		if err := insertOutbox(ctx, tx, conv.OrgID, sendTask(conv.Channel, msg.ID)); err != nil {
-			return nil, err
-		}
-		if err := queueCharge(ctx, tx, msg, ChargeOutbound, ci.LocationID); err != nil {
+		if err := queueWithCharge(ctx, tx, msg, ChargeOutbound, ci.LocationID, sendTask(conv.Channel, msg.ID)); err != nil {
 			return nil, err
 		}
 		if _, err := tx.NewUpdate().Model(conv).

@@ -35,6 +35,21 @@ func insertOutbox(ctx context.Context, tx bun.Tx, orgID int64, specs ...task.Spe
 	return insertOutboxRows(ctx, tx.Tx, orgs, specs)
 }
 
+// outboxArrays checks specs against the catalogue (a type the worker has
+// no handler for cannot reach the table) and returns them as the arrays
+// an unnest insert takes, every row for organization orgID.
+func outboxArrays(orgID int64, specs []task.Spec) (orgs []int64, types, queues, payloads []string, err error) {
+	orgs = make([]int64, len(specs))
+	types, queues, payloads = make([]string, len(specs)), make([]string, len(specs)), make([]string, len(specs))
+	for i, sp := range specs {
+		if k, ok := task.Lookup(sp.Type); !ok || !k.Outbox {
+			return nil, nil, nil, nil, fmt.Errorf("insert outbox: %q: %w", sp.Type, task.ErrUnknownType)
+		}
+		orgs[i], types[i], queues[i], payloads[i] = orgID, sp.Type, sp.Queue, string(sp.Payload)
+	}
+	return orgs, types, queues, payloads, nil
+}
+
 // insertOutboxRowsQuery writes many outbox rows in one statement.
 const insertOutboxRowsQuery = `INSERT INTO outbox (org_id, task_type, queue, payload)
 	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[])`
@@ -46,12 +61,9 @@ func insertOutboxRows(ctx context.Context, db execer, orgs []int64, specs []task
 	if len(specs) == 0 {
 		return nil
 	}
-	types, queues, payloads := make([]string, len(specs)), make([]string, len(specs)), make([]string, len(specs))
-	for i, sp := range specs {
-		if k, ok := task.Lookup(sp.Type); !ok || !k.Outbox {
-			return fmt.Errorf("insert outbox: %q: %w", sp.Type, task.ErrUnknownType)
-		}
-		types[i], queues[i], payloads[i] = sp.Type, sp.Queue, string(sp.Payload)
+	_, types, queues, payloads, err := outboxArrays(0, specs)
+	if err != nil {
+		return err
 	}
 	if _, err := execCached(ctx, db, insertOutboxRowsQuery, orgs, types, queues, payloads); err != nil {
 		return fmt.Errorf("insert outbox: %w", err)
