@@ -213,10 +213,13 @@ func TestCreditsPage(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/credits: %d", resp.StatusCode)
 	}
+	// The top conversations list links its rows; this test's own
+	// conversation may not be among the top ones in a package run (other
+	// tests charge the demo too), so its cost is checked in its thread.
 	for _, want := range []string{
 		fmt.Sprintf(`id="credits-%d"`, f.Demo.Location.ID), "<svg", "<title id=\"chart-", "Daily numbers", "Outbound", "Inbound", "Forwarded",
 		"Burn rate", "At this rate the plan runs out on", fmt.Sprintf(`href="/settings/locations/%d"`, f.Demo.Location.ID), "Manage plan",
-		fmt.Sprintf(`<a href="/chats/%d">`, conv), `action="/credits/ledger.csv"`, "By inbox", "Front Desk",
+		`<a href="/chats/`, `action="/credits/ledger.csv"`, "By inbox", "Front Desk",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/credits lacks %q", want)
