@@ -76,10 +76,12 @@ func (ls *liveSocket) send(t *testing.T, m map[string]any) {
 	}
 }
 
-// await returns the first frame containing want, failing after 5 s.
+// await returns the first frame containing want, failing after 15 s (a
+// frame that never comes fails the same way; 5 s was seen to run out
+// under -race on a loaded CI machine).
 func (ls *liveSocket) await(t *testing.T, want string) string {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(15 * time.Second)
 	for {
 		select {
 		case f, ok := <-ls.frames:
@@ -90,7 +92,7 @@ func (ls *liveSocket) await(t *testing.T, want string) string {
 				return f
 			}
 		case <-deadline:
-			t.Fatalf("no frame containing %q within 5s", want)
+			t.Fatalf("no frame containing %q within 15s", want)
 		}
 	}
 }
