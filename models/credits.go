@@ -144,6 +144,18 @@ func loadRateCard(ctx context.Context, db bun.IDB, orgID int64) (RateCard, error
 var inboundPriceSQL = `(CASE WHEN v.channel = '` + ChannelEmail + `' THEN coalesce(rc.email_inbound, ` + strconv.Itoa(CreditsPerEmail) + `)
 	ELSE coalesce(rc.sms_inbound, ` + strconv.Itoa(CreditsPerSMSSegment) + `) * greatest(v.segments, 1) END)`
 
+// availableSQL is, over a (a location's credit_accounts row), the credits
+// an outbound message may still spend: the balance less the outbound
+// charges already waiting (composing checks it; the send claims them).
+const availableSQL = `(a.plan_balance + a.purchased_balance - coalesce((SELECT sum(p.credits) FROM credit_pending p
+	WHERE p.location_id = a.location_id AND p.kind = '` + ChargeOutbound + `'), 0))`
+
+// outboundRatesSQL is, over rc (the organization's rate_cards row, LEFT
+// JOINed), the outbound rates of SMS, MMS and email, defaults filled in.
+var outboundRatesSQL = `coalesce(rc.sms_outbound, ` + strconv.Itoa(CreditsPerSMSSegment) + `) AS sms,
+	coalesce(rc.mms_outbound, ` + strconv.Itoa(CreditsPerMMS) + `) AS mms,
+	coalesce(rc.email_outbound, ` + strconv.Itoa(CreditsPerEmail) + `) AS email`
+
 // ErrInsufficientCredits: the location's balance does not cover an
 // outbound message. The error is an *InsufficientCreditsError.
 var ErrInsufficientCredits = errors.New("insufficient credits")

@@ -230,13 +230,9 @@ func (s *Store) ComposeCreditsAt(ctx context.Context, sc Scope, locationIDs ...i
 		MMSRate   int    `bun:"mms"`
 		EmailRate int    `bun:"email"`
 	}
-	if err := s.db.NewRaw(`SELECT l.id, l.name, l.plan_status = ? AS active,
-		a.plan_balance + a.purchased_balance - coalesce((SELECT sum(p.credits) FROM credit_pending p
-			WHERE p.location_id = l.id AND p.kind = ?), 0) AS available,
-		coalesce(rc.sms_outbound, ?) AS sms, coalesce(rc.mms_outbound, ?) AS mms, coalesce(rc.email_outbound, ?) AS email
+	if err := s.db.NewRaw(`SELECT l.id, l.name, l.plan_status = ? AS active, `+availableSQL+` AS available, `+outboundRatesSQL+`
 		FROM locations AS l JOIN credit_accounts AS a ON a.location_id = l.id LEFT JOIN rate_cards AS rc ON rc.org_id = l.org_id
-		WHERE l.org_id = ? AND l.id = ANY(?)`, PlanActive, ChargeOutbound, CreditsPerSMSSegment, CreditsPerMMS, CreditsPerEmail,
-		sc.OrgID, pgdialect.Array(locationIDs)).Scan(ctx, &rows); err != nil {
+		WHERE l.org_id = ? AND l.id = ANY(?)`, PlanActive, sc.OrgID, pgdialect.Array(locationIDs)).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("store: compose credits: %w", err)
 	}
 	for _, r := range rows {

@@ -141,9 +141,8 @@ func (s *Store) consentChange(ctx context.Context, tx bun.Tx, conv *Conversation
 // where they decide to answer).
 func automationPricing(ctx context.Context, tx bun.Tx, conv *Conversation) (composeInfo, error) {
 	ci := composeInfo{}
-	err := tx.NewRaw(`SELECT i.location_id, a.plan_balance + a.purchased_balance - coalesce((SELECT sum(p.credits) FROM credit_pending p
-			WHERE p.location_id = i.location_id AND p.kind = ?), 0) AS available
-		FROM inboxes i JOIN credit_accounts a ON a.location_id = i.location_id WHERE i.id = ?`, ChargeOutbound, conv.InboxID).
+	err := tx.NewRaw(`SELECT i.location_id, `+availableSQL+` AS available
+		FROM inboxes i JOIN credit_accounts a ON a.location_id = i.location_id WHERE i.id = ?`, conv.InboxID).
 		Scan(ctx, &ci.LocationID, &ci.Available)
 	if err != nil {
 		return ci, fmt.Errorf("automation pricing: %w", err)

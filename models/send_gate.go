@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -127,11 +126,7 @@ func composeGate(ctx context.Context, tx bun.Tx, convID int64, channel string, c
 // the conversation, $2 the channel, $3 whether it is a compliance
 // message; then the location, its available credits and the outbound
 // rates.
-var composeGateQuery = `SELECT ` + sendGateSQL + `, l.id,
-	a.plan_balance + a.purchased_balance - coalesce((SELECT sum(p.credits) FROM credit_pending p
-		WHERE p.location_id = l.id AND p.kind = '` + ChargeOutbound + `'), 0),
-	coalesce(rc.sms_outbound, ` + strconv.Itoa(CreditsPerSMSSegment) + `), coalesce(rc.mms_outbound, ` + strconv.Itoa(CreditsPerMMS) + `),
-	coalesce(rc.email_outbound, ` + strconv.Itoa(CreditsPerEmail) + `)
+var composeGateQuery = `SELECT ` + sendGateSQL + `, l.id, ` + availableSQL + `, ` + outboundRatesSQL + `
 	FROM (SELECT $2::text AS channel, $3::boolean AS compliance) AS m, conversations AS c
 	JOIN recipients AS r ON r.id = c.recipient_id JOIN inboxes AS i ON i.id = c.inbox_id JOIN locations AS l ON l.id = i.location_id
 	JOIN credit_accounts AS a ON a.location_id = l.id LEFT JOIN rate_cards AS rc ON rc.org_id = c.org_id
