@@ -21,6 +21,17 @@ type Recipient struct {
 	Email           *string    `bun:"email"`
 	SMSOptedOutAt   *time.Time `bun:"sms_opted_out_at"`
 	EmailOptedOutAt *time.Time `bun:"email_opted_out_at"`
+	// SMSOptOutSource and EmailOptOutSource say who holds the current
+	// opt-out (a Consent* source; nil while opted in): a keyword opt-out
+	// is undone only by the recipient, a manual one only by staff.
+	SMSOptOutSource   *string `bun:"sms_opt_out_source"`
+	EmailOptOutSource *string `bun:"email_opt_out_source"`
+	// LocationID is the recipient's home location, if set (by import or
+	// by hand); a location's broadcast audience includes them.
+	LocationID *int64 `bun:"location_id"`
+	// Timezone is the recipient's IANA zone for quiet hours; "" means
+	// derived from the phone number, else the location's.
+	Timezone string `bun:"timezone"`
 	// Notes the team keeps about the person.
 	Notes     string    `bun:"notes"`
 	CreatedAt time.Time `bun:"created_at,nullzero,default:now()"`
