@@ -29,7 +29,7 @@ type FanoutReport struct {
 	OrgID    int64
 	Status   string // the broadcast's status afterwards
 	Messaged int    // rows messaged
-	Skipped  int    // rows skipped (opted out, no address)
+	Skipped  int    // rows skipped (opted out, no address), when it started or since
 	Held     int    // rows still pending, not yet due (quiet hours)
 	// NextDue is when the earliest held row comes due (zero if none).
 	NextDue time.Time
@@ -128,7 +128,7 @@ func (s *Store) startBroadcast(ctx context.Context, id int64) (FanoutReport, err
 		if e.Credits > avail {
 			return fail(fmt.Sprintf("Insufficient credits: the broadcast needs %d, the balance is %d (%d short)", e.Credits, avail, e.Credits-avail))
 		}
-		if err := insertBroadcastRows(ctx, tx, b, loc, members, time.Now()); err != nil {
+		if rep.Skipped, err = insertBroadcastRows(ctx, tx, b, loc, members, time.Now()); err != nil {
 			return err
 		}
 		rep.Status = BroadcastSending
@@ -142,9 +142,9 @@ func (s *Store) startBroadcast(ctx context.Context, id int64) (FanoutReport, err
 }
 
 // insertBroadcastRows writes one row per member and channel: skipped
-// (opted out, no address) or pending, an SMS row due when the member's
+// (opted out, no address: it returns how many) or pending, an SMS row due when the member's
 // quiet hours end if the broadcast keeps them.
-func insertBroadcastRows(ctx context.Context, tx bun.Tx, b *Broadcast, loc *Location, members []audienceMember, now time.Time) error {
+func insertBroadcastRows(ctx context.Context, tx bun.Tx, b *Broadcast, loc *Location, members []audienceMember, now time.Time) (skipped int, err error) {
 	quiet := newQuietHours(loc, b.RespectQuietHours && !b.Emergency)
 	var rids []int64
 	var chans, statuses, reasons, zones []string
@@ -156,6 +156,7 @@ func insertBroadcastRows(ctx context.Context, tx bun.Tx, b *Broadcast, loc *Loca
 			status, due, zone := BRPending, now, ""
 			if fate != "" {
 				status = BRSkipped
+				skipped++
 			} else if ch == ChannelSMS {
 				due, zone = quiet.due(now, m.Timezone, m.Phone)
 			}
@@ -170,10 +171,10 @@ func insertBroadcastRows(ctx context.Context, tx bun.Tx, b *Broadcast, loc *Loca
 			ON CONFLICT DO NOTHING`, b.OrgID, b.ID, pgdialect.Array(rids[lo:hi]), pgdialect.Array(chans[lo:hi]),
 			pgdialect.Array(statuses[lo:hi]), pgdialect.Array(reasons[lo:hi]), pgdialect.Array(zones[lo:hi]),
 			pgdialect.Array(dues[lo:hi])).Exec(ctx); err != nil {
-			return fmt.Errorf("broadcast rows: %w", err)
+			return 0, fmt.Errorf("broadcast rows: %w", err)
 		}
 	}
-	return nil
+	return skipped, nil
 }
 
 // dueRow is one row a batch messages, with its recipient as it is now.

@@ -48,7 +48,9 @@ type replyRow struct {
 	Phone          *string    `bun:"phone"`
 	Email          *string    `bun:"email"`
 	Channel        string     `bun:"channel"`
+	RowStatus      string     `bun:"row_status"`
 	SkipReason     string     `bun:"skip_reason"`
+	OptedOutAt     *time.Time `bun:"opted_out_at"`
 	MessageStatus  string     `bun:"message_status"`
 	StatusReason   string     `bun:"status_reason"`
 	ConversationID *int64     `bun:"conversation_id"`
