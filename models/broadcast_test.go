@@ -125,6 +125,14 @@ func TestBroadcastFansOutOncePerRecipient(t *testing.T) {
 	if c := v.Counts; c.Total != 30 || c.Queued != 29 || c.SkippedOptedOut != 1 || c.Credits != 58 {
 		t.Fatalf("counts = %+v", c)
 	}
+	// Charged: the usage page lists the broadcast with its cost.
+	if _, err := f.st.ChargeLocation(ctx, f.loc.ID); err != nil {
+		t.Fatal(err)
+	}
+	use, err := f.st.UsageByBroadcast(ctx, f.admin, f.loc.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), 10)
+	if err != nil || len(use) != 1 || use[0].BroadcastID != b.ID || use[0].Credits != 58 || use[0].Messages != 29 {
+		t.Fatalf("usage by broadcast = %+v, %v", use, err)
+	}
 }
 
 func TestBroadcastSkipsWhoStoppedBeforeItWent(t *testing.T) {
