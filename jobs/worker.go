@@ -31,6 +31,7 @@ type Store interface {
 	EmailStore
 	CreditsStore
 	AlertStore
+	ImportStore
 }
 
 // Deps are the worker's collaborators, passed in.
@@ -127,6 +128,7 @@ func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 	mux.Handle(task.TypeCreditsCharge, &creditsCharge{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, log: log})
 	mux.Handle(task.TypeCreditsAlert, &creditsAlert{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store,
 		sender: d.Email, cfg: d.EmailCfg, notify: d.Notify, log: log})
+	mux.Handle(task.TypeImportRun, &importRun{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, log: log})
 	if d.SMS != nil {
 		if d.SMSCfg.Rate <= 0 {
 			d.SMSCfg.Rate = DefaultSMSRate

@@ -46,6 +46,9 @@ const (
 	// TypeSessionSweep deletes expired login sessions (no payload;
 	// scheduled, never written to the outbox).
 	TypeSessionSweep = "session:sweep"
+	// TypeImportRun validates, stages and applies one CSV import of
+	// recipients (payload ImportRun).
+	TypeImportRun = "import:run"
 )
 
 // Kind describes one task type.
@@ -78,6 +81,7 @@ func Catalogue() []Kind {
 		{Type: TypeCreditsAlert, Queue: QueueDefault, MaxRetry: 8, Outbox: true, decode: decodeAs[*CreditsAlert]},
 		{Type: TypeCreditsRenew, Queue: QueueDefault, MaxRetry: 3, Unique: 50 * time.Second},
 		{Type: TypeSessionSweep, Queue: QueueBulk, MaxRetry: 3, Unique: 50 * time.Minute},
+		{Type: TypeImportRun, Queue: QueueBulk, MaxRetry: 5, Outbox: true, decode: decodeAs[*ImportRun]},
 	}
 }
 
