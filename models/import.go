@@ -302,7 +302,7 @@ func (s *Store) importFile(ctx context.Context, sc Scope, id int64) (*Import, *I
 }
 
 // ErrImportNotPending: the import already started or ended.
-var ErrImportNotPending = errors.New("import already started")
+var ErrImportNotPending = fmt.Errorf("the import already started or ended: %w", ErrConflict)
 
 // StartImport confirms a previewed import's mapping and queues it.
 func (s *Store) StartImport(ctx context.Context, sc Scope, id int64, mapping []string) (*Import, error) {

@@ -23,8 +23,6 @@ const (
 	ImportMaxRows = 200_000
 	// importMaxColumns bounds the columns of a row.
 	importMaxColumns = 100
-	// importMaxOriginal bounds each original value kept for the error report.
-	importMaxOriginal = 500
 )
 
 // Fields a column of an import may hold ("" = ignored).
