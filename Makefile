@@ -10,7 +10,7 @@ ENV := . scripts/env.sh
 
 # Fuzz targets that `make test` runs briefly after the tests, as package:FuzzFunc pairs,
 # e.g. ./http/webhook:FuzzVonageParams. Corpora live in each package's testdata/fuzz/.
-FUZZ_TARGETS := ./channels/sms:FuzzParseInbound ./channels/sms:FuzzVerify ./channels/sms:FuzzCount ./hub:FuzzDecodeEvent ./channels/email:FuzzParse ./channels/email:FuzzStripQuoted ./channels/email:FuzzParseBounce
+FUZZ_TARGETS := ./channels/sms:FuzzParseInbound ./channels/sms:FuzzVerify ./channels/sms:FuzzCount ./hub:FuzzDecodeEvent ./channels/email:FuzzParse ./channels/email:FuzzStripQuoted ./channels/email:FuzzParseBounce ./models:FuzzParseImport
 # A count of inputs, not a duration: a timed run can end with a bare "context deadline
 # exceeded" on a loaded machine (seen with FuzzDecodeEvent) though no input failed.
 FUZZ_TIME ?= 20000x

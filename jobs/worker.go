@@ -32,6 +32,7 @@ type Store interface {
 	CreditsStore
 	AlertStore
 	BroadcastStore
+	ImportStore
 }
 
 // Deps are the worker's collaborators, passed in.
@@ -132,6 +133,7 @@ func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 	bn, _ := d.Notify.(BroadcastNotifier)
 	mux.Handle(task.TypeBroadcastFanout, &broadcastFanout{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, notify: bn, log: log})
 	mux.HandleFunc(task.TypeBroadcastTick, broadcastTickHandler(d.Store, log))
+	mux.Handle(task.TypeImportRun, &importRun{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, log: log})
 	if d.SMS != nil {
 		if d.SMSCfg.Rate <= 0 {
 			d.SMSCfg.Rate = DefaultSMSRate

@@ -22,6 +22,9 @@ type apiOp struct {
 	Query   []apiParam
 	// Body is a value of the request body's type (nil: no body).
 	Body any
+	// BodyType is the request body's media type when it is not JSON (a
+	// file, say text/csv): described as a string.
+	BodyType string
 	// Out is a value of the success body's type (nil: 204 No Content).
 	Out any
 	// Produces is the success body's media type when it is not JSON (a
@@ -119,7 +122,10 @@ func (s *Server) openAPIDoc() ([]byte, error) {
 		if len(ps) > 0 {
 			o["parameters"] = ps
 		}
-		if op.Body != nil {
+		if op.Body != nil && op.BodyType != "" {
+			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				op.BodyType: map[string]any{"schema": map[string]any{"type": "string"}}}}
+		} else if op.Body != nil {
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": schema(op.Body)}}}
 		}

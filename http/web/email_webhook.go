@@ -10,15 +10,15 @@ const emailWebhookPath = "/webhooks/email/inbound"
 // route at BodyLimit).
 func bodyLimit(cb ProviderCallbacks) int {
 	if l, ok := cb.(emailBodyLimiter); ok && cb != nil {
-		return max(BodyLimit, l.EmailBodyLimit())
+		return max(importBodyLimit, l.EmailBodyLimit())
 	}
-	return BodyLimit
+	return importBodyLimit
 }
 
 // limitBodies answers 413 to a body over BodyLimit on any route but the
 // inbound email webhook's, when the app admits larger bodies for it.
 func (s *Server) limitBodies(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > BodyLimit && c.Path() != emailWebhookPath {
+	if n := len(c.Request().Body()); n > BodyLimit && c.Path() != emailWebhookPath && (n > importBodyLimit || !isImportUpload(c)) {
 		return fiber.ErrRequestEntityTooLarge
 	}
 	return c.Next()

@@ -182,6 +182,7 @@ type matrixWorld struct {
 	// phones), one without conversations, a location and an inbox to change,
 	// an inbox and a closure to delete, a user to edit, the admin's token.
 	recA, recB, recDel    int64
+	imp                   int64 // an import waiting for its mapping (freshImport)
 	recAphone, recBphone  string
 	loc, inboxC, inboxDel int64
 	closure, targetID     int64
@@ -326,7 +327,7 @@ func (w *matrixWorld) replacer() *strings.Replacer {
 		"{inboxA}", itoa(d.Inbox.ID), "{inboxB}", itoa(w.inboxB), "{numA}", w.numA, "{numB}", w.numB,
 		"{admin}", itoa(d.Admin.ID), "{agent}", itoa(d.Agent.ID), "{limited}", itoa(w.limitedID),
 		"{location}", itoa(d.Location.ID),
-		"{recA}", itoa(w.recA), "{recB}", itoa(w.recB), "{recDel}", itoa(w.recDel),
+		"{recA}", itoa(w.recA), "{recB}", itoa(w.recB), "{recDel}", itoa(w.recDel), "{import}", itoa(w.imp),
 		"{recAphone}", w.recAphone, "{recBphone}", w.recBphone,
 		"{loc}", itoa(w.loc), "{inboxC}", itoa(w.inboxC), "{inboxDel}", itoa(w.inboxDel),
 		"{closure}", itoa(w.closure), "{target}", itoa(w.targetID), "{targetEmail}", w.targetEmail,

@@ -91,6 +91,7 @@ func (s *Server) routes() error {
 	app.Get("/messages/:id<int>/original", s.requireUser, s.messageOriginal)
 	app.Get("/recipients", s.requireUser, s.recipients)
 	app.Get("/recipients/:id<int>", s.requireUser, s.recipientPage)
+	s.importRoutes(app) // import_page.go
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
 	app.Post("/recipients/:id<int>/consent", s.requireUser, requirePerm(models.PermRecipientConsent), s.recipientConsent)
 	app.Post("/chats/:id<int>/recipient", s.requireUser, requirePerm(models.PermEditRecipients), s.renameFromThread)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -36,6 +37,9 @@ func getenv(k, def string) string {
 // Main creates the package's database and Redis DB, runs the tests, cleans
 // up, and returns the exit code for os.Exit. name labels the database.
 func Main(m *testing.M, name string, env *Env) int {
+	if fuzzingOnly() {
+		return m.Run()
+	}
 	ctx := context.Background()
 	admin := getenv("PARLEY_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	dbURL, drop, err := createDatabase(ctx, admin, name)
@@ -57,6 +61,23 @@ func Main(m *testing.M, name string, env *Env) int {
 	defer release()
 	*env = Env{DatabaseURL: dbURL, RedisURL: redisURL}
 	return m.Run()
+}
+
+// fuzzingOnly reports whether this process only fuzzes (go test -fuzz with
+// -run '^$', or one of its workers): a fuzz target of a package with a
+// database needs none, and each worker claiming one would wait for a
+// Redis database the others hold.
+func fuzzingOnly() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	get := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	return get("test.fuzzworker") == "true" || (get("test.fuzz") != "" && get("test.run") == "^$")
 }
 
 // createDatabase makes a uniquely named database next to admin's and migrates it.

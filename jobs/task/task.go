@@ -53,6 +53,9 @@ const (
 	// TypeSessionSweep deletes expired login sessions (no payload;
 	// scheduled, never written to the outbox).
 	TypeSessionSweep = "session:sweep"
+	// TypeImportRun validates, stages and applies one CSV import of
+	// recipients (payload ImportRun).
+	TypeImportRun = "import:run"
 )
 
 // Kind describes one task type.
@@ -87,6 +90,7 @@ func Catalogue() []Kind {
 		{Type: TypeBroadcastFanout, Queue: QueueBulk, MaxRetry: 25, Outbox: true, Coalesce: true, decode: decodeAs[*BroadcastFanout]},
 		{Type: TypeBroadcastTick, Queue: QueueBulk, MaxRetry: 3, Unique: 25 * time.Second},
 		{Type: TypeSessionSweep, Queue: QueueBulk, MaxRetry: 3, Unique: 50 * time.Minute},
+		{Type: TypeImportRun, Queue: QueueBulk, MaxRetry: 5, Outbox: true, decode: decodeAs[*ImportRun]},
 	}
 }
 
