@@ -110,6 +110,7 @@ func (s *Server) createBroadcast(c *fiber.Ctx) error {
 		case err != nil:
 			return err
 		default:
+			s.kickOutbox()
 			return c.Redirect("/broadcasts/"+strconv.FormatInt(v.ID, 10), fiber.StatusSeeOther)
 		}
 	}
