@@ -112,6 +112,7 @@ type countdown struct {
 	mu      sync.Mutex
 	n       int
 	target  int
+	first   time.Time
 	last    time.Time
 	reached chan struct{}
 }
@@ -119,18 +120,28 @@ type countdown struct {
 func (c *countdown) arm(target int) <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.n, c.target, c.last, c.reached = 0, target, time.Time{}, make(chan struct{})
+	c.n, c.target, c.first, c.last, c.reached = 0, target, time.Time{}, time.Time{}, make(chan struct{})
 	return c.reached
 }
 
 func (c *countdown) add(at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.first = at
+	}
 	c.n++
 	c.last = at
 	if c.n == c.target {
 		close(c.reached)
 	}
+}
+
+// span is read with the first call's time too.
+func (c *countdown) span() (int, time.Time, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n, c.first, c.last
 }
 
 func (c *countdown) read() (int, time.Time) {
@@ -360,6 +371,13 @@ var benchPhones atomic.Int64
 
 func newBurstFixture(b *testing.B, n int) *burstFixture {
 	b.Helper()
+	return newBurstFixtureAt(b, n, benchRate)
+}
+
+// newBurstFixtureAt is newBurstFixture with the SMS rate limit at rate
+// sends a second.
+func newBurstFixtureAt(b *testing.B, n, rate int) *burstFixture {
+	b.Helper()
 	f := &burstFixture{b: b, ctx: context.Background()}
 	var rdb *redis.Client
 	f.opt, rdb = benchRedis(b)
@@ -391,7 +409,7 @@ func newBurstFixture(b *testing.B, n int) *burstFixture {
 	b.Cleanup(s.CloseIdleConnections)
 	w, err := jobs.NewWorker(f.opt, benchWorkerConfig(), jobs.Deps{
 		Store: doneStore{Store: f.sender, done: &f.done, lat: &f.lat}, SMS: timedSender{jobs.VonageSMS(s), &f.lat}, Notify: nopNotifier{},
-		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: benchRate, Limiter: redis_rate.NewLimiter(rdb)},
+		SMSCfg: jobs.SMSConfig{Provider: "vonage", Rate: rate, Limiter: redis_rate.NewLimiter(rdb)},
 		Email:  noEmail{}, EmailCfg: testEmailCfg,
 	})
 	if err != nil {

@@ -31,6 +31,7 @@ type Store interface {
 	EmailStore
 	CreditsStore
 	AlertStore
+	BroadcastStore
 }
 
 // Deps are the worker's collaborators, passed in.
@@ -89,6 +90,7 @@ func schedule() []struct{ Type, Spec string } {
 	return []struct{ Type, Spec string }{
 		{task.TypeSessionSweep, "@every 1h"},
 		{task.TypeCreditsRenew, "@every 1m"},
+		{task.TypeBroadcastTick, "@every 30s"},
 	}
 }
 
@@ -127,6 +129,9 @@ func newMux(d Deps, log *slog.Logger) (*asynq.ServeMux, error) {
 	mux.Handle(task.TypeCreditsCharge, &creditsCharge{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, log: log})
 	mux.Handle(task.TypeCreditsAlert, &creditsAlert{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store,
 		sender: d.Email, cfg: d.EmailCfg, notify: d.Notify, log: log})
+	bn, _ := d.Notify.(BroadcastNotifier)
+	mux.Handle(task.TypeBroadcastFanout, &broadcastFanout{out: sendOutcome{d.Store, d.Notify, log}, st: d.Store, notify: bn, log: log})
+	mux.HandleFunc(task.TypeBroadcastTick, broadcastTickHandler(d.Store, log))
 	if d.SMS != nil {
 		if d.SMSCfg.Rate <= 0 {
 			d.SMSCfg.Rate = DefaultSMSRate

@@ -21,6 +21,15 @@ type bump struct {
 	n       int32
 }
 
+// broadcastReplySQL is true when c (a conversation), with bc its
+// broadcast, is a chat-enabled broadcast's message still within the
+// reply window: a reply to it opens a chat marked with the broadcast, or
+// marks the open one it joins (broadcastReplySQL2, over p and bc).
+const (
+	broadcastReplySQL  = `c.origin = '` + OriginBroadcast + `' AND bc.chat_enabled AND c.created_at > now() - make_interval(hours => bc.reply_window_hours)`
+	broadcastReplySQL2 = `bc.chat_enabled AND p.created_at > now() - make_interval(hours => bc.reply_window_hours)`
+)
+
 // moveConversationsQuery moves each sender's active conversation in the
 // inbox on the channel (activity, preview, unread count), locking them in
 // id order, and returns their rows.
@@ -30,7 +39,11 @@ const moveConversationsQuery = `WITH v AS (SELECT * FROM unnest($1::bigint[], $2
 			JOIN v ON c.inbox_id = v.inbox_id AND c.recipient_id = v.recipient_id AND c.channel = v.channel
 			WHERE c.status <> '` + StatusClosed + `' ORDER BY c.id FOR UPDATE OF c),
 		moved AS (UPDATE conversations AS c SET last_message_at = now(), last_message_preview = locked.preview,
-			unread_count = c.unread_count + locked.n, updated_at = now()
+			unread_count = c.unread_count + locked.n, updated_at = now(),
+			broadcast_id = coalesce(c.broadcast_id, (SELECT bc.id FROM conversations AS p JOIN broadcasts AS bc ON bc.id = p.broadcast_id
+				WHERE p.recipient_id = c.recipient_id AND p.inbox_id = c.inbox_id AND p.channel = c.channel
+					AND p.origin = '` + OriginBroadcast + `' AND p.status = '` + StatusClosed + `' AND ` + broadcastReplySQL2 + `
+				ORDER BY p.id DESC LIMIT 1))
 			FROM locked WHERE c.id = locked.id RETURNING c.*)
 	SELECT ` + conversationColumns + `, u.name FROM moved AS c LEFT JOIN users AS u ON u.id = c.assignee_id`
 
@@ -40,17 +53,23 @@ const moveConversationsQuery = `WITH v AS (SELECT * FROM unnest($1::bigint[], $2
 // another transaction is skipped here and moved by the caller.
 const openConversationsQuery = `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::int[])
 			WITH ORDINALITY AS v (org_id, inbox_id, recipient_id, channel, preview, n, ord)),
-		prev AS (SELECT DISTINCT ON (c.inbox_id, c.recipient_id, c.channel) c.inbox_id, c.recipient_id, c.channel, c.id FROM conversations AS c
+		prev AS (SELECT DISTINCT ON (c.inbox_id, c.recipient_id, c.channel) c.inbox_id, c.recipient_id, c.channel, c.id,
+				CASE WHEN ` + broadcastReplySQL + ` THEN c.broadcast_id END AS broadcast_id
+			FROM conversations AS c
 			JOIN v ON c.inbox_id = v.inbox_id AND c.recipient_id = v.recipient_id AND c.channel = v.channel
+			LEFT JOIN broadcasts AS bc ON bc.id = c.broadcast_id
 			ORDER BY c.inbox_id, c.recipient_id, c.channel, c.id DESC),
-		opened AS (INSERT INTO conversations (org_id, inbox_id, recipient_id, channel, status, origin, previous_id, last_message_preview, unread_count)
-			SELECT v.org_id, v.inbox_id, v.recipient_id, v.channel, '` + StatusNew + `', '` + OriginRecipient + `', prev.id, v.preview, v.n
+		opened AS (INSERT INTO conversations (org_id, inbox_id, recipient_id, channel, status, origin, broadcast_id, previous_id,
+				last_message_preview, unread_count)
+			SELECT v.org_id, v.inbox_id, v.recipient_id, v.channel, '` + StatusNew + `',
+				CASE WHEN prev.broadcast_id IS NULL THEN '` + OriginRecipient + `' ELSE '` + OriginBroadcast + `' END,
+				prev.broadcast_id, prev.id, v.preview, v.n
 			FROM v LEFT JOIN prev ON prev.inbox_id = v.inbox_id AND prev.recipient_id = v.recipient_id AND prev.channel = v.channel
 			ORDER BY v.ord
 			ON CONFLICT (inbox_id, recipient_id, channel) WHERE status <> '` + StatusClosed + `' DO NOTHING
 			RETURNING *),
 		e AS (INSERT INTO conversation_events (org_id, inbox_id, conversation_id, kind, detail)
-			SELECT org_id, inbox_id, id, '` + EvCreated + `', '{"origin": "` + OriginRecipient + `"}' FROM opened ORDER BY id
+			SELECT org_id, inbox_id, id, '` + EvCreated + `', jsonb_build_object('origin', origin) FROM opened ORDER BY id
 			RETURNING id, conversation_id, created_at)
 	SELECT ` + conversationColumns + `, e.id, e.created_at FROM opened AS c JOIN e ON e.conversation_id = c.id`
 
@@ -159,7 +178,7 @@ func (b *inboundBatch) open(ctx context.Context, bumps map[convKey]*bump, keys [
 			return err
 		}
 		ev.OrgID, ev.InboxID, ev.ConversationID, ev.Kind = row.OrgID, row.InboxID, row.ID, EvCreated
-		ev.Detail = map[string]any{"origin": OriginRecipient}
+		ev.Detail = map[string]any{"origin": row.Origin}
 		created[row.ID] = ev
 		b.completeRow(row)
 		return nil

@@ -43,6 +43,13 @@ const (
 	// TypeCreditsRenew grants plan periods that started (no payload;
 	// scheduled).
 	TypeCreditsRenew = "credits:renew"
+	// TypeBroadcastFanout messages a broadcast's due recipients (payload
+	// BroadcastFanout). Entries for one broadcast coalesce: one task
+	// messages every row due when it runs.
+	TypeBroadcastFanout = "broadcast:fanout"
+	// TypeBroadcastTick starts scheduled broadcasts that came due and
+	// resumes those holding rows for quiet hours (no payload; scheduled).
+	TypeBroadcastTick = "broadcast:tick"
 	// TypeSessionSweep deletes expired login sessions (no payload;
 	// scheduled, never written to the outbox).
 	TypeSessionSweep = "session:sweep"
@@ -77,6 +84,8 @@ func Catalogue() []Kind {
 		{Type: TypeCreditsCharge, Queue: QueueCritical, MaxRetry: 25, Outbox: true, Coalesce: true, decode: decodeAs[*CreditsCharge]},
 		{Type: TypeCreditsAlert, Queue: QueueDefault, MaxRetry: 8, Outbox: true, decode: decodeAs[*CreditsAlert]},
 		{Type: TypeCreditsRenew, Queue: QueueDefault, MaxRetry: 3, Unique: 50 * time.Second},
+		{Type: TypeBroadcastFanout, Queue: QueueBulk, MaxRetry: 25, Outbox: true, Coalesce: true, decode: decodeAs[*BroadcastFanout]},
+		{Type: TypeBroadcastTick, Queue: QueueBulk, MaxRetry: 3, Unique: 25 * time.Second},
 		{Type: TypeSessionSweep, Queue: QueueBulk, MaxRetry: 3, Unique: 50 * time.Minute},
 	}
 }
@@ -222,4 +231,17 @@ func (p *CreditsAlert) valid() bool { return p.LocationID > 0 && p.Level > 0 && 
 // NewCreditsAlert is the alert for a location reaching level percent.
 func NewCreditsAlert(locationID int64, level int, periodStart int64) Spec {
 	return spec(TypeCreditsAlert, &CreditsAlert{LocationID: locationID, Level: level, PeriodStart: periodStart})
+}
+
+// BroadcastFanout messages the due recipients of one broadcast.
+type BroadcastFanout struct {
+	outboxRef
+	BroadcastID int64 `json:"broadcast_id"`
+}
+
+func (p *BroadcastFanout) valid() bool { return p.BroadcastID > 0 }
+
+// NewBroadcastFanout is the task that fans broadcast id out.
+func NewBroadcastFanout(id int64) Spec {
+	return spec(TypeBroadcastFanout, &BroadcastFanout{BroadcastID: id})
 }
