@@ -225,7 +225,7 @@ func coalesce(rows []models.OutboxEntry) (keep []models.OutboxEntry, merged []in
 }
 
 // enqueueOne hands one entry to asynq as the catalogue describes its
-// type (payload, queue, retries); an entry whose task already exists
+// type (payload, queue unless the entry names another, retries); an entry whose task already exists
 // counts as handed over. An entry that can never run (its type is not in
 // the catalogue, its payload does not decode) is refused: closed with the
 // reason and logged, rather than retried and swept back forever.
@@ -236,6 +236,11 @@ func (r *Relay) enqueueOne(row models.OutboxEntry) (refused, err error) {
 		return err, nil
 	}
 	k, _ := task.Lookup(row.TaskType) // ForOutbox found it
+	// The row may name another of the catalogue's queues than its kind's
+	// (a broadcast's sends go on the bulk queue, behind chats' replies).
+	if _, ok := task.Queues()[row.Queue]; ok {
+		k.Queue = row.Queue
+	}
 	id := "outbox-" + strconv.FormatInt(row.ID, 10)
 	t := asynq.NewTask(k.Type, payload)
 	opts := append(kindOptions(k), asynq.TaskID(id))

@@ -350,3 +350,31 @@ func TestRelayClosesEntriesThatCanNeverRun(t *testing.T) {
 		}
 	}
 }
+
+// An entry naming another of the catalogue's queues than its kind's (a
+// broadcast's sends, on the bulk queue) is enqueued on that queue; one
+// naming no known queue goes on its kind's.
+func TestRelayHonoursTheEntrysQueue(t *testing.T) {
+	h := newHarness(t, vonageOK)
+	msgID := h.start(newPhone(), "Welcome!")
+	var bulk, unknown int64
+	for _, c := range []struct {
+		queue string
+		id    *int64
+	}{{task.QueueBulk, &bulk}, {"no-such-queue", &unknown}} {
+		if err := h.store.DB().NewRaw(`INSERT INTO outbox (task_type, queue, payload) VALUES (?, ?, ?) RETURNING id`,
+			task.TypeSMSSend, c.queue, fmt.Sprintf(`{"message_id": %d}`, msgID)).Scan(context.Background(), c.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relay, stop := h.startRelay()
+	relay.Kick()
+	waitUntil(t, 10*time.Second, "the entries to be relayed", func() bool {
+		_, err1 := h.insp.GetTaskInfo(task.QueueBulk, taskID(bulk))
+		return err1 == nil && h.taskInfo(unknown) != nil
+	})
+	stop()
+	if info := h.taskInfo(bulk); info != nil {
+		t.Errorf("the bulk entry is on the critical queue too: %+v", info)
+	}
+}

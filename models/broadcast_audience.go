@@ -83,6 +83,12 @@ func (s *smsShaper) shape(name string) (string, sms.Segments) {
 	text := s.body
 	if s.fill {
 		text = fillPlaceholders(s.body, name)
+		// A long name can push a text that fits past the SMS limit: such a
+		// recipient gets the fallbacks instead, which fit (they are
+		// shorter than the placeholders the template was checked with).
+		if sms.Validate(text) != nil {
+			text = fillPlaceholders(s.body, "")
+		}
 	}
 	seg, ok := s.cache[text]
 	if !ok {

@@ -54,6 +54,9 @@ func checkBroadcast(ctx context.Context, db bun.IDB, sc Scope, in BroadcastInput
 	if err := checkPlaceholders(in.Body); err != nil {
 		return nil, err
 	}
+	if !draft && strings.TrimSpace(fillPlaceholders(in.Body, "")) == "" {
+		return nil, fieldErr("body", "For someone without a name the message would be empty: add text, or a fallback such as {first_name|there}.")
+	}
 	chans := map[string]bool{}
 	for _, c := range in.Channels {
 		if c != ChannelSMS && c != ChannelEmail {

@@ -125,6 +125,14 @@ func TestBroadcastFansOutOncePerRecipient(t *testing.T) {
 	if c := v.Counts; c.Total != 30 || c.Queued != 29 || c.SkippedOptedOut != 1 || c.Credits != 58 {
 		t.Fatalf("counts = %+v", c)
 	}
+	// Charged: the usage page lists the broadcast with its cost.
+	if _, err := f.st.ChargeLocation(ctx, f.loc.ID); err != nil {
+		t.Fatal(err)
+	}
+	use, err := f.st.UsageByBroadcast(ctx, f.admin, f.loc.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), 10)
+	if err != nil || len(use) != 1 || use[0].BroadcastID != b.ID || use[0].Credits != 58 || use[0].Messages != 29 {
+		t.Fatalf("usage by broadcast = %+v, %v", use, err)
+	}
 }
 
 func TestBroadcastSkipsWhoStoppedBeforeItWent(t *testing.T) {
@@ -350,5 +358,62 @@ func TestBroadcastHoldsTextsInQuietHours(t *testing.T) {
 	e := f.create(t, in)
 	if rep, err = f.st.FanoutBroadcast(ctx, e.ID, nil); err != nil || rep.Messaged != 2 || rep.Held != 0 {
 		t.Fatalf("emergency = %+v, %v", rep, err)
+	}
+}
+
+func TestEmailBroadcastRepliesThreadPerRecipient(t *testing.T) {
+	f := newBcastFixture(t, 2, 100000)
+	ctx := context.Background()
+	addr := fmt.Sprintf("news-%s@inbound.parley.test", f.tag)
+	name := "Newsletter"
+	ib, err := f.st.CreateInbox(ctx, f.admin, models.InboxInput{Name: &name, LocationID: &f.loc.ID, EmailAddress: &addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails := []string{fmt.Sprintf("ana-%s@example.test", f.tag), fmt.Sprintf("ben-%s@example.test", f.tag)}
+	for i, e := range emails {
+		if _, err := f.st.DB().NewRaw(`UPDATE recipients SET email = ?, name = ? WHERE id = ?`, e, []string{"Ana Diaz", "Ben Ode"}[i], f.rcpts[i]).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := f.input("Newsletter")
+	in.InboxID, in.Channels, in.Subject = ib.ID, []string{models.ChannelEmail}, "News for {first_name}"
+	b := f.create(t, in)
+	if rep, err := f.st.FanoutBroadcast(ctx, b.ID, nil); err != nil || rep.Messaged != 2 {
+		t.Fatalf("fan out = %+v, %v", rep, err)
+	}
+	var threads []struct {
+		R       int64  `bun:"r"`
+		Token   string `bun:"token"`
+		Subject string `bun:"subject"`
+	}
+	if err := f.st.DB().NewRaw(`SELECT c.recipient_id AS r, t.token, t.subject FROM email_threads t JOIN conversations c ON c.id = t.conversation_id
+		WHERE c.broadcast_id = ? ORDER BY c.recipient_id`, b.ID).Scan(ctx, &threads); err != nil || len(threads) != 2 {
+		t.Fatalf("threads = %+v, %v", threads, err)
+	}
+	if threads[0].Subject != "News for Ana" || threads[1].Subject != "News for Ben" || threads[0].Token == threads[1].Token {
+		t.Fatalf("threads = %+v", threads)
+	}
+	// Both reply; Ben replies through Ana's reply address (a forwarded
+	// mail): his reply is still his own chat.
+	for i, e := range emails {
+		tok := threads[0].Token
+		if _, err := f.st.ReceiveEmail(ctx, models.InboundEmail{To: "reply+" + tok + "@inbound.parley.test", Token: tok, From: e,
+			Subject: "Re: News", HeaderID: fmt.Sprintf("<r%d-%s@example.test>", i, f.tag), Text: "Thanks!", FullText: "Thanks!",
+			ReceivedAt: time.Now()}); err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+	}
+	var chats []models.Conversation
+	if err := f.st.DB().NewSelect().Model(&chats).Where("inbox_id = ? AND status <> 'closed'", ib.ID).Order("recipient_id").Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(chats) != 2 || chats[0].RecipientID == chats[1].RecipientID {
+		t.Fatalf("reply chats = %+v", chats)
+	}
+	for _, c := range chats {
+		if c.BroadcastID == nil || *c.BroadcastID != b.ID || c.Origin != models.OriginBroadcast {
+			t.Fatalf("reply chat not marked: %+v", c)
+		}
 	}
 }

@@ -356,3 +356,39 @@ func conversationCosts(ctx context.Context, db bun.IDB, orgID int64, ids []int64
 	}
 	return out, nil
 }
+
+// BroadcastUsage is what one broadcast used over a range: its messages
+// and the chats its replies opened (conversations marked with it).
+type BroadcastUsage struct {
+	BroadcastID int64  `bun:"broadcast_id"`
+	Name        string `bun:"name"`
+	Credits     int64  `bun:"credits"`
+	Messages    int64  `bun:"messages"`
+}
+
+// UsageByBroadcast is a location's usage per broadcast in [from, to), the
+// n that used the most first.
+func (s *Store) UsageByBroadcast(ctx context.Context, sc Scope, locationID int64, from, to time.Time, n int) ([]BroadcastUsage, error) {
+	l, err := s.UsageLocation(ctx, sc, locationID)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 || n > MaxTopConversations {
+		return nil, fieldErr("limit", "From 1 to %d.", MaxTopConversations)
+	}
+	var rows []BroadcastUsage
+	err = s.db.NewRaw(`SELECT t.broadcast_id, b.name, t.credits, t.messages
+		FROM (SELECT c.broadcast_id, -sum(e.plan_delta + e.purchased_delta) AS credits,
+				count(*) FILTER (WHERE e.kind <> ?0) AS messages
+			FROM credit_ledger e JOIN conversations c ON c.id = e.conversation_id
+			WHERE e.location_id = ?1 AND e.created_at >= ?2 AND e.created_at < ?3 AND c.broadcast_id IS NOT NULL
+				AND e.kind IN `+usageKindsSQL+`
+			GROUP BY c.broadcast_id ORDER BY 2 DESC, 1 LIMIT ?4) t
+		JOIN broadcasts b ON b.id = t.broadcast_id AND b.org_id = ?5
+		ORDER BY t.credits DESC, t.broadcast_id`,
+		LedgerRefund, l.ID, from, to, n, sc.OrgID).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage by broadcast: %w", err)
+	}
+	return rows, nil
+}

@@ -34,6 +34,9 @@ type CreditCard struct {
 	Chart         UsageChart
 	Inboxes       []models.InboxUsage
 	Conversations []models.ConversationUsage
+	// Broadcasts: the broadcasts that used the most, with the chats their
+	// replies opened.
+	Broadcasts []models.BroadcastUsage
 	// RangeLabel says what the breakdowns cover ("last 30 days").
 	RangeLabel string
 	// Manage: the viewer may change the plan (a "Manage plan" link).

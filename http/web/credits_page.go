@@ -55,7 +55,12 @@ func (s *Server) renderCredits(c *fiber.Ctx, status int, form views.CSVForm, err
 		if err != nil {
 			return err
 		}
+		bcasts, err := s.store.UsageByBroadcast(ctx, sc, sum.LocationID, first, end, creditsTopConversations)
+		if err != nil {
+			return err
+		}
 		card := views.NewCreditCard(sum, days, inboxes, convs, "last "+strconv.Itoa(creditsChartDays)+" days")
+		card.Broadcasts = bcasts
 		card.Manage = d.CanManage
 		d.Cards = append(d.Cards, card)
 		if form.LocationID == 0 && form.From == "" {
