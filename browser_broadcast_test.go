@@ -143,6 +143,20 @@ func TestBrowserBroadcastRepliesBecomeChats(t *testing.T) {
 		t.Errorf("the Replied tab lists %d rows, want 2", rows)
 	}
 	broadcastShot(t, admin, "dashboard")
+
+	// Bulk actions on the reply chats (none ticked: all of them).
+	browsertest.Do(t, admin, "admin assigns the reply chats to themself",
+		chromedp.SetValue(chromedp.CSS(`#bc-assignee`), browsertest.Get(t, admin, "admin's id", chromedp.Evaluate[string](`document.body.dataset.userId`))),
+		chromedp.Click(chromedp.Search(`//button[normalize-space(.)="Assign chats"]`)),
+	)
+	browsertest.WaitAcrossLoad(t, admin, "the chats are assigned",
+		`document.body.innerText.includes("The chats were assigned.") && [...document.querySelectorAll("#bc-replies .bc-reply-preview")].filter(c => c.innerText.includes("→ Avery Admin")).length === 2`)
+	browsertest.Do(t, admin, "admin closes the reply chats", chromedp.Click(chromedp.Search(`//button[normalize-space(.)="Close chats"]`)))
+	browsertest.WaitAcrossLoad(t, admin, "the chats are closed", `document.body.innerText.includes("The chats were closed.")`)
+	browsertest.Do(t, admin, "admin opens Chats again", chromedp.Navigate(base+"/chats"), chromedp.WaitVisible(chromedp.CSS(`#conv-list`)))
+	if n := browsertest.Get(t, admin, "marked open chats", chromedp.Evaluate[int](marked)); n != 0 {
+		t.Errorf("%d chats marked with the broadcast are still open after Close chats", n)
+	}
 	console.CheckErrors(t, admin, "the broadcast journey")
 }
 
