@@ -30,6 +30,8 @@ type ConvRow struct {
 	TimeLabel   string // last activity, as a short age ("5m", "Jan 2")
 	Preview     string // "" shows "No messages yet"
 	Channel     string // "SMS · Front Desk"
+	BroadcastID int64  // the broadcast the conversation is marked with (0: none)
+	Broadcast   string // its name, filled by the caller ("" shows "Broadcast")
 }
 
 // NewConvRow precomputes what a list row shows of r, its age as of now.
@@ -45,6 +47,9 @@ func NewConvRow(r *models.ConversationRow, now time.Time) ConvRow {
 	}
 	if r.Channel == models.ChannelSMS {
 		row.Channel = "SMS · " + r.InboxName
+	}
+	if r.BroadcastID != nil {
+		row.BroadcastID = *r.BroadcastID
 	}
 	if r.AssigneeID != nil {
 		row.AssigneeID = strconv.FormatInt(*r.AssigneeID, 10)

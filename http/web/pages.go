@@ -31,7 +31,3 @@ func (s *Server) recipients(c *fiber.Ctx) error {
 	}
 	return s.render(c, "recipients", views.Layout{Title: "Recipients", Active: "recipients"}, views.RecipientsData{Query: q, Page: page, Continued: after > 0})
 }
-
-func (s *Server) broadcasts(c *fiber.Ctx) error {
-	return s.render(c, "broadcasts", views.Layout{Title: "Broadcasts", Active: "broadcasts"}, nil)
-}

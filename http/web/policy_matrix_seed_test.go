@@ -18,6 +18,7 @@ func matrixTable() []matrixRow {
 	rows := append([]matrixRow{}, matrixRows...)
 	rows = append(rows, adminRows...)
 	rows = append(rows, importRows...) // import_matrix_test.go
+	rows = append(rows, broadcastRows...) // policy_matrix_broadcast_test.go
 	return append(rows, apiRows...)
 }
 

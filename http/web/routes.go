@@ -95,7 +95,7 @@ func (s *Server) routes() error {
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
 	app.Post("/recipients/:id<int>/consent", s.requireUser, requirePerm(models.PermRecipientConsent), s.recipientConsent)
 	app.Post("/chats/:id<int>/recipient", s.requireUser, requirePerm(models.PermEditRecipients), s.renameFromThread)
-	app.Get("/broadcasts", s.requireUser, requirePerm(models.PermBroadcast), s.broadcasts)
+	s.broadcastRoutes(app) // broadcast_pages.go
 	app.Get("/settings", s.requireUser, s.settings)
 	// Settings: organization, locations, inboxes (settings_*.go); managers
 	// see them, admins change them, agents get a 404.
