@@ -1,6 +1,7 @@
 package views
 
 import (
+	"html/template"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,11 @@ type ConvRow struct {
 	TimeLabel   string // last activity, as a short age ("5m", "Jan 2")
 	Preview     string // "" shows "No messages yet"
 	Channel     string // "SMS · Front Desk"
+	// Snippet is, for a search that found the row by its messages' text,
+	// the message around the words (escaped, words in <mark>); SnippetNote
+	// says that message is a note (conv_row_match.go).
+	Snippet     template.HTML
+	SnippetNote bool
 }
 
 // NewConvRow precomputes what a list row shows of r, its age as of now.

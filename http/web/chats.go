@@ -47,6 +47,7 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser, open *models.Co
 		keepOpenRow(d, *open)
 	}
 	d.Rows = views.NewConvRows(d.Page.Rows, time.Now())
+	views.AddMatches(d.Rows, d.Page.Matches)
 	if d.Inboxes, err = s.visibleInboxes(c, su); err != nil {
 		return nil, err
 	}
