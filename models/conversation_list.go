@@ -104,11 +104,11 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 		return nil, fmt.Errorf("store: conversations: %w", err)
 	}
 	page := &ConversationPage{Rows: rows}
-	if tsq := parseTextQuery(f.Query); tsq != "" {
+	if tsq, terms := parseTextQuery(f.Query); tsq != "" {
 		// The recipients that match, and the conversations whose messages
 		// do: each list is the newest n of its kind, so the newest n of
 		// both are the newest n that match either way.
-		byText, err := s.listMessageMatches(ctx, sc, l, tsq, f.Limit+1)
+		byText, err := s.listMessageMatches(ctx, sc, l, tsq, terms, f.Limit+1)
 		if err != nil {
 			return nil, fmt.Errorf("store: conversations: %w", err)
 		}

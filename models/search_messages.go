@@ -35,10 +35,17 @@ import (
 // messageSearchExpr is the indexed expression over messages AS m.
 const messageSearchExpr = `to_tsvector('simple', m.body)`
 
+// A textTerm is one word of a search, matched whole or as a prefix.
+type textTerm struct {
+	Word   string
+	Prefix bool
+}
+
 // parseTextQuery turns a search box's text into a tsquery in to_tsquery's
-// syntax ("" when it holds no word).
-func parseTextQuery(q string) string {
-	var terms []string
+// syntax ("" when it holds no word) and the terms it holds.
+func parseTextQuery(q string) (string, []textTerm) {
+	var parts []string
+	var terms []textTerm
 	inPhrase := false
 	for i, part := range strings.Split(q, `"`) {
 		if i > 0 {
@@ -51,17 +58,20 @@ func parseTextQuery(q string) string {
 			continue
 		}
 		if inPhrase {
+			quoted := make([]string, len(words))
 			for j, w := range words {
-				words[j] = "'" + w + "'"
+				quoted[j] = "'" + w + "'"
+				terms = append(terms, textTerm{Word: w})
 			}
-			terms = append(terms, "("+strings.Join(words, " <-> ")+")")
+			parts = append(parts, "("+strings.Join(quoted, " <-> ")+")")
 			continue
 		}
 		for _, w := range words {
-			terms = append(terms, "'"+w+"':*")
+			parts = append(parts, "'"+w+"':*")
+			terms = append(terms, textTerm{Word: w, Prefix: true})
 		}
 	}
-	return strings.Join(terms, " & ")
+	return strings.Join(parts, " & "), terms
 }
 
 // A MessageMatch is the message a search found in a conversation: the
@@ -112,31 +122,40 @@ func splitSnippet(h string) []SnippetPart {
 	return parts
 }
 
-// How a message-text search runs, cheapest first (each step measured on
-// 1,000,000 messages, BENCHMARKS.md "Issue 13"):
-//  1. walk the newest textWalkWindow conversations within the filters and
-//     test their messages: enough for a word in a quarter of the
-//     conversations or more ("thanks"), whatever the planner thinks;
-//  2. else ask the index for the messages holding the words, at most
-//     textIDCap of them: a rare word ("zucchini") has few, and their
-//     conversations are the whole answer;
-//  3. else (a word in thousands of messages) one statement planned with
-//     the words known: such a word is among the common ones ANALYZE keeps,
-//     so the planner's estimate is right and it picks the walk or the
-//     index. A rare word never reaches it: the planner guesses a word it
-//     has no statistics for as common as the least common one it has, and
-//     walked every conversation for 4.5 s on "zucchini".
+// How a message-text search runs (measured on 1,000,000 messages,
+// BENCHMARKS.md "Issue 13"):
+//   - when every word is common (commonWords, from ANALYZE), walk the
+//     newest textWalkWindow conversations within the filters and test their
+//     messages ("thanks": about 50 conversations read for a page);
+//   - otherwise, or when the walk does not fill the page, ask the index for
+//     the messages holding the words, at most textIDCap of them: a rare
+//     word ("zucchini") has few, and their conversations are the answer;
+//   - when there are more (words in thousands of messages), one statement
+//     planned with the words known: such words are among the common ones
+//     ANALYZE keeps, so the planner's estimate is right and it picks the
+//     walk or the index. A rare word never gets there: the planner guesses
+//     a word it has no statistics for as common as the least common one it
+//     has, and walked every conversation for 4.5 s on "zucchini".
+//
+// Each step tests to_tsvector on the bodies it reads (about 10 µs a
+// message on this machine), hence the bounds.
 const (
 	textWalkWindow = 200
-	textIDCap      = 5000
+	textIDCap      = 20000
 )
 
 // listMessageMatches lists the conversations (within l's conditions)
 // holding a message that matches tsq, newest activity first, at most n.
-func (s *Store) listMessageMatches(ctx context.Context, sc Scope, l *listFilter, tsq string, n int) ([]ConversationRow, error) {
-	rows, err := s.listTextWalk(ctx, l, tsq, n, textWalkWindow)
-	if err != nil || len(rows) == n {
-		return rows, err
+func (s *Store) listMessageMatches(ctx context.Context, sc Scope, l *listFilter, tsq string, terms []textTerm, n int) ([]ConversationRow, error) {
+	common, err := s.commonWords.get(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if isCommon(common, terms) {
+		rows, err := s.listTextWalk(ctx, l, tsq, n, textWalkWindow)
+		if err != nil || len(rows) == n {
+			return rows, err
+		}
 	}
 	ids, whole, err := s.textConversations(ctx, sc.OrgID, tsq, textIDCap)
 	if err != nil {
@@ -218,12 +237,16 @@ func (s *Store) messageMatches(ctx context.Context, orgID int64, ids []int64, ts
 	if len(ids) == 0 || tsq == "" {
 		return nil, nil
 	}
-	q := `SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.id, m.is_note,
-		ts_headline('simple', m.body, to_tsquery('simple', $3),
+	// Per conversation, its messages newest first until one matches (the
+	// conversation's index, read backwards): a common word's index entries
+	// would be far more than the page's messages.
+	q := `SELECT w.id, h.id, h.is_note,
+		ts_headline('simple', h.body, to_tsquery('simple', $3),
 			'StartSel=` + hitStart + `, StopSel=` + hitStop + `, MaxWords=18, MinWords=6, ShortWord=0, MaxFragments=1, FragmentDelimiter=" … "')
-	FROM messages AS m
-	WHERE m.org_id = $1 AND m.conversation_id = ANY($2::bigint[]) AND ` + messageSearchExpr + ` @@ to_tsquery('simple', $3)
-	ORDER BY m.conversation_id, m.id DESC`
+	FROM unnest($2::bigint[]) AS w(id),
+	LATERAL (SELECT m.id, m.is_note, m.body FROM messages AS m
+		WHERE m.conversation_id = w.id AND m.org_id = $1 AND ` + messageSearchExpr + ` @@ to_tsquery('simple', $3)
+		ORDER BY m.id DESC LIMIT 1) AS h`
 	rows, err := s.db.DB.QueryContext(ctx, q, orgID, ids, tsq)
 	if err != nil {
 		return nil, fmt.Errorf("message search snippets: %w", err)
