@@ -124,7 +124,8 @@ func splitSnippet(h string) []SnippetPart {
 
 // How a message-text search runs (measured on 1,000,000 messages,
 // BENCHMARKS.md "Issue 13"):
-//   - when every word is common (commonWords, from ANALYZE), walk the
+//   - when the words are common (in textWalkMinShare of the messages, by
+//     ANALYZE's statistics: commonWords), walk the
 //     newest textWalkWindow conversations within the filters and test their
 //     messages ("thanks": about 50 conversations read for a page);
 //   - otherwise, or when the walk does not fill the page, ask the index for
@@ -142,16 +143,20 @@ func splitSnippet(h string) []SnippetPart {
 const (
 	textWalkWindow = 200
 	textIDCap      = 20000
+	// textWalkMinShare is the share of messages a search's words must be
+	// in for the walk: with about 10 messages a conversation, 3 % puts
+	// them in about a quarter of the conversations, so the window fills.
+	textWalkMinShare = 0.03
 )
 
 // listMessageMatches lists the conversations (within l's conditions)
 // holding a message that matches tsq, newest activity first, at most n.
 func (s *Store) listMessageMatches(ctx context.Context, sc Scope, l *listFilter, tsq string, terms []textTerm, n int) ([]ConversationRow, error) {
-	common, err := s.commonWords.get(ctx, s)
+	words, freq, err := s.commonWords.get(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	if isCommon(common, terms) {
+	if textFrequency(words, freq, terms) >= textWalkMinShare {
 		rows, err := s.listTextWalk(ctx, l, tsq, n, textWalkWindow)
 		if err != nil || len(rows) == n {
 			return rows, err

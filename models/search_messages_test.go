@@ -46,6 +46,10 @@ func textOrg(t *testing.T, st *models.Store, slug string, bodies map[int]string)
 			t.Fatal(err)
 		}
 	}
+	// Statistics, so common words take the walk (search_words.go).
+	if _, err := db.NewRaw("ANALYZE messages").Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return sc, inbox, other
 }
 

@@ -23,52 +23,60 @@ type commonWordCache struct {
 	mu    sync.Mutex
 	at    time.Time
 	words []string
+	freq  map[string]float64 // share of messages holding the word
 }
 
-// get returns the sorted common words, reading them again when stale.
-func (c *commonWordCache) get(ctx context.Context, s *Store) ([]string, error) {
+// get returns the sorted common words and their frequencies, reading
+// them again when stale.
+func (c *commonWordCache) get(ctx context.Context, s *Store) ([]string, map[string]float64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.at.IsZero() && time.Since(c.at) < commonWordsTTL {
-		return c.words, nil
+		return c.words, c.freq, nil
 	}
 	var words []string
-	rows, err := s.db.DB.QueryContext(ctx, `SELECT unnest(most_common_elems::text::text[])
-		FROM pg_stats WHERE tablename = 'messages_body_search_idx' AND schemaname = current_schema()`)
+	freq := map[string]float64{}
+	rows, err := s.db.DB.QueryContext(ctx, `SELECT e.w, e.f
+		FROM pg_stats AS s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(w, f)
+		WHERE s.tablename = 'messages_body_search_idx' AND s.schemaname = current_schema() AND e.w IS NOT NULL`)
 	if err != nil {
-		return nil, fmt.Errorf("common words: %w", err)
+		return nil, nil, fmt.Errorf("common words: %w", err)
 	}
 	err = scanAll(rows, func() error {
 		var w string
-		if err := rows.Scan(&w); err != nil {
+		var f float64
+		if err := rows.Scan(&w, &f); err != nil {
 			return err
 		}
 		words = append(words, w)
+		freq[w] = f
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("common words: %w", err)
+		return nil, nil, fmt.Errorf("common words: %w", err)
 	}
 	slices.Sort(words)
-	c.words, c.at = words, time.Now()
-	return words, nil
+	c.words, c.freq, c.at = words, freq, time.Now()
+	return words, freq, nil
 }
 
-// isCommon reports whether every term of the search is a common word (a
-// prefix term: starts one): only then is walking worth it, since the
-// messages must hold every term.
-func isCommon(words []string, terms []textTerm) bool {
-	if len(terms) == 0 || len(words) == 0 {
-		return false
+// textFrequency estimates the share of messages holding every term: the
+// least of the terms' shares (a prefix term: the sum over the common words
+// it starts), 0 when a term is not common at all.
+func textFrequency(words []string, freq map[string]float64, terms []textTerm) float64 {
+	if len(terms) == 0 {
+		return 0
 	}
+	least := 1.0
 	for _, t := range terms {
-		i, found := slices.BinarySearch(words, t.Word)
-		if found {
-			continue
+		f := 0.0
+		i, _ := slices.BinarySearch(words, t.Word)
+		for ; i < len(words) && strings.HasPrefix(words[i], t.Word); i++ {
+			if words[i] == t.Word || t.Prefix {
+				f += freq[words[i]]
+			}
 		}
-		if !t.Prefix || i == len(words) || !strings.HasPrefix(words[i], t.Word) {
-			return false
-		}
+		least = min(least, f)
 	}
-	return true
+	return least
 }
