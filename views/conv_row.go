@@ -1,6 +1,7 @@
 package views
 
 import (
+	"html/template"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,11 @@ type ConvRow struct {
 	Channel     string // "SMS · Front Desk"
 	BroadcastID int64  // the broadcast the conversation is marked with (0: none)
 	Broadcast   string // its name, filled by the caller ("" shows "Broadcast")
+	// Snippet is, for a search that found the row by its messages' text,
+	// the message around the words (escaped, words in <mark>); SnippetNote
+	// says that message is a note (conv_row_match.go).
+	Snippet     template.HTML
+	SnippetNote bool
 }
 
 // NewConvRow precomputes what a list row shows of r, its age as of now.

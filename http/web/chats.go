@@ -48,6 +48,7 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser, open *models.Co
 	}
 	d.Rows = views.NewConvRows(d.Page.Rows, time.Now())
 	s.pub.nameBroadcasts(ctx, su.Scope.OrgID, d.Rows)
+	views.AddMatches(d.Rows, d.Page.Matches)
 	if d.Inboxes, err = s.visibleInboxes(c, su); err != nil {
 		return nil, err
 	}
