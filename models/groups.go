@@ -118,7 +118,7 @@ func (s *Store) GroupByID(ctx context.Context, sc Scope, id int64) (*Group, erro
 // the transaction (a membership change), else ErrNotFound.
 func groupInOrg(ctx context.Context, tx bun.Tx, sc Scope, id int64, lock string) (*Group, error) {
 	g := new(Group)
-	if err := tx.NewSelect().Model(g).Where("grp.id = ? AND grp.org_id = ?", id, sc.OrgID).For(lock+" OF grp").Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(g).Where("grp.id = ? AND grp.org_id = ?", id, sc.OrgID).For(lock + " OF grp").Scan(ctx); err != nil {
 		return nil, notFound("group", err)
 	}
 	return g, nil
