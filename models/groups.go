@@ -101,6 +101,17 @@ func (s *Store) Groups(ctx context.Context, sc Scope) ([]Group, error) {
 	return gs, nil
 }
 
+// GroupChoices lists the organization's groups by name without their
+// member counts (a count reads every membership; a page that only offers
+// the groups to choose from should not pay for it).
+func (s *Store) GroupChoices(ctx context.Context, sc Scope) ([]Group, error) {
+	var gs []Group
+	if err := s.db.NewSelect().Model(&gs).Where("grp.org_id = ?", sc.OrgID).OrderExpr("lower(grp.name), grp.id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: group choices: %w", err)
+	}
+	return gs, nil
+}
+
 // GroupByID loads one of the organization's groups with its member
 // count; another organization's id is ErrNotFound.
 func (s *Store) GroupByID(ctx context.Context, sc Scope, id int64) (*Group, error) {

@@ -89,6 +89,19 @@ func TestGroupLifecycle(t *testing.T) {
 	if !slices.Equal(order, []string{"alpha " + sfx, "Zeta " + sfx}) || counts[a.ID] != 2 || counts[b.ID] != 0 {
 		t.Fatalf("groups: %v, counts %v", order, counts)
 	}
+	choices, err := st.GroupChoices(ctx, agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order = nil
+	for _, g := range choices {
+		if g.ID == a.ID || g.ID == b.ID {
+			order = append(order, g.Name)
+		}
+	}
+	if !slices.Equal(order, []string{"alpha " + sfx, "Zeta " + sfx}) {
+		t.Fatalf("group choices: %v", order)
+	}
 	r, err := st.RenameGroup(ctx, agent, a.ID, "Alpha renamed "+sfx)
 	if err != nil || r.Name != "Alpha renamed "+sfx || r.Members != 2 {
 		t.Fatalf("rename: %+v, %v", r, err)

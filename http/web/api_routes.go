@@ -18,6 +18,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiAuditRoutes(api)
 	s.apiCreditsRoutes(api) // api_credits.go
 	s.apiPlanRoutes(api)    // api_credits_plan.go
+	s.apiGroupRoutes(api)   // api_groups.go
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

@@ -17,6 +17,7 @@ import (
 func matrixTable() []matrixRow {
 	rows := append([]matrixRow{}, matrixRows...)
 	rows = append(rows, adminRows...)
+	rows = append(rows, groupRows...) // policy_matrix_groups_test.go
 	return append(rows, apiRows...)
 }
 
