@@ -36,7 +36,7 @@ func memberIDs(ids []int64) ([]int64, error) {
 func allVisible(ctx context.Context, db bun.IDB, sc Scope, ids []int64) error {
 	var n int
 	q := visibleRecipients(db.NewSelect().TableExpr("recipients AS r").ColumnExpr("count(*)").
-		Where("r.id IN (?)", bun.In(ids)), sc, "r")
+		Where("r.id IN (?)", bun.List(ids)), sc, "r")
 	if err := q.Scan(ctx, &n); err != nil {
 		return fmt.Errorf("recipients visible: %w", err)
 	}
@@ -67,7 +67,7 @@ func (s *Store) AddGroupMembers(ctx context.Context, sc Scope, groupID int64, id
 		}
 		res, err := tx.NewRaw(`INSERT INTO group_members (org_id, group_id, recipient_id)
 			SELECT ?, ?, r.id FROM recipients AS r WHERE r.org_id = ? AND r.id IN (?)
-			ON CONFLICT DO NOTHING`, sc.OrgID, g.ID, sc.OrgID, bun.In(ids)).Exec(ctx)
+			ON CONFLICT DO NOTHING`, sc.OrgID, g.ID, sc.OrgID, bun.List(ids)).Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, sc Scope, groupID int64,
 		if err := allVisible(ctx, tx, sc, ids); err != nil {
 			return err
 		}
-		res, err := tx.NewRaw(`DELETE FROM group_members WHERE group_id = ? AND recipient_id IN (?)`, g.ID, bun.In(ids)).Exec(ctx)
+		res, err := tx.NewRaw(`DELETE FROM group_members WHERE group_id = ? AND recipient_id IN (?)`, g.ID, bun.List(ids)).Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, sc Scope, groupID int64,
 // groups; GroupMemberIDs does.
 func GroupMembersQuery(db bun.IDB, orgID int64, groupIDs []int64) *bun.SelectQuery {
 	return db.NewSelect().TableExpr("group_members AS agm").ColumnExpr("DISTINCT agm.recipient_id").
-		Where("agm.org_id = ? AND agm.group_id IN (?)", orgID, bun.In(groupIDs))
+		Where("agm.org_id = ? AND agm.group_id IN (?)", orgID, bun.List(groupIDs))
 }
 
 // GroupMemberIDs returns the ids of everyone in any of the groups, each
@@ -167,7 +167,7 @@ func (s *Store) GroupMemberIDs(ctx context.Context, sc Scope, groupIDs []int64) 
 		return nil, nil
 	}
 	groupIDs = slices.Compact(slices.Sorted(slices.Values(groupIDs)))
-	n, err := s.db.NewSelect().Model((*Group)(nil)).Where("org_id = ? AND id IN (?)", sc.OrgID, bun.In(groupIDs)).Count(ctx)
+	n, err := s.db.NewSelect().Model((*Group)(nil)).Where("org_id = ? AND id IN (?)", sc.OrgID, bun.List(groupIDs)).Count(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: group member ids: %w", err)
 	}
