@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/parley-chat/parley/models"
@@ -79,8 +78,9 @@ type apiConsentIn struct {
 
 func (s *Server) apiRecipientRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients", Tag: "recipients", List: true,
-		Summary: "Recipients, newest first", Out: apiRecipientOut{},
-		Query: []apiParam{{Name: "q", Description: "a substring of name, email or phone"}}}, s.apiRecipients)
+		Summary: "Recipients, newest first; with Accept: text/csv every match as CSV", Out: apiRecipientOut{}, AlsoProduces: "text/csv",
+		Query: []apiParam{{Name: "q", Description: "a substring of name, email or phone"},
+			{Name: "group_id", Type: "integer", Description: "only this group's members"}}}, s.apiRecipients)
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/recipients", Tag: "recipients", Status: http.StatusCreated,
 		Summary: "Add a recipient", Body: apiRecipientIn{}, Out: apiRecipientOut{}}, s.apiCreateRecipient)
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients/:id<int>", Tag: "recipients",
@@ -102,12 +102,14 @@ func (s *Server) apiRecipients(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := strings.TrimSpace(c.Query("q"))
-	if len(q) > 200 {
-		return &apiError{Status: http.StatusUnprocessableEntity, Type: problemTypeBase + "validation",
-			Detail: "q is too long.", Fields: []fieldProblem{{Field: "q", Message: "At most 200 characters."}}}
+	f, err := recipientFilter(c)
+	if err != nil {
+		return err
 	}
-	page, err := s.store.Recipients(c.UserContext(), su.Scope, q, after, limit)
+	if wantsCSV(c) {
+		return s.sendRecipientsCSV(c, su.Scope, f)
+	}
+	page, err := s.store.RecipientsFiltered(c.UserContext(), su.Scope, f, after, limit)
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,7 @@ func (s *Server) routes() error {
 	app.Get("/attachments/:id<int>", s.requireUser, s.downloadAttachment)
 	app.Get("/messages/:id<int>/original", s.requireUser, s.messageOriginal)
 	app.Get("/recipients", s.requireUser, s.recipients)
+	s.groupRoutes(app) // groups_routes.go: new recipient, CSV export, bulk actions, Groups
 	app.Get("/recipients/:id<int>", s.requireUser, s.recipientPage)
 	s.importRoutes(app) // import_page.go
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
