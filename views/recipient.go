@@ -41,6 +41,30 @@ type ConsentState struct {
 	Label    string // SMS or Email
 	Address  string // the recipient's address on it ("" if none)
 	OptedOut bool
+	// Source holds the opt-out (a models.Consent* source; "" while in).
+	Source string
+	// RecipientHeld: only the recipient may undo the opt-out.
+	RecipientHeld bool
+}
+
+// Holder says who opted the recipient out and who may undo it.
+func (c ConsentState) Holder() string {
+	switch c.Source {
+	case models.ConsentByKeyword:
+		return "by texting STOP; only they can opt back in (START)"
+	case models.ConsentByReceipt:
+		return "reported by their carrier; only they can opt back in (START)"
+	case models.ConsentByUnsubscribe:
+		return "with the unsubscribe link; only they can opt back in"
+	case models.ConsentByAgent:
+		return "by a teammate"
+	case models.ConsentByImport:
+		return "by an import"
+	}
+	if c.OptedOut {
+		return "only they can opt back in"
+	}
+	return ""
 }
 
 // Consent lists the recipient's consent per channel.
@@ -53,7 +77,9 @@ func (d RecipientData) Consent() []ConsentState {
 		return *p
 	}
 	return []ConsentState{
-		{Channel: models.ChannelSMS, Label: "SMS", Address: deref(r.Phone), OptedOut: r.SMSOptedOutAt != nil},
-		{Channel: models.ChannelEmail, Label: "Email", Address: deref(r.Email), OptedOut: r.EmailOptedOutAt != nil},
+		{Channel: models.ChannelSMS, Label: "SMS", Address: deref(r.Phone), OptedOut: r.SMSOptedOutAt != nil,
+			Source: deref(r.SMSOptOutSource), RecipientHeld: r.SMSOptedOutAt != nil && models.RecipientHoldsOptOut(r.SMSOptOutSource)},
+		{Channel: models.ChannelEmail, Label: "Email", Address: deref(r.Email), OptedOut: r.EmailOptedOutAt != nil,
+			Source: deref(r.EmailOptOutSource), RecipientHeld: r.EmailOptedOutAt != nil && models.RecipientHoldsOptOut(r.EmailOptOutSource)},
 	}
 }

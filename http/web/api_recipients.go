@@ -49,13 +49,17 @@ type apiConsentChannel struct {
 	Channel    string  `json:"channel" jsonschema:"enum=sms,enum=email"`
 	OptedOut   bool    `json:"opted_out"`
 	OptedOutAt *string `json:"opted_out_at" jsonschema:"format=date-time"`
+	// Source is who holds the opt-out (null while opted in): keyword,
+	// receipt and unsubscribe are undone only by the recipient, agent and
+	// import only by staff.
+	Source *string `json:"source" jsonschema:"enum=keyword,enum=receipt,enum=agent,enum=import,enum=unsubscribe"`
 }
 
 // apiConsentEventOut is one change of consent.
 type apiConsentEventOut struct {
 	ID          int64   `json:"id"`
 	Channel     string  `json:"channel" jsonschema:"enum=sms,enum=email"`
-	Action      string  `json:"action" jsonschema:"enum=opt_out,enum=opt_in"`
+	Action      string  `json:"action" jsonschema:"enum=opt_out,enum=opt_in,enum=opt_in_refused,description=opt_in_refused: a START that did not lift an opt-out staff made"`
 	Source      string  `json:"source" jsonschema:"enum=keyword,enum=receipt,enum=agent,enum=import,enum=unsubscribe"`
 	Detail      string  `json:"detail" jsonschema:"description=the keyword received or the reason given"`
 	ActorUserID *int64  `json:"actor_user_id"`
@@ -221,8 +225,9 @@ func (s *Server) writeConsent(c *fiber.Ctx, id int64) error {
 	for _, ch := range []struct {
 		name string
 		at   *string
-	}{{models.ChannelSMS, timePtr(r.SMSOptedOutAt)}, {models.ChannelEmail, timePtr(r.EmailOptedOutAt)}} {
-		out.Channels = append(out.Channels, apiConsentChannel{Channel: ch.name, OptedOut: ch.at != nil, OptedOutAt: ch.at})
+		src  *string
+	}{{models.ChannelSMS, timePtr(r.SMSOptedOutAt), r.SMSOptOutSource}, {models.ChannelEmail, timePtr(r.EmailOptedOutAt), r.EmailOptOutSource}} {
+		out.Channels = append(out.Channels, apiConsentChannel{Channel: ch.name, OptedOut: ch.at != nil, OptedOutAt: ch.at, Source: ch.src})
 	}
 	for _, e := range hist {
 		out.History = append(out.History, apiConsentEventOut{ID: e.ID, Channel: e.Channel, Action: e.Action, Source: e.Source,
