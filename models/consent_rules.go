@@ -161,3 +161,17 @@ func optOutByImport(ctx context.Context, tx bun.Tx, orgID int64, rcptIDs []int64
 	}
 	return n, nil
 }
+
+// stricterOptOut is the opt-out of two on one channel that is harder to
+// undo: any over none, the recipient's own over staff's, else the first.
+func stricterOptOut(atA *time.Time, srcA *string, atB *time.Time, srcB *string) (*time.Time, *string) {
+	switch {
+	case atA == nil:
+		return atB, srcB
+	case atB == nil:
+		return atA, srcA
+	case !RecipientHoldsOptOut(srcA) && RecipientHoldsOptOut(srcB):
+		return atB, srcB
+	}
+	return atA, srcA
+}
