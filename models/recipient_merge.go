@@ -146,6 +146,9 @@ func mergeCounts(ctx context.Context, db bun.IDB, p *MergePreview) error {
 // it is refused (a FieldError on other_id).
 func (s *Store) PreviewMerge(ctx context.Context, sc Scope, survivorID, otherID int64) (*MergePreview, error) {
 	if survivorID == otherID {
+		if _, err := s.RecipientByID(ctx, sc, survivorID); err != nil {
+			return nil, fmt.Errorf("store: preview merge: %w", err)
+		}
 		return nil, fieldErr("other_id", "A recipient cannot be merged with itself; choose another.")
 	}
 	sv, ot, err := lockPair(ctx, s.db, sc, survivorID, otherID, false)
@@ -173,6 +176,10 @@ func (s *Store) MergeRecipients(ctx context.Context, sc Scope, survivorID, other
 		return nil, nil, err
 	}
 	if survivorID == otherID {
+		// Another organization's id is not found, before any other answer.
+		if _, err := s.RecipientByID(ctx, sc, survivorID); err != nil {
+			return nil, nil, fmt.Errorf("store: merge recipients: %w", err)
+		}
 		return nil, nil, fieldErr("other_id", "A recipient cannot be merged with itself; choose another.")
 	}
 	var (

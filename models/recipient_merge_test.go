@@ -29,6 +29,9 @@ func TestMergeRecipients(t *testing.T) {
 		t.Fatalf("merge with itself: %v", err)
 	}
 	other := otherOrgScope(t, st, "merge-rcpt")
+	if _, _, err := st.MergeRecipients(ctx, other, a, a); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("another org, with itself: %v", err)
+	}
 	if _, _, err := st.MergeRecipients(ctx, other, a, b); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("another org: %v", err)
 	}

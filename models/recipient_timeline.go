@@ -184,3 +184,20 @@ func (s *Store) SetRecipientPlace(ctx context.Context, sc Scope, id int64, in Re
 	}
 	return r, nil
 }
+
+// PlaceOption is a location a recipient's home may be.
+type PlaceOption struct {
+	ID   int64  `bun:"id"`
+	Name string `bun:"name"`
+}
+
+// RecipientPlaceOptions lists the organization's locations (not archived)
+// for a recipient's home location picker.
+func (s *Store) RecipientPlaceOptions(ctx context.Context, sc Scope) ([]PlaceOption, error) {
+	var out []PlaceOption
+	if err := s.db.NewRaw("SELECT id, name FROM locations WHERE org_id = ? AND archived_at IS NULL ORDER BY name, id", sc.OrgID).
+		Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("store: place options: %w", err)
+	}
+	return out, nil
+}

@@ -93,6 +93,7 @@ func (s *Server) routes() error {
 	app.Get("/recipients/:id<int>", s.requireUser, s.recipientPage)
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
 	app.Post("/recipients/:id<int>/consent", s.requireUser, requirePerm(models.PermRecipientConsent), s.recipientConsent)
+	s.recipientActionRoutes(app)
 	app.Post("/chats/:id<int>/recipient", s.requireUser, requirePerm(models.PermEditRecipients), s.renameFromThread)
 	app.Get("/broadcasts", s.requireUser, requirePerm(models.PermBroadcast), s.broadcasts)
 	app.Get("/settings", s.requireUser, s.settings)
