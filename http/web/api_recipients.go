@@ -98,8 +98,8 @@ func (s *Server) apiRecipientRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodPatch, Path: "/recipients/:id<int>", Tag: "recipients",
 		Summary: "Change a recipient's name, phone, email or notes", Body: apiRecipientIn{}, Out: apiRecipientOut{}}, s.apiUpdateRecipient)
 	s.apiHandle(api, apiOp{Method: fiber.MethodDelete, Path: "/recipients/:id<int>", Tag: "recipients",
-		Summary: "Delete a recipient. One with conversations is refused (409, saying how many conversations and messages) unless with_conversations=true, which deletes them too; credit ledger entries are kept. An opted-out recipient is never deleted (409).",
-		Query: []apiParam{{Name: "with_conversations", Type: "boolean", Description: "also delete the recipient's conversations and their messages"}},
+		Summary:  "Delete a recipient. One with conversations is refused (409, saying how many conversations and messages) unless with_conversations=true, which deletes them too; credit ledger entries are kept. An opted-out recipient is never deleted (409).",
+		Query:    []apiParam{{Name: "with_conversations", Type: "boolean", Description: "also delete the recipient's conversations and their messages"}},
 		Problems: map[int]string{http.StatusConflict: "the recipient has conversations (without with_conversations=true), opted out, or has conversations in inboxes the caller cannot see"}}, s.apiDeleteRecipient)
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients/:id<int>/consent", Tag: "recipients",
 		Summary: "Consent per channel, and its history", Out: apiConsentOut{}}, s.apiRecipientConsent)
