@@ -95,6 +95,7 @@ func (s *Server) routes() error {
 	s.importRoutes(app) // import_page.go
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
 	app.Post("/recipients/:id<int>/consent", s.requireUser, requirePerm(models.PermRecipientConsent), s.recipientConsent)
+	s.recipientActionRoutes(app)
 	app.Post("/chats/:id<int>/recipient", s.requireUser, requirePerm(models.PermEditRecipients), s.renameFromThread)
 	s.broadcastRoutes(app) // broadcast_pages.go
 	app.Get("/settings", s.requireUser, s.settings)
