@@ -81,7 +81,7 @@ var phonePages = []struct{ path, ready, shot string }{
 	{"/chats", `#conv-list`, "chats-list"},
 	{"/chats/new", `#new-chat input[name=to]`, "chats-new"},
 	{"/recipients", `main .table`, "recipients"},
-	{"/broadcasts", `main .empty`, "broadcasts"},
+	{"/broadcasts", `main .page-head h1`, "broadcasts"}, // a list or the empty state: other tests add broadcasts
 	{"/settings", `main .subnav`, "settings"},
 	{"/credits", `main .credit-card`, "credits"},
 	{"/simulator/phone?phone=%2B15550100901", `#phone-device .bubble`, "phone-simulator"},
