@@ -77,8 +77,12 @@ func uploadImport(t *testing.T, tab context.Context, base, path string) {
 	browsertest.Do(t, tab, "upload "+filepath.Base(path),
 		chromedp.SetUploadFiles(chromedp.CSS(`#import-upload input[name=file]`), []string{path}),
 		chromedp.Click(chromedp.CSS(`#import-upload button[type=submit]`)))
-	browsertest.WaitAcrossLoad(t, tab, "the preview", `!!document.getElementById("import-mapping") && document.readyState === "complete"`)
+	browsertest.WaitAcrossLoad(t, tab, "the preview", `!!document.getElementById("import-mapping") && document.readyState === "complete" && `+htmxSettledJS)
 }
+
+// htmxSettledJS is true once htmx finished its requests and swaps (a
+// click on a form it has not processed yet may be lost).
+const htmxSettledJS = `!document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")`
 
 // runningImport returns the organization's running import (the one just started).
 func runningImport(t *testing.T, f *fixture) int64 {
@@ -93,7 +97,15 @@ func runningImport(t *testing.T, f *fixture) int64 {
 
 // countPollsJS counts the page's htmx requests (only the progress card
 // makes any) in window.__polls; set after the page loaded.
-const countPollsJS = `window.__polls = 0; document.body.addEventListener("htmx:beforeRequest", () => { window.__polls++; }); true`
+const countPollsJS = `window.__polls = 0; window.__pollLog = [];
+if (!window.__pollsHooked) {
+  window.__pollsHooked = true; // a boosted page keeps its body, and so its listeners
+  document.body.addEventListener("htmx:beforeRequest", (e) => {
+    window.__polls++;
+    window.__pollLog.push(((e.detail.pathInfo || {}).requestPath || "?") + " from " + (e.detail.elt.id || e.detail.elt.tagName) + (e.detail.elt.isConnected ? "" : " (detached)"));
+  });
+}
+true`
 
 // pollsStopped checks the progress card no longer polls: it has no
 // trigger, and no request goes out in 2.5 s (2.5 poll intervals). The
@@ -104,11 +116,11 @@ func pollsStopped(t *testing.T, tab context.Context, step string) {
 		`document.getElementById("import-progress").getAttribute("hx-trigger") || ""`)); trig != "" {
 		t.Errorf("%s: the finished card still has hx-trigger %q", step, trig)
 	}
-	got := browsertest.Get(t, tab, step+": requests over 2.5 s", chromedp.Evaluate[[]int](
-		`(async () => { const a = window.__polls; await new Promise(r => setTimeout(r, 2500)); return [a, window.__polls]; })()`,
+	got := browsertest.Get(t, tab, step+": requests over 2.5 s", chromedp.Evaluate[[]string](
+		`(async () => { const a = window.__pollLog.length; await new Promise(r => setTimeout(r, 2500)); return window.__pollLog.slice(a); })()`,
 		chromedp.EvalAwaitPromise))
-	if got[1] != got[0] {
-		t.Errorf("%s: the page still polls once finished (%d requests, then %d)", step, got[0], got[1])
+	if len(got) != 0 {
+		t.Errorf("%s: the page still polls once finished: %v", step, got)
 	}
 }
 
@@ -279,7 +291,10 @@ func TestBrowserImport(t *testing.T) {
 		t.Fatal("the running import shows no Cancel button")
 	}
 	browsertest.Screenshot(t, tab, "web/desktop-1366/import-running.png")
-	browsertest.Do(t, tab, "cancel", chromedp.Click(chromedp.CSS(`#import-cancel`)))
+	// The card is swapped every second: click Cancel between two swaps
+	// (in one script, so no swap comes between the check and the click).
+	browsertest.WaitFor(t, tab, "cancel", `(() => { if (!(`+htmxSettledJS+`)) return false;
+		document.getElementById("import-cancel").click(); return true; })()`)
 	browsertest.WaitAcrossLoad(t, tab, "cancelled",
 		`document.readyState === "complete" && (document.getElementById("import-progress") || {dataset: {}}).dataset.status === "cancelled"`)
 	unblock()
@@ -290,6 +305,12 @@ func TestBrowserImport(t *testing.T) {
 		}
 	case <-time.After(browsertest.StepTimeout):
 		t.Fatal("the cancelled run did not stop")
+	}
+	// The Cancel form is inside the polled card: its boosted answer (a
+	// whole page) must replace the page, not the card.
+	if n := browsertest.Get(t, tab, "count the pages", chromedp.Evaluate[[]int](
+		`[document.querySelectorAll("main").length, document.querySelectorAll("#import-progress").length]`)); fmt.Sprint(n) != "[1 1]" {
+		t.Errorf("after Cancel the page has %d <main> and %d progress cards, want one each (the page swapped into the card)", n[0], n[1])
 	}
 	if text := browsertest.Get(t, tab, "the card", chromedp.Text(chromedp.CSS(`#import-progress h2`))); !strings.Contains(text, "cancelled, nothing imported") {
 		t.Errorf("cancelled card says %q", text)
