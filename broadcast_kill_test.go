@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,63 +91,19 @@ func TestWorkerKilledMidBroadcast(t *testing.T) {
 		return p
 	}
 
-	bin := filepath.Join(t.TempDir(), "parley")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	logPath := filepath.Join(t.TempDir(), "worker.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	startWorker := func() *exec.Cmd {
-		t.Helper()
-		cmd := exec.Command(bin, "worker")
-		cmd.Env = append(os.Environ(),
-			"PARLEY_DATABASE_URL="+env.DatabaseURL, "PARLEY_REDIS_URL="+env.RedisURL,
-			"PARLEY_SESSION_SECRET=kill-test-secret-kill-test-secret-0001", "PARLEY_LOG_LEVEL=warn",
-			"PARLEY_VONAGE_API_KEY=kill1234", "PARLEY_VONAGE_API_SECRET=KillSecret123456", "PARLEY_VONAGE_BASE_URL="+fake.URL,
-			"PARLEY_SMS_RATE=1000", "PARLEY_SMTP_LISTEN_ADDR=127.0.0.1:0", "PARLEY_MAILBOX_ADDR=127.0.0.1:0")
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
-	var live *exec.Cmd
-	t.Cleanup(func() {
-		if live != nil && live.ProcessState == nil {
-			_ = live.Process.Kill()
-			_ = live.Wait()
-		}
-	})
+	w := newWorkerProc(t, "PARLEY_VONAGE_API_KEY=kill1234", "PARLEY_VONAGE_API_SECRET=KillSecret123456",
+		"PARLEY_VONAGE_BASE_URL="+fake.URL, "PARLEY_SMS_RATE=1000")
 	waitFor := func(within time.Duration, what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(within)
-		for !cond() {
-			if time.Now().After(deadline) {
-				tail, _ := os.ReadFile(logPath)
-				if len(tail) > 4000 {
-					tail = tail[len(tail)-4000:]
-				}
-				t.Fatalf("timed out after %s waiting for %s (%+v); worker log tail:\n%s", within, what, state(), tail)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		w.waitFor(within, what, func() any { return state() }, cond)
 	}
 
 	midFanout := 0
 	for k := range 2 {
-		live = startWorker()
+		w.start()
 		before := state().Queued
 		waitFor(60*time.Second, "the worker to fan out", func() bool { return state().Queued > before })
-		if err := live.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = live.Wait()
+		w.kill()
 		at := state()
 		if at.Pending > 0 {
 			midFanout++
@@ -162,16 +114,13 @@ func TestWorkerKilledMidBroadcast(t *testing.T) {
 		t.Errorf("no kill landed mid-fan-out")
 	}
 	restart := time.Now()
-	live = startWorker()
+	w.start()
 	waitFor(90*time.Second, "the broadcast to be messaged and sent", func() bool {
 		p := state()
 		return p.Pending == 0 && p.Sent == n
 	})
 	t.Logf("finished %s after the restart; the provider saw %d requests for %d messages", time.Since(restart).Round(time.Millisecond), provider.Load(), n)
-	if err := live.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	_ = live.Wait()
+	_ = w.stop()
 
 	var per struct{ Recipients, Twice, Missing int }
 	if err := db.NewRaw(`SELECT count(DISTINCT c.recipient_id),

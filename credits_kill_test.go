@@ -4,10 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,52 +80,10 @@ func TestWorkerKilledMidCharge(t *testing.T) {
 		return p
 	}
 
-	bin := filepath.Join(t.TempDir(), "parley")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	logPath := filepath.Join(t.TempDir(), "worker.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	startWorker := func() *exec.Cmd {
-		t.Helper()
-		cmd := exec.Command(bin, "worker")
-		cmd.Env = append(os.Environ(),
-			"PARLEY_DATABASE_URL="+env.DatabaseURL, "PARLEY_REDIS_URL="+env.RedisURL,
-			"PARLEY_SESSION_SECRET=kill-test-secret-kill-test-secret-0001", "PARLEY_LOG_LEVEL=warn",
-			"PARLEY_SMTP_LISTEN_ADDR=127.0.0.1:0", "PARLEY_MAILBOX_ADDR=127.0.0.1:0")
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
-	// Whatever happens, no worker of ours outlives the test.
-	var live *exec.Cmd
-	t.Cleanup(func() {
-		if live != nil && live.ProcessState == nil {
-			_ = live.Process.Kill()
-			_ = live.Wait()
-		}
-	})
+	w := newWorkerProc(t)
 	waitFor := func(within time.Duration, what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(within)
-		for !cond() {
-			if time.Now().After(deadline) {
-				tail, _ := os.ReadFile(logPath)
-				if len(tail) > 4000 {
-					tail = tail[len(tail)-4000:]
-				}
-				t.Fatalf("timed out after %s waiting for %s (%+v); worker log tail:\n%s", within, what, state(), tail)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		w.waitFor(within, what, func() any { return state() }, cond)
 	}
 
 	start := time.Now()
@@ -139,14 +93,11 @@ func TestWorkerKilledMidCharge(t *testing.T) {
 	const kills = 4
 	midCharge := 0
 	for k := range kills {
-		live = startWorker()
+		w.start()
 		before := state().Charged
 		waitFor(60*time.Second, "the worker to start charging", func() bool { return state().Charged > before })
 		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
-		if err := live.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = live.Wait()
+		w.kill()
 		at := state()
 		if at.Pending > 0 {
 			midCharge++
@@ -161,15 +112,12 @@ func TestWorkerKilledMidCharge(t *testing.T) {
 	// Restart and let it finish: every pending charge settled and every
 	// credits:charge entry closed (the killed tasks' retries included).
 	restart := time.Now()
-	live = startWorker()
+	w.start()
 	waitFor(60*time.Second, "the backlog to be charged", func() bool { return state().Pending == 0 })
 	charged := time.Since(restart)
 	waitFor(200*time.Second, "the killed tasks' retries to close their entries", func() bool { return state().OpenEntries == 0 })
 	closed := time.Since(restart)
-	if err := live.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := live.Wait(); err != nil {
+	if err := w.stop(); err != nil {
 		t.Errorf("worker exited with %v after SIGTERM", err)
 	}
 

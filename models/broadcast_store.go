@@ -33,7 +33,7 @@ func (s *Store) EstimateBroadcast(ctx context.Context, sc Scope, in BroadcastInp
 // cannot cover is refused with *InsufficientCreditsError, one that would
 // reach nobody with a FieldError; nothing is stored.
 func (s *Store) CreateBroadcast(ctx context.Context, sc Scope, in BroadcastInput) (*BroadcastView, error) {
-	var id int64
+	var v *BroadcastView
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		p, e, err := s.estimateBroadcast(ctx, tx, sc, in, false)
 		if err != nil {
@@ -60,7 +60,6 @@ func (s *Store) CreateBroadcast(ctx context.Context, sc Scope, in BroadcastInput
 		if _, err := tx.NewInsert().Model(b).Returning("*").Exec(ctx); err != nil {
 			return fmt.Errorf("insert broadcast: %w", err)
 		}
-		id = b.ID
 		if now {
 			if err := insertOutbox(ctx, tx, sc.OrgID, task.NewBroadcastFanout(b.ID)); err != nil {
 				return err
@@ -74,13 +73,19 @@ func (s *Store) CreateBroadcast(ctx context.Context, sc Scope, in BroadcastInput
 			Credits    int64     `json:"credits"`
 			Emergency  bool      `json:"emergency,omitempty"`
 		}
-		return audit(ctx, tx, sc, AuditChange{Action: "broadcast.create", TargetType: "broadcast", TargetID: b.ID,
-			TargetName: b.Name, After: summary{b.Channels, b.Audience, b.SendAt, e.Recipients, e.Credits, b.Emergency}})
+		if err := audit(ctx, tx, sc, AuditChange{Action: "broadcast.create", TargetType: "broadcast", TargetID: b.ID,
+			TargetName: b.Name, After: summary{b.Channels, b.Audience, b.SendAt, e.Recipients, e.Credits, b.Emergency}}); err != nil {
+			return err
+		}
+		// Read in this transaction: inside Store.Idempotent it commits
+		// with the key, after this returns.
+		v, err = broadcastView(ctx, tx, sc.OrgID, b.ID)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: create broadcast: %w", err)
 	}
-	return s.BroadcastByID(ctx, sc, id)
+	return v, nil
 }
 
 // plural is "1 recipient" or "n recipients".

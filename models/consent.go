@@ -11,8 +11,9 @@ import (
 )
 
 // Consent: a recipient's per-channel opt-out, changed by keyword (STOP,
-// START; keywords.go) or by an admin by hand, each change kept in
-// recipient_consent_events.
+// START; keywords.go), a carrier's receipt, an email's unsubscribe link,
+// an import or an admin by hand, each change kept in
+// recipient_consent_events; who may undo an opt-out is in consent_rules.go.
 
 // Where a consent change came from (recipient_consent_events.source).
 const (
@@ -77,7 +78,10 @@ func (s *Store) ConsentHistory(ctx context.Context, sc Scope, recipientID int64)
 // and the timeline of each of the recipient's active conversations on
 // that channel, whose changes it returns for publishing. An SMS opt-out
 // fails the recipient's queued texts, as STOP does. Setting the state the
-// recipient is already in changes nothing.
+// recipient is already in changes nothing. Opting back in an opt-out the
+// recipient made (STOP, a carrier's receipt, an unsubscribe link) is a
+// FieldError on "opted_out" saying who did it, when, and that only they
+// can undo it.
 func (s *Store) SetConsent(ctx context.Context, sc Scope, recipientID int64, channel string, optOut bool, reason string) ([]*Change, error) {
 	if err := require(sc, PermRecipientConsent); err != nil {
 		return nil, err
@@ -108,21 +112,24 @@ func (s *Store) SetConsent(ctx context.Context, sc Scope, recipientID int64, cha
 			OrderExpr("id").For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("lock conversations: %w", err)
 		}
-		col, was := "sms_opted_out_at", rcpt.SMSOptedOutAt != nil
-		if channel == ChannelEmail {
-			col, was = "email_opted_out_at", rcpt.EmailOptedOutAt != nil
-		}
+		at, src := optOutState(rcpt, channel)
+		was := at != nil
 		if was == optOut {
 			return nil
 		}
-		set, action, kind := "now()", ConsentOptIn, EvOptedIn
+		action, kind := ConsentOptIn, EvOptedIn
 		if optOut {
 			action, kind = ConsentOptOut, EvOptedOut
+			if err := setOptOut(ctx, tx, rcpt.ID, channel, ConsentByAgent); err != nil {
+				return err
+			}
 		} else {
-			set = "NULL"
-		}
-		if _, err := tx.NewRaw("UPDATE recipients SET ? = "+set+", updated_at = now() WHERE id = ?", bun.Ident(col), rcpt.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("set consent: %w", err)
+			if RecipientHoldsOptOut(src) {
+				return staffOptInRefusal(ctx, tx, rcpt, channel)
+			}
+			if err := clearOptOut(ctx, tx, rcpt.ID, channel); err != nil {
+				return err
+			}
 		}
 		if err := recordConsent(ctx, tx, rcpt, channel, action, ConsentByAgent, reason, &sc.UserID); err != nil {
 			return err

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -103,6 +104,25 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 		return nil, fmt.Errorf("store: conversations: %w", err)
 	}
 	page := &ConversationPage{Rows: rows}
+	if tsq, terms := parseTextQuery(f.Query); tsq != "" {
+		// The recipients that match, and the conversations whose messages
+		// do: each list is the newest n of its kind, so the newest n of
+		// both are the newest n that match either way.
+		byText, err := s.listMessageMatches(ctx, sc, l, tsq, terms, f.Limit+1)
+		if err != nil {
+			return nil, fmt.Errorf("store: conversations: %w", err)
+		}
+		page.Rows = mergeRows(rows, byText, f.Limit+1)
+		var ids []int64
+		for _, r := range byText {
+			if slices.ContainsFunc(page.Rows[:min(len(page.Rows), f.Limit)], func(p ConversationRow) bool { return p.ID == r.ID }) {
+				ids = append(ids, r.ID)
+			}
+		}
+		if page.Matches, err = s.messageMatches(ctx, sc.OrgID, ids, tsq); err != nil {
+			return nil, fmt.Errorf("store: conversations: %w", err)
+		}
+	}
 	if len(page.Rows) > f.Limit {
 		page.Rows, page.More = page.Rows[:f.Limit], true
 	}

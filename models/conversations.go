@@ -124,6 +124,9 @@ type ConversationPage struct {
 	// More is set when older rows exist; pass the last row's
 	// LastMessageAt and ID as the next cursor.
 	More bool
+	// Matches holds, for a search, the message that matched in each row
+	// found by its messages' text (search_messages.go), by conversation id.
+	Matches map[int64]MessageMatch
 }
 
 // conversationRows selects ConversationRow columns within a scope; read

@@ -38,7 +38,9 @@ func (s *Store) UnsubscribeEmail(ctx context.Context, token string) ([]*Change, 
 		if err != nil {
 			return fmt.Errorf("load recipient: %w", err)
 		}
-		if rcpt.EmailOptedOutAt != nil {
+		// Unsubscribed already by their own hand: nothing. Out by staff's:
+		// the recipient now holds the opt-out (consent_rules.go).
+		if rcpt.EmailOptedOutAt != nil && RecipientHoldsOptOut(rcpt.EmailOptOutSource) {
 			return nil
 		}
 		var convs []Conversation
@@ -47,8 +49,8 @@ func (s *Store) UnsubscribeEmail(ctx context.Context, token string) ([]*Change, 
 			OrderExpr("id").For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("lock conversations: %w", err)
 		}
-		if _, err := tx.NewRaw("UPDATE recipients SET email_opted_out_at = now(), updated_at = now() WHERE id = ?", rcpt.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("opt out: %w", err)
+		if err := setOptOut(ctx, tx, rcpt.ID, ChannelEmail, ConsentByUnsubscribe); err != nil {
+			return err
 		}
 		if err := recordConsent(ctx, tx, rcpt, ChannelEmail, ConsentOptOut, ConsentByUnsubscribe, "", nil); err != nil {
 			return err

@@ -83,11 +83,14 @@ func (s *Store) applyKeyword(ctx context.Context, tx bun.Tx, inbox *Inbox, conv 
 	}
 	switch kw {
 	case KeywordStop:
-		if rcpt.SMSOptedOutAt != nil {
-			return nil, nil // already out: no second confirmation
+		// Already out by the recipient's own hand: no second confirmation.
+		// Out by staff's: the recipient now holds the opt-out (so staff
+		// can no longer undo it), confirmed as any STOP is.
+		if rcpt.SMSOptedOutAt != nil && RecipientHoldsOptOut(rcpt.SMSOptOutSource) {
+			return nil, nil
 		}
-		if _, err := tx.NewRaw("UPDATE recipients SET sms_opted_out_at = now(), updated_at = now() WHERE id = ?", rcpt.ID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("opt out: %w", err)
+		if err := setOptOut(ctx, tx, rcpt.ID, ChannelSMS, ConsentByKeyword); err != nil {
+			return nil, err
 		}
 		// Sends queued before the STOP never go out (the worker checks again
 		// too); each shows as failed on live screens.
@@ -101,8 +104,11 @@ func (s *Store) applyKeyword(ctx context.Context, tx bun.Tx, inbox *Inbox, conv 
 		if rcpt.SMSOptedOutAt == nil {
 			return nil, nil
 		}
-		if _, err := tx.NewRaw("UPDATE recipients SET sms_opted_out_at = NULL, updated_at = now() WHERE id = ?", rcpt.ID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("opt in: %w", err)
+		if !RecipientHoldsOptOut(rcpt.SMSOptOutSource) {
+			return s.startRefused(ctx, tx, conv, rcpt, body, fmt.Sprintf(startRefusedReply, org.Name))
+		}
+		if err := clearOptOut(ctx, tx, rcpt.ID, ChannelSMS); err != nil {
+			return nil, err
 		}
 		return s.consentChange(ctx, tx, conv, rcpt, "opt_in", EvOptedIn, body, fmt.Sprintf(startReply, org.Name))
 	case KeywordHelp:
@@ -134,6 +140,24 @@ func (s *Store) consentChange(ctx context.Context, tx bun.Tx, conv *Conversation
 		return nil, err
 	}
 	return []Event{*ev, *confirm}, nil
+}
+
+// startRefused keeps a START that staff's opt-out outranks in the consent
+// history (with what it did not do) and answers it; consent is unchanged.
+func (s *Store) startRefused(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *Recipient, body, reply string) ([]Event, error) {
+	holder := ConsentByAgent
+	if rcpt.SMSOptOutSource != nil {
+		holder = *rcpt.SMSOptOutSource
+	}
+	detail := fmt.Sprintf("%s: did not lift the opt-out made by staff (%s); only staff can opt them back in", body, holder)
+	if err := recordConsent(ctx, tx, rcpt, ChannelSMS, ConsentOptInRefused, ConsentByKeyword, detail, nil); err != nil {
+		return nil, err
+	}
+	ev, err := queueAutomation(ctx, tx, conv, reply, true)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{*ev}, nil
 }
 
 // automationPricing is composeInfo for an automated message on conv,

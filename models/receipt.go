@@ -251,8 +251,11 @@ func settleMessage(ctx context.Context, tx bun.Tx, m *Message) (*Change, error) 
 
 // optOutByReceipt records a carrier-reported opt-out for the message's recipient.
 func optOutByReceipt(ctx context.Context, tx bun.Tx, m *Message) error {
-	res, err := tx.NewRaw(`UPDATE recipients SET sms_opted_out_at = now(), updated_at = now()
-		WHERE id = (SELECT recipient_id FROM conversations WHERE id = ?) AND sms_opted_out_at IS NULL`, m.ConversationID).Exec(ctx)
+	// The carrier's word is the recipient's: it takes over an opt-out
+	// staff hold (consent_rules.go), and is left alone if already theirs.
+	res, err := tx.NewRaw(`UPDATE recipients SET sms_opted_out_at = coalesce(sms_opted_out_at, now()), sms_opt_out_source = 'receipt', updated_at = now()
+		WHERE id = (SELECT recipient_id FROM conversations WHERE id = ?)
+		  AND (sms_opted_out_at IS NULL OR sms_opt_out_source IN ('agent', 'import'))`, m.ConversationID).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("opt out by receipt: %w", err)
 	}

@@ -266,23 +266,17 @@ var (
 	ErrRecipientOptedOut = fmt.Errorf("%w: the recipient opted out, and deleting them would forget it", ErrConflict)
 )
 
-// DeleteRecipient removes a recipient who has no conversations; one with
-// conversations is ErrConflict (their history stays).
+// DeleteRecipient removes a recipient who has no conversations, audited;
+// one with conversations is ErrConflict (their history stays; see
+// DeleteRecipientWithConversations).
 func (s *Store) DeleteRecipient(ctx context.Context, sc Scope, id int64) error {
 	if err := require(sc, PermEditRecipients); err != nil {
 		return err
 	}
 	err := s.inTx(ctx, func(tx bun.Tx) error {
-		// FOR UPDATE, not the edit's lighter lock: it conflicts with the
-		// key-share lock a new conversation's foreign key takes, so a text
-		// arriving now either commits first (and is seen below) or waits.
-		r := new(Recipient)
-		q := visibleRecipients(tx.NewSelect().Model(r).Where("recipient.id = ?", id), sc, "recipient").For("UPDATE OF recipient")
-		if err := q.Scan(ctx); err != nil {
-			return notFound("recipient", err)
-		}
-		if r.SMSOptedOutAt != nil || r.EmailOptedOutAt != nil {
-			return ErrRecipientOptedOut
+		r, err := lockRecipientForDelete(ctx, tx, sc, id)
+		if err != nil {
+			return err
 		}
 		has, err := tx.NewSelect().Model((*Conversation)(nil)).Where("recipient_id = ?", r.ID).Exists(ctx)
 		if err != nil {
@@ -291,8 +285,7 @@ func (s *Store) DeleteRecipient(ctx context.Context, sc Scope, id int64) error {
 		if has {
 			return ErrRecipientHasConversations
 		}
-		_, err = tx.NewDelete().Model(r).WherePK().Exec(ctx)
-		return err
+		return deleteLockedRecipient(ctx, tx, sc, r, &RecipientFootprint{})
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete recipient: %w", err)

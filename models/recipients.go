@@ -91,27 +91,7 @@ type RecipientPage struct {
 // filtered by a substring of name, email or phone (one trigram index serves
 // all three; a phone-like query matches the number's digits however it is
 // typed). Keyset pagination: pass the previous page's NextAfter.
+// RecipientsFiltered adds a group filter.
 func (s *Store) Recipients(ctx context.Context, sc Scope, query string, after int64, limit int) (*RecipientPage, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
-	if err := checkText("q", "The search", query); err != nil {
-		return nil, err
-	}
-	page := &RecipientPage{}
-	q := visibleRecipients(s.db.NewSelect().Model(&page.Recipients), sc, "recipient")
-	if t := parseSearch(query); t.Text != "" {
-		q = q.Where(recipientSearchOn("recipient")+" LIKE lower(?)", t.likePattern())
-	}
-	if after > 0 {
-		q = q.Where("recipient.id < ?", after)
-	}
-	if err := q.Order("recipient.id DESC").Limit(int64(limit + 1)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("store: recipients: %w", err)
-	}
-	if len(page.Recipients) > limit {
-		page.Recipients = page.Recipients[:limit]
-		page.NextAfter = page.Recipients[limit-1].ID
-	}
-	return page, nil
+	return s.RecipientsFiltered(ctx, sc, RecipientFilter{Query: query}, after, limit)
 }

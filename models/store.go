@@ -20,6 +20,8 @@ type Store struct {
 	followUp FollowUpFunc
 	// sessionsEnded closes the sockets of ended logins (OnSessionsEnded).
 	sessionsEnded SessionsEndedFunc
+	// commonWords are the message words ANALYZE found common (search_words.go).
+	commonWords commonWordCache
 }
 
 // NewStore wraps an open database.

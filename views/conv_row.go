@@ -1,6 +1,7 @@
 package views
 
 import (
+	"html/template"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,13 @@ type ConvRow struct {
 	TimeLabel   string // last activity, as a short age ("5m", "Jan 2")
 	Preview     string // "" shows "No messages yet"
 	Channel     string // "SMS · Front Desk"
+	BroadcastID int64  // the broadcast the conversation is marked with (0: none)
+	Broadcast   string // its name, filled by the caller ("" shows "Broadcast")
+	// Snippet is, for a search that found the row by its messages' text,
+	// the message around the words (escaped, words in <mark>); SnippetNote
+	// says that message is a note (conv_row_match.go).
+	Snippet     template.HTML
+	SnippetNote bool
 }
 
 // NewConvRow precomputes what a list row shows of r, its age as of now.
@@ -45,6 +53,9 @@ func NewConvRow(r *models.ConversationRow, now time.Time) ConvRow {
 	}
 	if r.Channel == models.ChannelSMS {
 		row.Channel = "SMS · " + r.InboxName
+	}
+	if r.BroadcastID != nil {
+		row.BroadcastID = *r.BroadcastID
 	}
 	if r.AssigneeID != nil {
 		row.AssigneeID = strconv.FormatInt(*r.AssigneeID, 10)

@@ -120,6 +120,9 @@ type ThreadData struct {
 	// Credits is what the conversation has cost so far (nil: not loaded,
 	// as in a live frame).
 	Credits *int64
+	// Broadcast is the name of the broadcast the conversation is marked
+	// with (Conv.BroadcastID), for the head's badge.
+	Broadcast string
 }
 
 // ComposerData is the reply form and its live preview.

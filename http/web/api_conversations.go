@@ -44,6 +44,29 @@ type apiConversationOut struct {
 	ClosedAt           *string         `json:"closed_at" jsonschema:"format=date-time"`
 	Subject            string          `json:"subject,omitempty" jsonschema:"description=an email conversation's subject (without Re:)"`
 	Credits            int64           `json:"credits" jsonschema:"description=what the conversation has cost so far: its messages' charges less refunds (charges are settled shortly after a message is stored)"`
+	Match              *apiTextMatch   `json:"match,omitempty" jsonschema:"description=with ?q=: the newest message (or note) holding the words, when the conversation was found by its messages' text"`
+}
+
+// apiTextMatch is the message a search found in a conversation.
+type apiTextMatch struct {
+	MessageID int64    `json:"message_id"`
+	IsNote    bool     `json:"is_note"`
+	Snippet   string   `json:"snippet" jsonschema:"description=plain text: a few words of the message around the match"`
+	Matched   []string `json:"matched" jsonschema:"description=the runs of snippet text that matched the search, in order"`
+}
+
+// textMatchOut is m as the API shows it.
+func textMatchOut(m models.MessageMatch) *apiTextMatch {
+	out := &apiTextMatch{MessageID: m.MessageID, IsNote: m.IsNote, Matched: []string{}}
+	var b strings.Builder
+	for _, p := range m.Snippet {
+		b.WriteString(p.Text)
+		if p.Hit {
+			out.Matched = append(out.Matched, p.Text)
+		}
+	}
+	out.Snippet = b.String()
+	return out
 }
 
 func conversationOut(r *models.ConversationRow) apiConversationOut {
@@ -89,7 +112,7 @@ func (s *Server) apiConversationRoutes(api fiber.Router) {
 			{Name: "status", Description: "comma-separated: new, open, closed (default new,open)"},
 			{Name: "assignee", Description: "me, none, or a user id"},
 			{Name: "inbox_id", Type: "integer", Description: "one inbox"},
-			{Name: "q", Description: "a substring of the recipient's name, email or phone"},
+			{Name: "q", Description: "a substring of the recipient's name, email or phone, or words of a message or note (each word also matches longer words it starts; \"quoted words\" are a phrase)"},
 		}}, s.apiConversations)
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/conversations", Tag: "conversations", Status: http.StatusCreated,
 		Idempotent: true, Summary: "Start a chat (or continue the active one) with a first message",
@@ -143,7 +166,11 @@ func (s *Server) apiConversations(c *fiber.Ctx) error {
 	}
 	out := apiList[apiConversationOut]{Data: make([]apiConversationOut, 0, len(page.Rows))}
 	for i := range page.Rows {
-		out.Data = append(out.Data, conversationOut(&page.Rows[i]))
+		o := conversationOut(&page.Rows[i])
+		if m, ok := page.Matches[page.Rows[i].ID]; ok {
+			o.Match = textMatchOut(m)
+		}
+		out.Data = append(out.Data, o)
 	}
 	refs := make([]*apiConversationOut, len(out.Data))
 	for i := range out.Data {

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/parley-chat/parley/models"
@@ -19,6 +18,8 @@ type apiRecipientOut struct {
 	Phone         *string `json:"phone" jsonschema:"description=E.164"`
 	Email         *string `json:"email"`
 	Notes         string  `json:"notes"`
+	LocationID    *int64  `json:"location_id" jsonschema:"description=the home location"`
+	Timezone      string  `json:"timezone" jsonschema:"description=IANA zone name; empty: from the phone number or the location"`
 	SMSOptedOut   bool    `json:"sms_opted_out"`
 	EmailOptedOut bool    `json:"email_opted_out"`
 	CreatedAt     string  `json:"created_at" jsonschema:"format=date-time"`
@@ -26,7 +27,7 @@ type apiRecipientOut struct {
 }
 
 func recipientOut(r *models.Recipient) apiRecipientOut {
-	return apiRecipientOut{ID: r.ID, Name: r.Name, Phone: r.Phone, Email: r.Email, Notes: r.Notes,
+	return apiRecipientOut{ID: r.ID, Name: r.Name, Phone: r.Phone, Email: r.Email, Notes: r.Notes, LocationID: r.LocationID, Timezone: r.Timezone,
 		SMSOptedOut: r.SMSOptedOutAt != nil, EmailOptedOut: r.EmailOptedOutAt != nil,
 		CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt)}
 }
@@ -38,6 +39,10 @@ type apiRecipientIn struct {
 	Phone *string `json:"phone,omitempty" jsonschema:"description=any format; stored as E.164"`
 	Email *string `json:"email,omitempty"`
 	Notes *string `json:"notes,omitempty"`
+	// LocationID and Timezone (PATCH only): the home location (0: none)
+	// and IANA time zone ("": none).
+	LocationID *int64  `json:"location_id,omitempty" jsonschema:"description=PATCH: the home location, one of the organization's (0: none)"`
+	Timezone   *string `json:"timezone,omitempty" jsonschema:"description=PATCH: an IANA time zone name such as Europe/Paris (empty: none)"`
 }
 
 func (in apiRecipientIn) input() models.RecipientInput {
@@ -49,13 +54,17 @@ type apiConsentChannel struct {
 	Channel    string  `json:"channel" jsonschema:"enum=sms,enum=email"`
 	OptedOut   bool    `json:"opted_out"`
 	OptedOutAt *string `json:"opted_out_at" jsonschema:"format=date-time"`
+	// Source is who holds the opt-out (null while opted in): keyword,
+	// receipt and unsubscribe are undone only by the recipient, agent and
+	// import only by staff.
+	Source *string `json:"source" jsonschema:"enum=keyword,enum=receipt,enum=agent,enum=import,enum=unsubscribe"`
 }
 
 // apiConsentEventOut is one change of consent.
 type apiConsentEventOut struct {
 	ID          int64   `json:"id"`
 	Channel     string  `json:"channel" jsonschema:"enum=sms,enum=email"`
-	Action      string  `json:"action" jsonschema:"enum=opt_out,enum=opt_in"`
+	Action      string  `json:"action" jsonschema:"enum=opt_out,enum=opt_in,enum=opt_in_refused,description=opt_in_refused: a START that did not lift an opt-out staff made"`
 	Source      string  `json:"source" jsonschema:"enum=keyword,enum=receipt,enum=agent,enum=import,enum=unsubscribe"`
 	Detail      string  `json:"detail" jsonschema:"description=the keyword received or the reason given"`
 	ActorUserID *int64  `json:"actor_user_id"`
@@ -79,8 +88,9 @@ type apiConsentIn struct {
 
 func (s *Server) apiRecipientRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients", Tag: "recipients", List: true,
-		Summary: "Recipients, newest first", Out: apiRecipientOut{},
-		Query: []apiParam{{Name: "q", Description: "a substring of name, email or phone"}}}, s.apiRecipients)
+		Summary: "Recipients, newest first; with Accept: text/csv every match as CSV", Out: apiRecipientOut{}, AlsoProduces: "text/csv",
+		Query: []apiParam{{Name: "q", Description: "a substring of name, email or phone"},
+			{Name: "group_id", Type: "integer", Description: "only this group's members"}}}, s.apiRecipients)
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/recipients", Tag: "recipients", Status: http.StatusCreated,
 		Summary: "Add a recipient", Body: apiRecipientIn{}, Out: apiRecipientOut{}}, s.apiCreateRecipient)
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients/:id<int>", Tag: "recipients",
@@ -88,11 +98,14 @@ func (s *Server) apiRecipientRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodPatch, Path: "/recipients/:id<int>", Tag: "recipients",
 		Summary: "Change a recipient's name, phone, email or notes", Body: apiRecipientIn{}, Out: apiRecipientOut{}}, s.apiUpdateRecipient)
 	s.apiHandle(api, apiOp{Method: fiber.MethodDelete, Path: "/recipients/:id<int>", Tag: "recipients",
-		Summary: "Delete a recipient without conversations (409 if it has any)"}, s.apiDeleteRecipient)
+		Summary:  "Delete a recipient. One with conversations is refused (409, saying how many conversations and messages) unless with_conversations=true, which deletes them too; credit ledger entries are kept. An opted-out recipient is never deleted (409).",
+		Query:    []apiParam{{Name: "with_conversations", Type: "boolean", Description: "also delete the recipient's conversations and their messages"}},
+		Problems: map[int]string{http.StatusConflict: "the recipient has conversations (without with_conversations=true), opted out, or has conversations in inboxes the caller cannot see"}}, s.apiDeleteRecipient)
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/recipients/:id<int>/consent", Tag: "recipients",
 		Summary: "Consent per channel, and its history", Out: apiConsentOut{}}, s.apiRecipientConsent)
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/recipients/:id<int>/consent", Tag: "recipients",
-		Summary: "Opt a recipient out of a channel or back in, by hand (admins)", Body: apiConsentIn{}, Out: apiConsentOut{}}, s.apiSetConsent)
+		Summary: "Opt a recipient out of a channel or back in, by hand (admins). Opting back in an opt-out the recipient made (STOP, a carrier's report, an unsubscribe link) is refused (422 on opted_out): only they can undo it.", Body: apiConsentIn{}, Out: apiConsentOut{}}, s.apiSetConsent)
+	s.apiRecipientActionRoutes(api)
 }
 
 func (s *Server) apiRecipients(c *fiber.Ctx) error {
@@ -102,12 +115,14 @@ func (s *Server) apiRecipients(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := strings.TrimSpace(c.Query("q"))
-	if len(q) > 200 {
-		return &apiError{Status: http.StatusUnprocessableEntity, Type: problemTypeBase + "validation",
-			Detail: "q is too long.", Fields: []fieldProblem{{Field: "q", Message: "At most 200 characters."}}}
+	f, err := recipientFilter(c)
+	if err != nil {
+		return err
 	}
-	page, err := s.store.Recipients(c.UserContext(), su.Scope, q, after, limit)
+	if wantsCSV(c) {
+		return s.sendRecipientsCSV(c, su.Scope, f)
+	}
+	page, err := s.store.RecipientsFiltered(c.UserContext(), su.Scope, f, after, limit)
 	if err != nil {
 		return err
 	}
@@ -154,11 +169,33 @@ func (s *Server) apiUpdateRecipient(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	r, changes, err := s.store.UpdateRecipient(c.UserContext(), sessionUser(c).Scope, id, in.input())
+	ctx, sc := c.UserContext(), sessionUser(c).Scope
+	var changes []*models.Change
+	r, err := s.store.RecipientByID(ctx, sc, id)
 	if err != nil {
 		return err
 	}
-	s.publishAll(changes)
+	if in.Name != nil || in.Phone != nil || in.Email != nil || in.Notes != nil {
+		if r, changes, err = s.store.UpdateRecipient(ctx, sc, id, in.input()); err != nil {
+			return err
+		}
+		s.publishAll(changes)
+	}
+	if in.LocationID != nil || in.Timezone != nil {
+		place := models.RecipientPlace{Timezone: r.Timezone}
+		if r.LocationID != nil {
+			place.LocationID = *r.LocationID
+		}
+		if in.LocationID != nil {
+			place.LocationID = *in.LocationID
+		}
+		if in.Timezone != nil {
+			place.Timezone = *in.Timezone
+		}
+		if r, err = s.store.SetRecipientPlace(ctx, sc, id, place); err != nil {
+			return err
+		}
+	}
 	return c.JSON(recipientOut(r))
 }
 
@@ -167,14 +204,26 @@ func (s *Server) apiDeleteRecipient(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	with := c.Query("with_conversations")
+	if with != "" && with != "true" && with != "false" {
+		return &apiError{Status: http.StatusUnprocessableEntity, Type: problemTypeBase + "validation",
+			Detail: "with_conversations must be true or false.", Fields: []fieldProblem{{Field: "with_conversations", Message: "true or false."}}}
+	}
+	if with == "true" {
+		err := s.apiDeleteWithConversations(c, id)
+		if errors.Is(err, models.ErrRecipientOptedOut) {
+			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-opted-out",
+				Detail: "The recipient opted out; deleting them would forget it, so they cannot be deleted."}
+		}
+		return err
+	}
 	if err := s.store.DeleteRecipient(c.UserContext(), sessionUser(c).Scope, id); err != nil {
 		switch {
 		case errors.Is(err, models.ErrRecipientOptedOut):
 			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-opted-out",
 				Detail: "The recipient opted out; deleting them would forget it, so they cannot be deleted."}
 		case errors.Is(err, models.ErrConflict):
-			return &apiError{Status: http.StatusConflict, Type: problemTypeBase + "recipient-has-conversations",
-				Detail: "The recipient has conversations, which keep their history, so it cannot be deleted."}
+			return s.hasConversationsProblem(c, id)
 		}
 		return err
 	}
@@ -221,8 +270,9 @@ func (s *Server) writeConsent(c *fiber.Ctx, id int64) error {
 	for _, ch := range []struct {
 		name string
 		at   *string
-	}{{models.ChannelSMS, timePtr(r.SMSOptedOutAt)}, {models.ChannelEmail, timePtr(r.EmailOptedOutAt)}} {
-		out.Channels = append(out.Channels, apiConsentChannel{Channel: ch.name, OptedOut: ch.at != nil, OptedOutAt: ch.at})
+		src  *string
+	}{{models.ChannelSMS, timePtr(r.SMSOptedOutAt), r.SMSOptOutSource}, {models.ChannelEmail, timePtr(r.EmailOptedOutAt), r.EmailOptOutSource}} {
+		out.Channels = append(out.Channels, apiConsentChannel{Channel: ch.name, OptedOut: ch.at != nil, OptedOutAt: ch.at, Source: ch.src})
 	}
 	for _, e := range hist {
 		out.History = append(out.History, apiConsentEventOut{ID: e.ID, Channel: e.Channel, Action: e.Action, Source: e.Source,

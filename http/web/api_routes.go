@@ -16,9 +16,11 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	s.apiSettingsRoutes(api)
 	s.apiChatRoutes(api)
 	s.apiAuditRoutes(api)
-	s.apiCreditsRoutes(api) // api_credits.go
-	s.apiPlanRoutes(api)    // api_credits_plan.go
-	s.apiImportRoutes(api)  // import_api.go
+	s.apiCreditsRoutes(api)   // api_credits.go
+	s.apiPlanRoutes(api)      // api_credits_plan.go
+	s.apiImportRoutes(api)    // import_api.go
+	s.apiBroadcastRoutes(api) // api_broadcasts.go
+	s.apiGroupRoutes(api)     // api_groups.go
 }
 
 // rfc3339 formats a time as the API does: RFC 3339 in UTC.

@@ -42,7 +42,9 @@ func (s *Server) catchUpFrame(ctx context.Context, sc models.Scope, seq, viewing
 		if id == viewing {
 			viewed = row
 		}
-		if err := s.views.Fragment(&buf, "chats", "frame-row", views.RowFrame{Row: views.NewConvRow(row, time.Now()), Seq: last[id]}); err != nil {
+		rows := []views.ConvRow{views.NewConvRow(row, time.Now())}
+		s.pub.nameBroadcasts(ctx, sc.OrgID, rows)
+		if err := s.views.Fragment(&buf, "chats", "frame-row", views.RowFrame{Row: rows[0], Seq: last[id]}); err != nil {
 			return nil, err
 		}
 	}

@@ -47,6 +47,8 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser, open *models.Co
 		keepOpenRow(d, *open)
 	}
 	d.Rows = views.NewConvRows(d.Page.Rows, time.Now())
+	s.pub.nameBroadcasts(ctx, su.Scope.OrgID, d.Rows)
+	views.AddMatches(d.Rows, d.Page.Matches)
 	if d.Inboxes, err = s.visibleInboxes(c, su); err != nil {
 		return nil, err
 	}
@@ -136,7 +138,7 @@ func (s *Server) threadData(c *fiber.Ctx, su *models.SessionUser, conv *models.C
 		return nil, err
 	}
 	return &views.ThreadData{Seq: seq, Conv: *conv, Items: items, Assignees: assignees, Composer: s.composer(c, conv, "", false, ""),
-		Earlier: earlier, Credits: &credits}, nil
+		Earlier: earlier, Credits: &credits, Broadcast: s.pub.broadcastName(ctx, su.Scope.OrgID, conv.BroadcastID)}, nil
 }
 
 // composer builds an empty (or refilled) reply form for a conversation,

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/parley-chat/parley/views"
 )
@@ -15,23 +13,4 @@ func (s *Server) dashboard(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "dashboard", views.Layout{Title: "Dashboard", Active: "dashboard"}, d)
-}
-
-// recipients lists recipients, with substring search and keyset pages.
-func (s *Server) recipients(c *fiber.Ctx) error {
-	su := sessionUser(c)
-	q := c.Query("q")
-	if len(q) > 200 {
-		return fiber.NewError(fiber.StatusBadRequest, "search text too long")
-	}
-	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
-	page, err := s.store.Recipients(c.UserContext(), su.Scope, q, after, 50)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "recipients", views.Layout{Title: "Recipients", Active: "recipients"}, views.RecipientsData{Query: q, Page: page, Continued: after > 0})
-}
-
-func (s *Server) broadcasts(c *fiber.Ctx) error {
-	return s.render(c, "broadcasts", views.Layout{Title: "Broadcasts", Active: "broadcasts"}, nil)
 }

@@ -32,7 +32,7 @@ func unrevokeToken(t *testing.T, w *matrixWorld) {
 	w.exec(t, "UPDATE api_tokens SET revoked_at = NULL WHERE id = ?", w.tokenID)
 }
 func optInB(t *testing.T, w *matrixWorld) {
-	w.exec(t, "UPDATE recipients SET sms_opted_out_at = NULL WHERE id = ?", w.recB)
+	w.exec(t, "UPDATE recipients SET sms_opted_out_at = NULL, sms_opt_out_source = NULL WHERE id = ?", w.recB)
 }
 func freshInboxDel(t *testing.T, w *matrixWorld) { w.inboxDel = w.newInbox(t, "Matrix delete") }
 func freshClosure(t *testing.T, w *matrixWorld)  { w.closure = w.newClosure(t) }
@@ -132,6 +132,12 @@ var adminRows = []matrixRow{
 	{route: "POST /recipients/:id<int>/consent", path: "/recipients/{recA}/consent", form: url.Values{"channel": {"sms"}, "action": {"opt_in"}}, expect: "LNNNONN"},
 	{route: "POST /recipients/:id<int>/consent", path: "/recipients/{recB}/consent", form: url.Values{"channel": {"sms"}, "action": {"opt_out"}, "reason": {"matrix"}}, expect: "LNNNONN", prep: optInB},
 	{route: "POST /settings/team/:id<int>", path: "/settings/team/{target}", form: url.Values{"name": {"Matrix target"}, "email": {"{targetEmail}"}, "role": {"agent"}, "access": {"chosen"}, "inbox_ids": {"{rivalInbox}"}}, expect: "LNNNINN"},
+	{route: "GET /recipients/:id<int>/delete", path: "/recipients/{recA}/delete", expect: "LNOOOON"},
+	{route: "GET /recipients/:id<int>/delete", path: "/recipients/{recB}/delete", expect: "LOOOOON"},
+	{route: "POST /recipients/:id<int>/delete", path: "/recipients/{recDel}/delete", form: url.Values{}, expect: "LNOOOON", prep: freshRecipientDel},
+	{route: "GET /recipients/:id<int>/merge", path: "/recipients/{recA}/merge?q=Matrix", expect: "LNOOOON"},
+	{route: "POST /recipients/:id<int>/merge", path: "/recipients/{recA}/merge", form: url.Values{"other_id": {"{recA}"}}, expect: "LNIIIIN"},
+	{route: "POST /recipients/:id<int>/place", path: "/recipients/{recA}/place", form: url.Values{"timezone": {"Europe/Paris"}}, expect: "LNOOOON"},
 	{route: "POST /chats/:id<int>/recipient", path: "/chats/{convA}/recipient", form: url.Values{"name": {"Matrix A"}}, expect: "LNOOOON"},
 	{route: "POST /chats/:id<int>/recipient", path: "/chats/{convB}/recipient", form: url.Values{"name": {"Matrix B"}}, expect: "LOOOOON"},
 
@@ -191,6 +197,9 @@ var apiRows = []matrixRow{
 	{route: "PATCH /api/v1/recipients/:id<int>", path: "/api/v1/recipients/{recB}", json: `{"notes":"matrix"}`, expect: "LOOOOON"},
 	// A recipient without conversations: outside the limited agent's scope.
 	{route: "DELETE /api/v1/recipients/:id<int>", path: "/api/v1/recipients/{recDel}", expect: "LNOOOON", prep: freshRecipientDel},
+	{route: "POST /api/v1/recipients/:id<int>/merge", path: "/api/v1/recipients/{recA}/merge", json: `{"other_id":{recA}}`, expect: "LNIIIIN"},
+	{route: "GET /api/v1/recipients/:id<int>/timeline", path: "/api/v1/recipients/{recA}/timeline", expect: "LNOOOON"},
+	{route: "GET /api/v1/recipients/:id<int>/timeline", path: "/api/v1/recipients/{recB}/timeline?q=matrix", expect: "LOOOOON"},
 	{route: "GET /api/v1/recipients/:id<int>/consent", path: "/api/v1/recipients/{recA}/consent", expect: "LNOOOON"},
 	{route: "GET /api/v1/recipients/:id<int>/consent", path: "/api/v1/recipients/{recB}/consent", expect: "LOOOOON"},
 	{route: "POST /api/v1/recipients/:id<int>/consent", path: "/api/v1/recipients/{recB}/consent", json: `{"channel":"sms","opted_out":true,"reason":"matrix"}`, expect: "LNNNONN", prep: optInB},

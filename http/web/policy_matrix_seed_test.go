@@ -17,7 +17,9 @@ import (
 func matrixTable() []matrixRow {
 	rows := append([]matrixRow{}, matrixRows...)
 	rows = append(rows, adminRows...)
-	rows = append(rows, importRows...) // import_matrix_test.go
+	rows = append(rows, importRows...)    // import_matrix_test.go
+	rows = append(rows, broadcastRows...) // policy_matrix_broadcast_test.go
+	rows = append(rows, groupRows...)     // policy_matrix_groups_test.go
 	return append(rows, apiRows...)
 }
 

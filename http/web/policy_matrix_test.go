@@ -191,6 +191,10 @@ type matrixWorld struct {
 	link                  string // a password link's token (a user's reset)
 	// email: the email view's mails and files (policy_matrix_email_test.go).
 	email matrixEmail
+	// bcast: the broadcast rows' broadcast (policy_matrix_broadcast_test.go).
+	bcast matrixBroadcast
+	// groups: the groups' seed (policy_matrix_groups_test.go).
+	groups matrixGroups
 	// seqBefore is the latest event before the conversations were seeded.
 	seqBefore int64
 	// handlers are the registered routes; all adds the middleware (Use).
@@ -264,6 +268,8 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	w.convA, w.convB = start(f.Demo.Inbox.ID, uniquePhone()), start(w.inboxB, uniquePhone())
 	w.seedAdministration(t, mk)
 	w.seedEmailView(t)
+	w.seedBroadcast(t)
+	w.seedGroups(t)
 
 	w.rival = otherOrgUser(t, f)
 	w.emails[pRival], w.passwords[pRival] = "boss@rival.test", "rival password 1"
@@ -323,7 +329,7 @@ func (w *matrixWorld) setStatus(t *testing.T, id int64, status string) {
 // replacer fills a row's placeholders with the seed's ids.
 func (w *matrixWorld) replacer() *strings.Replacer {
 	d := w.f.Demo
-	return strings.NewReplacer(append(w.email.placeholders(), "{convA}", itoa(w.convA), "{convB}", itoa(w.convB),
+	return strings.NewReplacer(append(append(append(w.email.placeholders(), w.bcast.placeholders()...), w.groups.placeholders()...), "{convA}", itoa(w.convA), "{convB}", itoa(w.convB),
 		"{inboxA}", itoa(d.Inbox.ID), "{inboxB}", itoa(w.inboxB), "{numA}", w.numA, "{numB}", w.numB,
 		"{admin}", itoa(d.Admin.ID), "{agent}", itoa(d.Agent.ID), "{limited}", itoa(w.limitedID),
 		"{location}", itoa(d.Location.ID),

@@ -91,6 +91,9 @@ type Publisher struct {
 
 	mu        sync.Mutex
 	assignees map[int64]assigneeEntry // by inbox, for thread headers
+
+	bcFrames broadcastFrames // publish_broadcast.go
+	bcNames  broadcastNames  // broadcast_names.go
 }
 
 // PublisherConfig configures a Publisher.
@@ -141,7 +144,11 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 // never blocks (webhook.Notifier, jobs.Notifier, and the web server's
 // actions all call it before or just after answering).
 func (p *Publisher) Notify(ch *models.Change) {
-	if ch == nil || len(ch.Events) == 0 {
+	if ch == nil {
+		return
+	}
+	p.notifyBroadcast(ch)
+	if len(ch.Events) == 0 {
 		return
 	}
 	id := ch.Events[0].ConversationID

@@ -59,7 +59,9 @@ func (p *Publisher) render(ch *models.Change, state bool, events []models.Event)
 	var row, thread bytes.Buffer
 	conv := ch.Conversation
 	if state {
-		if err := p.views.Fragment(&row, "chats", "frame-row", views.RowFrame{Row: views.NewConvRow(&conv, time.Now()), Seq: ch.LastSeq()}); err != nil {
+		rows := []views.ConvRow{views.NewConvRow(&conv, time.Now())}
+		p.nameBroadcasts(context.Background(), conv.OrgID, rows)
+		if err := p.views.Fragment(&row, "chats", "frame-row", views.RowFrame{Row: rows[0], Seq: ch.LastSeq()}); err != nil {
 			p.log.Error("render row frame", "conversation", conv.ID, "err", err)
 		}
 		actx, cancel := context.WithTimeout(context.Background(), publishTimeout)
@@ -68,7 +70,7 @@ func (p *Publisher) render(ch *models.Change, state bool, events []models.Event)
 		if err != nil {
 			p.log.Error("load assignees for frame", "conversation", conv.ID, "err", err)
 		}
-		if err := p.views.Fragment(&thread, "chats", "frame-head", views.ThreadData{Conv: conv, Assignees: assignees}); err != nil {
+		if err := p.views.Fragment(&thread, "chats", "frame-head", views.ThreadData{Conv: conv, Assignees: assignees, Broadcast: rows[0].Broadcast}); err != nil {
 			p.log.Error("render head frame", "conversation", conv.ID, "err", err)
 		}
 	}

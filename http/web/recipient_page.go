@@ -28,6 +28,26 @@ func (s *Server) recipientData(c *fiber.Ctx, id int64) (*views.RecipientData, er
 	if d.History, err = s.store.ConsentHistory(ctx, sc, id); err != nil {
 		return nil, err
 	}
+	d.Query = c.Query("q")
+	d.Page, _ = strconv.Atoi(c.Query("page"))
+	if d.Page < 1 {
+		d.Page = 1
+	}
+	d.Timeline, err = s.store.RecipientTimeline(ctx, sc, id, d.Query, d.Page)
+	if fe := asFieldError(err); fe != nil {
+		d.Timeline = &models.TimelinePage{}
+	} else if err != nil {
+		return nil, err
+	}
+	if d.Places, err = s.store.RecipientPlaceOptions(ctx, sc); err != nil {
+		return nil, err
+	}
+	d.Place = models.RecipientPlace{Timezone: r.Timezone}
+	if r.LocationID != nil {
+		d.Place.LocationID = *r.LocationID
+	}
+	d.PlaceErrors = map[string]string{}
+	d.PlaceSaved = c.Query("place") == "1"
 	return d, nil
 }
 

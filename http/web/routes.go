@@ -90,12 +90,14 @@ func (s *Server) routes() error {
 	app.Get("/attachments/:id<int>", s.requireUser, s.downloadAttachment)
 	app.Get("/messages/:id<int>/original", s.requireUser, s.messageOriginal)
 	app.Get("/recipients", s.requireUser, s.recipients)
+	s.groupRoutes(app) // groups_routes.go: new recipient, CSV export, bulk actions, Groups
 	app.Get("/recipients/:id<int>", s.requireUser, s.recipientPage)
 	s.importRoutes(app) // import_page.go
 	app.Post("/recipients/:id<int>", s.requireUser, requirePerm(models.PermEditRecipients), s.saveRecipient)
 	app.Post("/recipients/:id<int>/consent", s.requireUser, requirePerm(models.PermRecipientConsent), s.recipientConsent)
+	s.recipientActionRoutes(app)
 	app.Post("/chats/:id<int>/recipient", s.requireUser, requirePerm(models.PermEditRecipients), s.renameFromThread)
-	app.Get("/broadcasts", s.requireUser, requirePerm(models.PermBroadcast), s.broadcasts)
+	s.broadcastRoutes(app) // broadcast_pages.go
 	app.Get("/settings", s.requireUser, s.settings)
 	// Settings: organization, locations, inboxes (settings_*.go); managers
 	// see them, admins change them, agents get a 404.

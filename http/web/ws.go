@@ -99,9 +99,10 @@ func (s *Server) ws(c *fiber.Ctx) error {
 	token := c.Cookies(sessionCookie)
 	scheme, _, _ := strings.Cut(s.origin, "://") // the base URL's
 	opts := WebsocketOptions{OriginPatterns: []string{s.originHost}, OriginScheme: scheme, ReadLimit: wsReadLimit}
+	broadcast := broadcastParam(c) // a broadcast's page: its progress alone (ws_broadcast.go)
 	return UpgradeWebsocket(s.wsCtx, opts,
 		func(ctx context.Context, conn *websocket.Conn, _ *http.Request) {
-			(&socket{s: s, opts: s.deps.Socket.withDefaults(), su: su, token: token, conn: conn}).run(ctx)
+			(&socket{s: s, opts: s.deps.Socket.withDefaults(), su: su, token: token, conn: conn, broadcast: broadcast}).run(ctx)
 		})(c)
 }
 
@@ -128,6 +129,9 @@ type socket struct {
 	// it; the writer reads it for a catch-up after falling behind.
 	viewing atomic.Int64
 	typedAt time.Time
+	// broadcast is the broadcast whose page this socket serves (0: the
+	// Chats screen); such a socket joins only its progress topic.
+	broadcast int64
 
 	// pingMu orders the ping timer's callbacks against the socket's end:
 	// once run has stopped the timer under it, no ping starts.
@@ -161,19 +165,12 @@ func (k *socket) run(ctx context.Context) {
 		}
 		return
 	}
-	inboxes, err := s.visibleInboxIDs(k.ctx, k.su.Scope)
-	if err != nil {
-		k.conn.Close(websocket.StatusInternalError, "try again")
-		return
-	}
-	for _, id := range inboxes {
-		if err := s.hub.Join(k.ctx, inboxTopic(id), k.sub); err != nil {
+	if k.broadcast != 0 {
+		if err := k.joinBroadcast(k.ctx); err != nil {
 			k.conn.Close(websocket.StatusGoingAway, "going away")
 			return
 		}
-	}
-	if err := k.joinCredits(k.ctx); err != nil {
-		k.conn.Close(websocket.StatusGoingAway, "going away")
+	} else if !k.joinFeeds() {
 		return
 	}
 	// Reads have a context of their own: cancelling a read drops the TCP
@@ -198,6 +195,28 @@ func (k *socket) run(ctx context.Context) {
 	k.pingMu.Unlock()
 	k.pings.Wait()
 	wg.Wait()
+}
+
+// joinFeeds subscribes a Chats screen's socket to the feeds of the
+// inboxes its user may see and to the credits notices; on a failure it
+// closes the connection and reports false.
+func (k *socket) joinFeeds() bool {
+	inboxes, err := k.s.visibleInboxIDs(k.ctx, k.su.Scope)
+	if err != nil {
+		k.conn.Close(websocket.StatusInternalError, "try again")
+		return false
+	}
+	for _, id := range inboxes {
+		if err := k.s.hub.Join(k.ctx, inboxTopic(id), k.sub); err != nil {
+			k.conn.Close(websocket.StatusGoingAway, "going away")
+			return false
+		}
+	}
+	if err := k.joinCredits(k.ctx); err != nil {
+		k.conn.Close(websocket.StatusGoingAway, "going away")
+		return false
+	}
+	return true
 }
 
 // read handles the browser's messages until the connection closes.
@@ -384,8 +403,8 @@ func (k *socket) ping() {
 
 // handle acts on one browser message.
 func (k *socket) handle(ctx context.Context, m clientMessage) {
-	if k.sub.Err() != nil {
-		return // ended (signed out, too slow): the writer is closing the socket
+	if k.sub.Err() != nil || k.broadcast != 0 {
+		return // ended (signed out, too slow): the writer is closing the socket; or a broadcast's page, which only listens
 	}
 	if m.View != nil {
 		k.view(ctx, *m.View, m.Since)

@@ -36,6 +36,14 @@ var chatsQueries = []chatsQuery{
 	{Name: "mart", Path: "/chats?q=mart", Store: storeConversations("mart")},
 	{Name: "phone", Path: "/chats?q=" + url.QueryEscape("765-4321"), Store: storeConversations("765-4321")},
 	{Name: "phone-full", Path: "/chats?q=" + url.QueryEscape("(555) 765-4321"), Store: storeConversations("(555) 765-4321")},
+	// Message text (B5): a word in about one message in ten, one in a
+	// few hundred, one in ten messages of a million, two words that must
+	// both appear, and a phrase.
+	{Name: "text-common", Path: "/chats?q=thanks", Store: storeConversations("thanks")},
+	{Name: "text-uncommon", Path: "/chats?q=wombat", Store: storeConversations("wombat")},
+	{Name: "text-rare", Path: "/chats?q=zucchini", Store: storeConversations("zucchini")},
+	{Name: "text-words", Path: "/chats?q=" + url.QueryEscape("parking tuesday"), Store: storeConversations("parking tuesday")},
+	{Name: "text-phrase", Path: "/chats?q=" + url.QueryEscape(`"free parking"`), Store: storeConversations(`"free parking"`)},
 	{Name: "recipients", Path: "/recipients?q=mart", Store: func(ctx context.Context, st *models.Store, sc models.Scope) (int, error) {
 		p, err := st.Recipients(ctx, sc, "mart", 0, 0)
 		if err != nil {

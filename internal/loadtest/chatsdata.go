@@ -31,7 +31,7 @@ type chatsDataOptions struct {
 
 // chatsDataTable records, in the benchmark database, what was generated;
 // a later run with the same sizes reuses the data.
-const chatsDataTable = "loadtest_chats_data"
+const chatsDataTable = "loadtest_chats_data_words"
 
 // chatsDataReady reports whether the database already holds data of
 // these sizes.
@@ -101,7 +101,7 @@ func generateChatsData(ctx context.Context, dbURL string, o chatsDataOptions, pr
 		{"recipients", genRecipientsSQL, []any{org, o.Conversations}},
 		{"conversations", genConversationsSQL, []any{org, inbox, admin, agent}},
 		{"search text (replica mode skips its trigger)", genSearchTextSQL, nil},
-		{"messages (rows: previews set)", genMessagesSQL, []any{agent, perConv}},
+		{"messages (rows: previews set)", genMessagesSQL, []any{agent, perConv, chatsWords}},
 		{"events", genEventsSQL, nil},
 		{"marker table", `CREATE TABLE ` + chatsDataTable + ` (conversations int, messages int, generated_at timestamptz DEFAULT now())`, nil},
 		{"marker", `INSERT INTO ` + chatsDataTable + ` (conversations, messages) VALUES ($1, $2)`, []any{o.Conversations, o.Messages}},
@@ -202,13 +202,21 @@ END $$`
 
 // genMessagesSQL: $2 messages per conversation, seven minutes apart,
 // ending at its last activity, alternating inbound and outbound (by the
-// agent $1); the preview is the last one's text.
+// agent $1); the preview is the last one's text. A body is a line, then
+// two to eight words of $3 (chatsWords, skewed to its front), an order
+// number in every 50th and "zucchini" in every 100,000th (chatswords.go).
 const genMessagesSQL = `
 WITH lines AS (SELECT ARRAY[` + lines + `] AS l),
 ins AS (
 	INSERT INTO messages (org_id, conversation_id, direction, channel, body, author_type, author_user_id,
 		status, provider, encoding, segments, created_at, sent_at, delivered_at)
-	SELECT c.org_id, c.id, d.direction, 'sms', (SELECT l FROM lines)[1 + (c.id + j) % 20], d.author, d.author_user,
+	SELECT c.org_id, c.id, d.direction, 'sms',
+		(SELECT l FROM lines)[1 + (c.id + j) % 20] || ' ' ||
+		(SELECT string_agg(($3::text[])[1 + floor(cardinality($3::text[]) * random() ^ 3)::int], ' ')
+		 FROM generate_series(1, 2 + ((c.id * 7 + j) % 7)::int) AS k) ||
+		CASE WHEN (c.id * $2::int + j) % 50 = 3 THEN ' order ' || (100000 + (c.id * 7919 + j) % 20000)::text ELSE '' END ||
+		CASE WHEN (c.id * $2::int + j) % 100000 = 7 THEN ' zucchini' ELSE '' END,
+		d.author, d.author_user,
 		d.status, 'vonage', 'text', 1, t.at, d.sent, d.sent
 	FROM conversations AS c,
 		generate_series(1, $2::int) AS j,

@@ -168,9 +168,13 @@
     if (f.assignee === "mine" && row.dataset.assignee !== me()) { return false; }
     if (f.assignee === "unassigned" && row.dataset.assignee !== "") { return false; }
     if (f.inbox && f.inbox !== "0" && row.dataset.inbox !== f.inbox) { return false; }
-    if (f.q && row.dataset.search.indexOf(f.q.toLowerCase()) < 0) { return false; }
+    // A row the server found by its messages' text (data-text-match)
+    // stays, and so do its live updates, which carry no snippet.
+    if (row.dataset.textMatch) { textMatched[row.id] = true; }
+    if (f.q && row.dataset.search.indexOf(f.q.toLowerCase()) < 0 && !textMatched[row.id]) { return false; }
     return true;
   }
+  var textMatched = {};
 
   // After socket frames are swapped in: drop duplicates (a row inserted at
   // the top replaces its older copy; a timeline item already shown keeps
@@ -390,6 +394,17 @@
     tidy();
     syncView();
     scrollThread();
+    showHit();
+  }
+  // A thread opened from a search result (?hl=message id) shows that
+  // message, marked, instead of the newest (when the timeline holds it).
+  function showHit() {
+    var hl = new URLSearchParams(window.location.search).get("hl");
+    var t = threadEl();
+    var m = hl && t && t.querySelector('[data-msg="' + Number(hl) + '"]');
+    if (!m || m.classList.contains("msg-hit")) { return; }
+    m.classList.add("msg-hit");
+    m.scrollIntoView({ block: "center" });
   }
   document.addEventListener("DOMContentLoaded", adopt);
   document.addEventListener("htmx:afterSettle", adopt);
