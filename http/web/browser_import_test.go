@@ -149,6 +149,11 @@ func TestBrowserImport(t *testing.T) {
 	console := browsertest.RecordConsole(t, tab)
 	browsertest.SignIn(t, tab, f.URL, "admin", adminEmail, adminPassword)
 
+	// The recipients list leads to the import page.
+	browsertest.Do(t, tab, "open Recipients", chromedp.Navigate(f.URL+"/recipients"), chromedp.WaitVisible(chromedp.CSS(`#recipients-import`)))
+	browsertest.Do(t, tab, "follow Import CSV", chromedp.Click(chromedp.CSS(`#recipients-import`)))
+	browsertest.WaitAcrossLoad(t, tab, "the import page", `!!document.getElementById("import-upload")`)
+
 	// 1. The preview: the first rows, a select per column with its guess.
 	uploadImport(t, tab, f.URL, small)
 	title := browsertest.Get(t, tab, "the preview's title", chromedp.Evaluate[string](`document.querySelector(".card-title").textContent`))
