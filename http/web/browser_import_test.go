@@ -264,6 +264,9 @@ func TestBrowserImport(t *testing.T) {
 		t.Errorf("error report rows and fields:\n got %v\nwant %v", sortedFaults(got), sortedFaults(bad))
 	}
 	console.CheckErrors(t, tab, "import")
+	browsertest.Do(t, tab, "follow the group link", chromedp.Click(chromedp.CSS(`#import-group-link`)))
+	browsertest.WaitAcrossLoad(t, tab, "the group's page", fmt.Sprintf(
+		`location.pathname === "/groups/%d" && (document.querySelector("main h1") || {}).textContent.includes(%s)`, gid, browsertest.JSString(groupName)))
 
 	// 5. A 50,000-row import, cancelled while it runs: nothing imported.
 	uploadImport(t, tab, f.URL, bigPath)
