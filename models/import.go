@@ -304,8 +304,10 @@ func (s *Store) importFile(ctx context.Context, sc Scope, id int64) (*Import, *I
 // ErrImportNotPending: the import already started or ended.
 var ErrImportNotPending = fmt.Errorf("the import already started or ended: %w", ErrConflict)
 
-// StartImport confirms a previewed import's mapping and queues it.
-func (s *Store) StartImport(ctx context.Context, sc Scope, id int64, mapping []string) (*Import, error) {
+// StartImport confirms a previewed import's mapping and where its rows
+// go (a group, maybe created now, and a location; ImportStart) and
+// queues it. Another organization's group or location is ErrNotFound.
+func (s *Store) StartImport(ctx context.Context, sc Scope, id int64, in ImportStart) (*Import, error) {
 	if err := importScope(sc); err != nil {
 		return nil, err
 	}
@@ -317,12 +319,23 @@ func (s *Store) StartImport(ctx context.Context, sc Scope, id int64, mapping []s
 		if im.Status != ImportPreview {
 			return fmt.Errorf("store: start import %d: %w", id, ErrImportNotPending)
 		}
-		m, err := CheckMapping(mapping, len(im.Mapping))
+		m, err := CheckMapping(in.Mapping, len(im.Mapping))
 		if err != nil {
 			return err
 		}
+		if err := importTargetsInOrg(ctx, tx, sc.OrgID, in.GroupID, in.LocationID); err != nil {
+			return err
+		}
+		im.GroupID, im.LocationID = in.GroupID, in.LocationID
+		if in.NewGroup != nil {
+			gid, err := importNewGroup(ctx, tx, sc, *in.NewGroup)
+			if err != nil {
+				return err
+			}
+			im.GroupID = &gid
+		}
 		im.Mapping, im.Status = m, ImportRunning
-		if _, err := tx.NewUpdate().Model(im).Column("mapping", "status").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(im).Column("mapping", "status", "group_id", "location_id").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("store: start import: %w", err)
 		}
 		return insertOutbox(ctx, tx, sc.OrgID, task.NewImportRun(im.ID))

@@ -26,6 +26,8 @@ type RecipientsListData struct {
 	Problem string
 	// CanEdit: the user may change groups (PermEditRecipients).
 	CanEdit bool
+	// CanImport: the user may import a CSV (PermEditRecipients and every inbox).
+	CanImport bool
 	// CSRF is the session's token, for the bulk actions' form.
 	CSRF string
 	// Back is the page the bulk actions return to (this list).

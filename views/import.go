@@ -1,6 +1,10 @@
 package views
 
-import "github.com/parley-chat/parley/models"
+import (
+	"strconv"
+
+	"github.com/parley-chat/parley/models"
+)
 
 // ImportData is the import page: an upload form, a previewed file with a
 // mapping select per column, or a running import's progress.
@@ -15,7 +19,16 @@ type ImportData struct {
 	Errors []models.ImportRowError
 	// CSRF is the form token (the progress fragment renders alone).
 	CSRF string
+	// Groups and Locations are the preview's pickers; Group ("", "new"
+	// or an id), NewGroup and Location are what is chosen.
+	Groups, Locations         []models.ImportTarget
+	Group, NewGroup, Location string
+	// GroupName is the group a started import adds its rows to.
+	GroupName string
 }
+
+// Chosen reports whether the picker's value v is the target id.
+func (d ImportData) Chosen(v string, id int64) bool { return v == strconv.FormatInt(id, 10) }
 
 // Columns pairs each column's header with its mapped field, for the
 // preview's selects.

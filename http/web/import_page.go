@@ -86,10 +86,16 @@ func (s *Server) importData(c *fiber.Ctx, id int64) (*views.ImportData, error) {
 	}
 	d := &views.ImportData{}
 	if im.Status == models.ImportPreview {
-		d.Sample, err = s.store.PreviewImport(ctx, sc, id, importPreviewRows)
+		if d.Sample, err = s.store.PreviewImport(ctx, sc, id, importPreviewRows); err != nil {
+			return nil, err
+		}
+		d.Groups, d.Locations, err = s.store.ImportTargets(ctx, sc)
 		return d, err
 	}
 	d.Import = im
+	if d.GroupName, err = s.store.ImportGroup(ctx, sc, im); err != nil {
+		return nil, err
+	}
 	if im.Finished() {
 		d.Errors, err = s.store.ImportErrors(ctx, sc, id, importPageErrors)
 	}
@@ -135,19 +141,34 @@ func (s *Server) startImport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var mapping []string
+	in := models.ImportStart{}
 	for _, v := range c.Request().PostArgs().PeekMulti("col") {
-		mapping = append(mapping, string(v))
+		in.Mapping = append(in.Mapping, string(v))
 	}
-	_, err = s.store.StartImport(c.UserContext(), sessionUser(c).Scope, id, mapping)
-	if fe := asFieldError(err); fe != nil {
+	group, newGroup, location := c.FormValue("group"), c.FormValue("new_group"), c.FormValue("location")
+	var fe *models.FieldError
+	switch {
+	case group == "new":
+		in.NewGroup = &newGroup
+	case group != "":
+		in.GroupID, fe = formTargetID(group, "group")
+	}
+	if location != "" && fe == nil {
+		in.LocationID, fe = formTargetID(location, "location")
+	}
+	if fe == nil {
+		_, err = s.store.StartImport(c.UserContext(), sessionUser(c).Scope, id, in)
+		fe = asFieldError(err)
+	}
+	if fe != nil {
 		d, derr := s.importData(c, id)
 		if derr != nil {
 			return derr
 		}
 		if d.Sample != nil {
-			d.Sample.Mapping = mapping
+			d.Sample.Mapping = in.Mapping
 		}
+		d.Group, d.NewGroup, d.Location = group, newGroup, location
 		d.Error, d.ErrorField = fe.Message, fe.Field
 		c.Status(fiber.StatusUnprocessableEntity)
 		return s.renderImport(c, d)
@@ -156,6 +177,15 @@ func (s *Server) startImport(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/recipients/import/"+strconv.FormatInt(id, 10), fiber.StatusSeeOther)
+}
+
+// formTargetID reads a picker's id; anything else is a FieldError on field.
+func formTargetID(v, field string) (*int64, *models.FieldError) {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, &models.FieldError{Field: field, Message: "Choose one from the list."}
+	}
+	return &id, nil
 }
 
 // cancelImport cancels an import that has not been applied.

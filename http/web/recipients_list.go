@@ -42,7 +42,7 @@ func (s *Server) recipientsList(c *fiber.Ctx, group *models.Group, back string) 
 		return nil, err
 	}
 	d := &views.RecipientsListData{Query: f.Query, Page: page, Continued: after > 0, Groups: groups,
-		CanEdit: sc.Can(models.PermEditRecipients), CSRF: s.csrfToken(c), Back: back, Group: group}
+		CanEdit: sc.Can(models.PermEditRecipients), CanImport: sc.Can(models.PermEditRecipients) && sc.AllInboxes(), CSRF: s.csrfToken(c), Back: back, Group: group}
 	for i := range groups {
 		if groups[i].ID == f.GroupID && group == nil {
 			d.Group = &groups[i]
