@@ -43,6 +43,12 @@ func smsShot(t *testing.T, tab context.Context, name string) {
 // number that testenv hands out, and both databases have a conversation 1.
 func serveForBrowser(t *testing.T) string {
 	t.Helper()
+	return serveForBrowserEnv(t, nil)
+}
+
+// serveForBrowserEnv is serveForBrowser with more settings for serve.
+func serveForBrowserEnv(t *testing.T, vars map[string]string) string {
+	t.Helper()
 	if code, _, stderr := parley(t, nil, "migrate", "up"); code != 0 {
 		t.Fatalf("migrate up: %s", stderr)
 	}
@@ -64,7 +70,11 @@ func serveForBrowser(t *testing.T) string {
 	}
 	done := make(chan exit, 1)
 	go func() {
-		code, _, stderr := parleyCtx(ctx, t, map[string]string{"PARLEY_HTTP_ADDR": addr, "PARLEY_BASE_URL": base}, "serve")
+		env := map[string]string{"PARLEY_HTTP_ADDR": addr, "PARLEY_BASE_URL": base}
+		for k, v := range vars {
+			env[k] = v
+		}
+		code, _, stderr := parleyCtx(ctx, t, env, "serve")
 		done <- exit{code, stderr}
 	}()
 	t.Cleanup(func() {
@@ -81,8 +91,8 @@ func serveForBrowser(t *testing.T) string {
 				}
 				t.Logf("serve's log:\n%s", log)
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop within 30s of its context ending")
+		case <-time.After(45 * time.Second):
+			t.Error("serve did not stop within 45s of its context ending")
 		}
 	})
 

@@ -183,6 +183,9 @@ type BroadcastRepliesData struct {
 	// ChatEnabled: replies open chats (bulk actions apply).
 	ChatEnabled bool
 	Team        []models.User
+	// CSRF is the form token: the table is also rendered as a fragment,
+	// without the page's layout.
+	CSRF string
 }
 
 // ReplyTabs are the dashboard's filters with their counts.

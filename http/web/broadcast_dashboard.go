@@ -33,7 +33,7 @@ func (s *Server) replyTable(c *fiber.Ctx, b *models.BroadcastView, state string)
 		return nil, err
 	}
 	d := &views.BroadcastRepliesData{ID: b.ID, State: state, Tabs: views.ReplyTabs(b.Counts, state), Rows: page.Rows,
-		NextAfter: page.NextAfter, ChatEnabled: b.ChatEnabled}
+		NextAfter: page.NextAfter, ChatEnabled: b.ChatEnabled, CSRF: s.csrfToken(c)}
 	if b.ChatEnabled {
 		users, err := s.store.Users(c.UserContext(), su.Scope)
 		if err != nil {
