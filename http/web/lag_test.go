@@ -44,30 +44,15 @@ func TestBurstResyncsSlowSocketsInsteadOfDropping(t *testing.T) {
 		stillLive(t, f, ls, fmt.Sprintf("joined-%d", i)) // every socket is on the feed
 	}
 
-	// The burst, far faster than the sockets are written: passing frames
-	// (no Seq), the real event's, then frames of events the database does
-	// not hold.
-	const real = 50
-	feed := "inbox:" + itoa(f.Demo.Inbox.ID)
-	for i := range burst {
-		frame := fmt.Sprintf(`<div id="burst-%d"></div>`, i)
-		var s int64
-		if i >= real {
-			s = seq + int64(i-real)
-		}
-		if err := f.Hub.Publish(ctx, hub.Event{Topic: feed, Seq: s, Frame: []byte(frame)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st := f.Hub.Stats()
-	if st.SubscribersLagged == 0 {
-		t.Fatalf("no socket fell behind in the burst (stats %+v): the test proves nothing", st)
-	}
-	// Every socket is still live, and has the real event: live (its frame)
-	// or from its catch-up (the conversation's row at that event).
+	// After the burst every socket must still be live, and have the real
+	// event: live (its frame) or from its catch-up (the conversation's row
+	// at that event).
+	const real = 50 // the burst's first frame with a Seq
 	caughtUp := fmt.Sprintf(`data-seq="%d"`, seq)
-	// Every socket is read at once (a browser reads its socket whatever the
-	// others do), until a frame published after the burst arrives.
+	// Every socket is read at once, from before the burst (a browser reads
+	// its socket whatever the others do: a reader that stopped would be
+	// dropped as too slow, R12), until a frame published after the burst
+	// arrives.
 	type outcome struct {
 		live, fromDB bool
 		err          error
@@ -87,6 +72,24 @@ func TestBurstResyncsSlowSocketsInsteadOfDropping(t *testing.T) {
 			o.err = <-ls.ended
 			results <- o
 		}()
+	}
+	// The burst, far faster than the sockets are written: passing frames
+	// (no Seq), the real event's, then frames of events the database does
+	// not hold.
+	feed := "inbox:" + itoa(f.Demo.Inbox.ID)
+	for i := range burst {
+		frame := fmt.Sprintf(`<div id="burst-%d"></div>`, i)
+		var s int64
+		if i >= real {
+			s = seq + int64(i-real)
+		}
+		if err := f.Hub.Publish(ctx, hub.Event{Topic: feed, Seq: s, Frame: []byte(frame)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := f.Hub.Stats()
+	if st.SubscribersLagged == 0 {
+		t.Fatalf("no socket fell behind in the burst (stats %+v): the test proves nothing", st)
 	}
 	resynced := 0
 	tick := time.NewTicker(100 * time.Millisecond)
