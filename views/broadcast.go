@@ -112,6 +112,12 @@ type BroadcastProgress struct {
 	Done        int
 	Percent     int // done of total, 0-100
 	Final       bool
+	// Cancellable: the broadcast can still be cancelled (the page's
+	// Cancel button; a live frame removes it once it cannot).
+	Cancellable bool
+	// Tabs are the reply dashboard's filters with their counts, which a
+	// live frame updates in place.
+	Tabs []ReplyTab
 	// OOB marks a live frame (swapped in place by the socket).
 	OOB bool
 }
@@ -129,7 +135,9 @@ func NewBroadcastProgress(v *models.BroadcastView) BroadcastProgress {
 	c := v.Counts
 	p := BroadcastProgress{ID: v.ID, Status: v.Status, StatusLabel: BroadcastStatusLabel(v.Status), Reason: v.StatusReason,
 		Counts: c, Done: c.Done(),
-		Final: v.Status == models.BroadcastSent || v.Status == models.BroadcastCancelled || v.Status == models.BroadcastFailed}
+		Final:       v.Status == models.BroadcastSent || v.Status == models.BroadcastCancelled || v.Status == models.BroadcastFailed,
+		Cancellable: v.Status == models.BroadcastScheduled || v.Status == models.BroadcastSending,
+		Tabs:        ReplyTabs(c, "")}
 	skipped := c.SkippedOptedOut + c.SkippedNoAddress + c.Cancelled
 	parts := []ProgressSegment{
 		{Key: "delivered", Label: "Delivered", N: c.Delivered},

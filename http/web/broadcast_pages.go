@@ -124,7 +124,7 @@ func (s *Server) broadcastPageData(c *fiber.Ctx) (*views.BroadcastPageData, erro
 	}
 	d := &views.BroadcastPageData{B: *b, Audience: name(b.Audience), Progress: views.NewBroadcastProgress(b),
 		Replies: *replies, Notice: broadcastNotices[c.Query("notice")]}
-	d.CanCancel = b.Status == models.BroadcastScheduled || b.Status == models.BroadcastSending
+	d.CanCancel = d.Progress.Cancellable
 	return d, nil
 }
 

@@ -272,7 +272,11 @@ func TestBroadcastProgressThrottled(t *testing.T) {
 	c := f.client(t)
 	c.login(adminEmail, adminPassword)
 	ls := c.dialBroadcast(t, v.ID)
-	ls.await(t, `data-status="scheduled"`) // the socket's own first frame
+	first := ls.await(t, `data-status="scheduled"`) // the socket's own first frame
+	// A scheduled broadcast's frame keeps the Cancel button and says when.
+	if strings.Contains(first, `id="bc-cancel"`) || !strings.Contains(first, `id="bc-when" hx-swap-oob="true">scheduled for<`) {
+		t.Errorf("scheduled frame: want the Cancel button kept and \"scheduled for\", got %s", first)
+	}
 	f.awaitMembers(t, "broadcast:"+itoa(v.ID), 1)
 	for range 50 {
 		f.Pub.BroadcastProgress(f.Demo.Org.ID, v.ID)
@@ -288,6 +292,15 @@ func TestBroadcastProgressThrottled(t *testing.T) {
 		fr := ls.await(t, `id="bc-progress"`)
 		frames++
 		if strings.Contains(fr, `data-status="cancelled"`) {
+			// The page's header follows the status: no Cancel button, the
+			// words before the time; the reply tabs' counts are current.
+			for _, want := range []string{`<div id="bc-cancel" hx-swap-oob="true"></div>`,
+				`id="bc-when" hx-swap-oob="true">cancelled, was set for<`,
+				`id="bc-tab-n-all" hx-swap-oob="true">0<`, `id="bc-tab-n-replied" hx-swap-oob="true">0<`} {
+				if !strings.Contains(fr, want) {
+					t.Errorf("cancelled frame lacks %s: %s", want, fr)
+				}
+			}
 			break
 		}
 	}

@@ -129,7 +129,7 @@ func (p *Publisher) broadcastProgressFrame(v *models.BroadcastView) ([]byte, err
 	prog := views.NewBroadcastProgress(v)
 	prog.OOB = true
 	var buf bytes.Buffer
-	if err := p.views.Fragment(&buf, "broadcast", "broadcast-progress", prog); err != nil {
+	if err := p.views.Fragment(&buf, "broadcast", "broadcast-live", prog); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
