@@ -16,8 +16,7 @@ import (
 func audienceQuery(orgID int64, a Audience) (string, []any) {
 	switch {
 	case len(a.GroupIDs) > 0:
-		return `SELECT DISTINCT gm.recipient_id AS id FROM group_members AS gm WHERE gm.org_id = ? AND gm.group_id = ANY(?)`,
-			[]any{orgID, pgdialect.Array(a.GroupIDs)}
+		return groupMembersSQL, []any{orgID, pgdialect.Array(a.GroupIDs)}
 	case a.LocationID != 0:
 		return `SELECT r.id FROM recipients AS r WHERE r.org_id = ? AND (r.location_id = ? OR EXISTS (
 				SELECT 1 FROM conversations AS c JOIN inboxes AS i ON i.id = c.inbox_id

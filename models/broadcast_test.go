@@ -417,3 +417,66 @@ func TestEmailBroadcastRepliesThreadPerRecipient(t *testing.T) {
 		}
 	}
 }
+
+// A broadcast's own conversations (the fan-out's, opened closed) are not
+// chats: the Chats list leaves them out in every status, while a reply's
+// chat is listed, open and once closed. One someone reopens is a chat
+// like any other, and stays listed after it is closed again.
+func TestBroadcastConversationsNotListedAsChats(t *testing.T) {
+	f := newBcastFixture(t, 3, 100000)
+	ctx := context.Background()
+	b := f.create(t, f.input("Listed"))
+	if _, err := f.st.FanoutBroadcast(ctx, b.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	convOf := func(rcpt int64, where string) int64 {
+		t.Helper()
+		var id int64
+		if err := f.st.DB().NewRaw("SELECT id FROM conversations WHERE recipient_id = ? AND "+where+" ORDER BY id DESC LIMIT 1", rcpt).Scan(ctx, &id); err != nil {
+			t.Fatalf("conversation of %d (%s): %v", rcpt, where, err)
+		}
+		return id
+	}
+	listed := func(status string) map[int64]bool {
+		t.Helper()
+		page, err := f.st.Conversations(ctx, f.admin, models.ConversationFilter{Status: status, InboxID: f.inbox.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]bool{}
+		for _, r := range page.Rows {
+			out[r.ID] = true
+		}
+		return out
+	}
+	fanned := []int64{convOf(f.rcpts[0], "origin = 'broadcast'"), convOf(f.rcpts[1], "origin = 'broadcast'"), convOf(f.rcpts[2], "origin = 'broadcast'")}
+	for _, st := range []string{"closed", "all"} {
+		if got := listed(st); len(got) != 0 {
+			t.Fatalf("%s list after the fan-out = %v, want none of the broadcast's conversations", st, got)
+		}
+	}
+	f.receive(t, f.phone(f.base), "Is the bus running?")
+	chat := convOf(f.rcpts[0], "status <> 'closed'")
+	if got := listed("all"); len(got) != 1 || !got[chat] {
+		t.Fatalf("all after a reply = %v, want the reply's chat %d alone", got, chat)
+	}
+	if _, err := f.st.Close(ctx, f.admin, chat); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed("closed"); len(got) != 1 || !got[chat] {
+		t.Fatalf("closed after closing the reply's chat = %v, want %d alone", got, chat)
+	}
+	// Reopened, then closed again: a chat now.
+	if _, err := f.st.Reopen(ctx, f.admin, fanned[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed(""); !got[fanned[1]] {
+		t.Fatalf("active after reopening %d = %v", fanned[1], got)
+	}
+	if _, err := f.st.Close(ctx, f.admin, fanned[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed("closed"); len(got) != 2 || !got[fanned[1]] || got[fanned[2]] {
+		t.Fatalf("closed after reopening and closing %d = %v, want it and %d", fanned[1], got, chat)
+	}
+}

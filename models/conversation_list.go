@@ -60,6 +60,8 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 	}
 	l := &listFilter{}
 	l.and("c.org_id = " + l.args.add(sc.OrgID))
+	// A broadcast's own conversations are not chats (20261212000001).
+	l.and("c.listed")
 	if !sc.AllInboxes() {
 		l.and("c.inbox_id = ANY(" + l.args.add(sc.InboxIDs) + "::bigint[])")
 	}

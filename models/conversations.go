@@ -60,6 +60,9 @@ type Conversation struct {
 	// lower-cased) that triggers keep for the list's search; read only
 	// where a statement returns every column (RETURNING *).
 	SearchText string `bun:"search_text,scanonly"`
+	// Listed is false for a broadcast's own conversation, never reopened:
+	// the Chats list leaves it out (a stored generated column).
+	Listed bool `bun:"listed,scanonly"`
 }
 
 // ConversationRow is a conversation with what the list and thread show of

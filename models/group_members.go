@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // A group's members: added by hand (a list of ids) or as everyone a
@@ -150,14 +151,11 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, sc Scope, groupID int64,
 	return removed, nil
 }
 
-// GroupMembersQuery selects the distinct ids (column recipient_id) of the
-// members of the organization's groups groupIDs, for use as a subquery
-// (a broadcast's audience: "recipient_id IN (?)"). It does not check the
-// groups; GroupMemberIDs does.
-func GroupMembersQuery(db bun.IDB, orgID int64, groupIDs []int64) *bun.SelectQuery {
-	return db.NewSelect().TableExpr("group_members AS agm").ColumnExpr("DISTINCT agm.recipient_id").
-		Where("agm.org_id = ? AND agm.group_id IN (?)", orgID, bun.List(groupIDs))
-}
+// groupMembersSQL selects the distinct ids (as "id") of the members of
+// the organization's groups (parameters: the organization, the groups as
+// an array), for use as a subquery: a broadcast's audience, and
+// GroupMemberIDs. It does not check the groups; GroupMemberIDs does.
+const groupMembersSQL = `SELECT DISTINCT gm.recipient_id AS id FROM group_members AS gm WHERE gm.org_id = ? AND gm.group_id = ANY(?)`
 
 // GroupMemberIDs returns the ids of everyone in any of the groups, each
 // once, in ascending order. A group that is not the organization's is
@@ -175,7 +173,7 @@ func (s *Store) GroupMemberIDs(ctx context.Context, sc Scope, groupIDs []int64) 
 		return nil, fmt.Errorf("store: group member ids: group: %w", ErrNotFound)
 	}
 	var ids []int64
-	if err := GroupMembersQuery(s.db, sc.OrgID, groupIDs).OrderExpr("agm.recipient_id").Scan(ctx, &ids); err != nil {
+	if err := s.db.NewRaw(groupMembersSQL+" ORDER BY id", sc.OrgID, pgdialect.Array(groupIDs)).Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("store: group member ids: %w", err)
 	}
 	return ids, nil

@@ -54,8 +54,11 @@ func groupName(name string) (string, error) {
 // errGroupNameTaken is the answer to a name another group of the
 // organization has (names are unique whatever their case).
 func errGroupNameTaken() error {
-	return fieldErr("name", "Another group already has this name.")
+	return fieldErr("name", groupNameTakenMsg)
 }
+
+// groupNameTakenMsg is errGroupNameTaken's message.
+const groupNameTakenMsg = "Another group already has this name."
 
 // groupWriteErr turns the unique index's refusal (a race the check before
 // it lost) into the field error.
@@ -144,24 +147,33 @@ func (s *Store) CreateGroup(ctx context.Context, sc Scope, name string) (*Group,
 	if err != nil {
 		return nil, err
 	}
-	g := &Group{OrgID: sc.OrgID, Name: name}
+	var g *Group
 	err = s.inTx(ctx, func(tx bun.Tx) error {
-		if taken, err := groupNameTaken(ctx, tx, sc.OrgID, 0, name); err != nil || taken {
-			if err != nil {
-				return err
-			}
-			return errGroupNameTaken()
-		}
-		if _, err := tx.NewInsert().Model(g).Returning("*").Exec(ctx); err != nil {
-			return groupWriteErr(err)
-		}
-		return audit(ctx, tx, sc, AuditChange{Action: "group.create", TargetType: "group", TargetID: g.ID, TargetName: g.Name,
-			After: map[string]any{"name": g.Name}})
+		g, err = createGroup(ctx, tx, sc, name)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: create group: %w", err)
 	}
 	return g, nil
+}
+
+// createGroup creates a group named name (as groupName returned it) in
+// tx, audited: the groups page's creation and an import's new group. A
+// name another group has is errGroupNameTaken.
+func createGroup(ctx context.Context, tx bun.Tx, sc Scope, name string) (*Group, error) {
+	if taken, err := groupNameTaken(ctx, tx, sc.OrgID, 0, name); err != nil || taken {
+		if err != nil {
+			return nil, err
+		}
+		return nil, errGroupNameTaken()
+	}
+	g := &Group{OrgID: sc.OrgID, Name: name}
+	if _, err := tx.NewInsert().Model(g).Returning("*").Exec(ctx); err != nil {
+		return nil, groupWriteErr(err)
+	}
+	return g, audit(ctx, tx, sc, AuditChange{Action: "group.create", TargetType: "group", TargetID: g.ID, TargetName: g.Name,
+		After: map[string]any{"name": g.Name}})
 }
 
 // RenameGroup renames one of the organization's groups. A bad or taken

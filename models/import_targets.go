@@ -2,13 +2,9 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 )
 
@@ -33,9 +29,6 @@ type ImportStart struct {
 	// LocationID is the home location given to the recipients added.
 	LocationID *int64
 }
-
-// importGroupMax is the longest group name (the groups table's check).
-const importGroupMax = 100
 
 // ImportTargets lists the organization's groups and its locations that
 // are not archived, by name, for the import page's pickers.
@@ -72,28 +65,23 @@ func (s *Store) ImportGroup(ctx context.Context, sc Scope, im *Import) (string, 
 }
 
 // importNewGroup creates the group an import's rows go to, in the
-// import's transaction (audited as the groups page's creation is). A
-// blank, too long or taken name is a FieldError on "new_group".
+// import's transaction, as the groups page creates one (createGroup). A
+// bad or taken name is a FieldError on "new_group".
 func importNewGroup(ctx context.Context, tx bun.Tx, sc Scope, name string) (int64, error) {
-	name = strings.TrimSpace(name)
-	switch n := utf8.RuneCountInString(name); {
-	case !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0:
-		return 0, fieldErr("new_group", "The group's name contains invalid characters.")
-	case n == 0:
-		return 0, fieldErr("new_group", "Name the new group.")
-	case n > importGroupMax:
-		return 0, fieldErr("new_group", "The group's name is too long (at most %d characters).", importGroupMax)
+	name, err := groupName(name)
+	var g *Group
+	if err == nil {
+		g, err = createGroup(ctx, tx, sc, name)
 	}
-	var id int64
-	err := tx.NewRaw(`INSERT INTO groups (org_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id`, sc.OrgID, name).Scan(ctx, &id)
-	var pgErr *pgconn.PgError
+	var fe *FieldError
 	switch {
-	case errors.Is(err, sql.ErrNoRows) || (errors.As(err, &pgErr) && pgErr.Code == "23505"):
-		return 0, fieldErr("new_group", "A group named %q exists: choose it in the list.", name)
-	case err != nil:
-		return 0, fmt.Errorf("store: import new group: %w", err)
+	case err == nil:
+		return g.ID, nil
+	case errors.As(err, &fe) && fe.Field == "name":
+		if fe.Message == groupNameTakenMsg {
+			return 0, fieldErr("new_group", "A group named %q exists: choose it in the list.", name)
+		}
+		return 0, fieldErr("new_group", "%s", fe.Message)
 	}
-	err = audit(ctx, tx, sc, AuditChange{Action: "group.create", TargetType: "group", TargetID: id, TargetName: name,
-		After: map[string]any{"name": name}})
-	return id, err
+	return 0, fmt.Errorf("store: import new group: %w", err)
 }
