@@ -130,6 +130,10 @@ func TestBrowserBroadcastRepliesBecomeChats(t *testing.T) {
 	// Live: the bar finishes over the socket, the page is not reloaded.
 	browsertest.WaitFor(t, admin, "the progress bar finishes live",
 		fmt.Sprintf(`(p => p && p.dataset.status === "sent" && p.dataset.done === "%d" && p.dataset.total === "%d")(document.querySelector("#bc-progress"))`, total, total))
+	// The header and the tabs follow too: no Cancel button once sent, and
+	// the All tab counts everyone.
+	browsertest.WaitFor(t, admin, "the header and the tabs follow live",
+		fmt.Sprintf(`document.querySelector("#bc-cancel button") === null && document.querySelector("#bc-when").innerText.trim() === "sent" && document.querySelector("#bc-tab-n-all").innerText.trim() === "%d"`, total))
 	browsertest.NotReloaded(t, admin, "admin")
 	id := browsertest.Get(t, admin, "the broadcast's id", chromedp.Evaluate[string](`location.pathname.split("/").pop()`))
 	broadcastShot(t, admin, "sent")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,9 @@ type chatsOptions struct {
 	Rounds   int
 	Queries  string
 	Keep     bool
+	// ProfileDir, when set, gets a CPU profile of each server per query
+	// and round, taken while it is measured.
+	ProfileDir string
 }
 
 // chatsResult is one (round, server, query) measurement.
@@ -108,6 +112,7 @@ func runChatsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fs.StringVar(&o.Queries, "queries", strings.Join(names, ","), "requests to measure: "+strings.Join(names, ", "))
 	fs.BoolVar(&o.Keep, "keep", false, "keep the generated database for the next run (default: drop it at the end)")
+	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of each server per query and round, taken while it is measured")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -192,6 +197,15 @@ func runChatsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func chatsServer(ctx context.Context, s *session, o chatsOptions, bin string, round int, queries []chatsQuery) ([]chatsResult, error) {
 	po := s.parleyOptions()
 	po.Bin = bin
+	var pprofURL string
+	if o.ProfileDir != "" {
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
+		}
+		po.ExtraEnv = append(po.ExtraEnv, "PARLEY_PPROF_ADDR="+addr)
+		pprofURL = "http://" + addr
+	}
 	srv, err := startParley(ctx, po, s.progress)
 	if err != nil {
 		return nil, err
@@ -213,8 +227,21 @@ func chatsServer(ctx context.Context, s *session, o chatsOptions, bin string, ro
 			}
 			return strings.Count(body, `class="conv-row`), nil
 		}
+		profiled := make(chan error, 1)
+		if pprofURL != "" {
+			path := filepath.Join(o.ProfileDir, fmt.Sprintf("chats-%s-%s-r%d.pprof", filepath.Base(bin), q.Name, round))
+			go func() {
+				time.Sleep(o.Warm) // the measured part only
+				profiled <- fetchProfile(ctx, pprofURL, o.Duration, path)
+			}()
+		} else {
+			profiled <- nil
+		}
 		cpu0, _ := cpuSeconds(srv.proc.PID())
 		r, n, err := measureChats(ctx, o, get)
+		if perr := <-profiled; perr != nil {
+			fmt.Fprintf(s.progress, "profile %s: %v\n", q.Name, perr)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", q.Name, err)
 		}
