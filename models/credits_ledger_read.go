@@ -159,19 +159,6 @@ func ledgerCSVRecord(e *LedgerEntry) []string {
 	}
 	return []string{strconv.FormatInt(e.ID, 10), e.CreatedAt.UTC().Format(time.RFC3339), strconv.FormatInt(e.LocationID, 10),
 		e.Kind, strconv.FormatInt(e.Credits(), 10), strconv.FormatInt(e.PlanDelta, 10), strconv.FormatInt(e.PurchasedDelta, 10),
-		opt(e.MessageID), opt(e.ConversationID), opt(e.InboxID), ch, opt(e.UserID), csvSafe(e.Note)}
+		opt(e.MessageID), opt(e.ConversationID), opt(e.InboxID), ch, opt(e.UserID), CSVSafe(e.Note)}
 }
 
-// csvSafe keeps a note from being read as a formula by a spreadsheet
-// (CSV injection): a cell starting with = + - @ or a control character
-// gets a leading apostrophe.
-func csvSafe(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
-}

@@ -280,7 +280,7 @@ func TestRecipientsCSV(t *testing.T) {
 	if rows[1][0] != fmt.Sprint(plain[0]) || rows[2][0] != fmt.Sprint(evil.ID) {
 		t.Fatalf("ids: %q", rows)
 	}
-	if rows[2][1] != "'=HYPERLINK(\"x\") "+sfx || rows[2][2] != "'"+*evil.Phone || rows[2][4] != "false" || rows[2][6] != "Export "+sfx {
+	if rows[2][1] != "'=HYPERLINK(\"x\") "+sfx || rows[2][2] != *evil.Phone || rows[2][4] != "false" || rows[2][6] != "Export "+sfx {
 		t.Fatalf("evil row: %q", rows[2])
 	}
 	buf.Reset()

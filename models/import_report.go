@@ -46,14 +46,14 @@ func (s *Store) ImportErrorReport(ctx context.Context, sc Scope, id int64, w io.
 	return nil
 }
 
-// reportCell keeps a value from being read as a formula (csvSafe), except
+// reportCell keeps a value from being read as a formula (CSVSafe), except
 // a phone number, which a spreadsheet at worst reads as a number, so the
 // corrected report can be imported again as it is.
 func reportCell(v string) string {
 	if phoneLike(v) {
 		return v
 	}
-	return csvSafe(v)
+	return CSVSafe(v)
 }
 
 func phoneLike(v string) bool {

@@ -30,7 +30,7 @@ func (s *Store) CheckRecipientFilter(ctx context.Context, sc Scope, f RecipientF
 
 // WriteRecipientsCSV writes everyone f matches that the scope may see to
 // w as CSV and returns how many it wrote. Text cells are CSV-injection
-// safe (csvSafe); groups are the recipient's group names, "; " between.
+// safe (CSVSafe); groups are the recipient's group names, "; " between.
 func (s *Store) WriteRecipientsCSV(ctx context.Context, sc Scope, f RecipientFilter, w io.Writer) (int, error) {
 	if err := f.check(ctx, s.db, sc); err != nil {
 		return 0, err
@@ -102,9 +102,9 @@ func recipientCSVRecord(r *Recipient, groups string) []string {
 		if p == nil {
 			return ""
 		}
-		return csvSafe(*p)
+		return CSVSafe(*p)
 	}
-	return []string{strconv.FormatInt(r.ID, 10), csvSafe(r.Name), opt(r.Phone), opt(r.Email),
+	return []string{strconv.FormatInt(r.ID, 10), CSVSafe(r.Name), opt(r.Phone), opt(r.Email),
 		strconv.FormatBool(r.SMSOptedOutAt != nil), strconv.FormatBool(r.EmailOptedOutAt != nil),
-		csvSafe(groups), r.CreatedAt.UTC().Format(time.RFC3339)}
+		CSVSafe(groups), r.CreatedAt.UTC().Format(time.RFC3339)}
 }

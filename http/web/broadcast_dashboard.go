@@ -113,7 +113,7 @@ func writeRepliesCSV(w io.Writer, rows []models.BroadcastReply) error {
 		rec := []string{strconv.FormatInt(r.RecipientID, 10), r.Name, deref(r.Phone), deref(r.Email), r.Channel, r.State,
 			r.MessageStatus, r.StatusReason, r.SkipReason, conv, replied, r.ReplyPreview, deref(r.AssigneeName), r.ChatStatus}
 		for i := range rec {
-			rec[i] = csvSafe(rec[i])
+			rec[i] = models.CSVSafe(rec[i])
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("web: replies csv: %w", err)
@@ -126,28 +126,6 @@ func writeRepliesCSV(w io.Writer, rows []models.BroadcastReply) error {
 	return nil
 }
 
-// csvSafe keeps a spreadsheet from reading a cell as a formula (a reply
-// is text anyone could send).
-func csvSafe(v string) string {
-	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r') {
-		// A phone number's leading + is data, not a formula.
-		if v[0] == '+' && isDigits(v[1:]) {
-			return v
-		}
-		return "'" + v
-	}
-	return v
-}
-
-// isDigits reports whether s is one or more ASCII digits.
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
 
 // selectedChats reads the dashboard's ticked chats (none: all of them).
 func selectedChats(c *fiber.Ctx) []int64 {
