@@ -68,12 +68,10 @@ func scanConversationRow(rs rowScanner, row *ConversationRow, extra ...any) erro
 func scanConversationRows(rows *sql.Rows) ([]ConversationRow, error) {
 	var out []ConversationRow
 	err := scanAll(rows, func() error {
-		var row ConversationRow
-		if err := scanConversationRow(rows, &row); err != nil {
-			return err
-		}
-		out = append(out, row)
-		return nil
+		// Scanned in place: a row is large, and a copy of each (and of the
+		// list as it grew) was a good part of a Chats page's allocations.
+		out = append(out, ConversationRow{})
+		return scanConversationRow(rows, &out[len(out)-1])
 	})
 	return out, err
 }

@@ -15,6 +15,7 @@ func Funcs(asset func(string) string) template.FuncMap {
 		"asset":    asset,
 		"deref":    deref,
 		"initials": initials,
+		"icon":     icon,
 		"lower":    strings.ToLower,
 		"deref64": func(p *int64) int64 {
 			if p == nil {

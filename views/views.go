@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 )
 
 //go:embed templates/*.html
@@ -65,10 +66,28 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 		return fmt.Errorf("views: no page %q", page)
 	}
 	// Render into a buffer so a template error never sends half a page.
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer putRenderBuf(buf)
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
 		return fmt.Errorf("views: render %s/%s: %w", page, name, err)
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// renderBufs are the buffers pages render into, reused: a fresh one grew
+// by doubling to each page's size, half of what a Chats page allocated
+// (B6, BENCHMARKS.md).
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// renderBufMax is the largest buffer kept for reuse; a rare huge page's
+// buffer goes to the garbage collector.
+const renderBufMax = 1 << 20
+
+func putRenderBuf(b *bytes.Buffer) {
+	if b.Cap() > renderBufMax {
+		return
+	}
+	b.Reset()
+	renderBufs.Put(b)
 }

@@ -112,7 +112,7 @@ func runChatsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fs.StringVar(&o.Queries, "queries", strings.Join(names, ","), "requests to measure: "+strings.Join(names, ", "))
 	fs.BoolVar(&o.Keep, "keep", false, "keep the generated database for the next run (default: drop it at the end)")
-	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of each server per query and round, taken while it is measured")
+	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of each server per query and round, taken while it is measured, and its allocations since it started")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -232,7 +232,11 @@ func chatsServer(ctx context.Context, s *session, o chatsOptions, bin string, ro
 			path := filepath.Join(o.ProfileDir, fmt.Sprintf("chats-%s-%s-r%d.pprof", filepath.Base(bin), q.Name, round))
 			go func() {
 				time.Sleep(o.Warm) // the measured part only
-				profiled <- fetchProfile(ctx, pprofURL, o.Duration, path)
+				err := fetchProfile(ctx, pprofURL, o.Duration, path)
+				if err == nil { // and what was allocated since the server started
+					err = fetchPprof(ctx, pprofURL+"/debug/pprof/allocs", strings.TrimSuffix(path, ".pprof")+"-allocs.pprof")
+				}
+				profiled <- err
 			}()
 		} else {
 			profiled <- nil
