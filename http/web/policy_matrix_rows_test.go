@@ -63,6 +63,7 @@ var adminRows = []matrixRow{
 	// unsubscribe_test.go).
 	{route: "GET /unsubscribe/:token", path: "/unsubscribe/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", expect: "NNNNNNN"},
 	{route: "POST /unsubscribe/:token", path: "/unsubscribe/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", form: url.Values{"List-Unsubscribe": {"One-Click"}}, expect: "NNNNNNN"},
+	{route: "POST /unsubscribe/:token/resubscribe", path: "/unsubscribe/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/resubscribe", expect: "NNNNNNN"},
 
 	// Password links: an unknown token is not found, whoever asks.
 	{route: "GET /password/:token", path: "/password/no-such-token-matrix", expect: "NNNNNNN"},

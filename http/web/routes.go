@@ -47,6 +47,7 @@ func (s *Server) routes() error {
 	// session, no CSRF (unsubscribe.go).
 	app.Get(unsubscribePath, s.unsubscribePage)
 	app.Post(unsubscribePath, s.unsubscribe)
+	app.Post(resubscribePath, s.resubscribe)
 
 	// API: bearer tokens (spec/api.md), before the session and CSRF checks;
 	// errors are problem details. The description needs no token; every

@@ -13,8 +13,9 @@ import (
 // The unsubscribe link works without a session or a CSRF token and sets
 // no cookie: GET only asks (link scanners fetch every URL), the mail
 // client's one-click POST (RFC 8058) and the page's button opt the
-// recipient out of email once, recorded as their own unsubscribe; an
-// unknown token is a 404 whichever way it comes.
+// recipient out of email once, recorded as their own unsubscribe, which
+// the same link undoes (unless staff hold the opt-out); an unknown token
+// is a 404 whichever way it comes.
 func TestUnsubscribeLink(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -78,7 +79,48 @@ func TestUnsubscribeLink(t *testing.T) {
 	if n := optedOut(); n != 1 {
 		t.Errorf("%d opt-outs after a second POST, want 1", n)
 	}
-	if code, body := do("GET", "/unsubscribe/"+tok, ""); code != http.StatusOK || !strings.Contains(body, "already unsubscribed") {
-		t.Errorf("GET after: %d", code)
+	if code, body := do("GET", "/unsubscribe/"+tok, ""); code != http.StatusOK || !strings.Contains(body, "already unsubscribed") ||
+		!strings.Contains(body, `action="/unsubscribe/`+tok+`/resubscribe"`) {
+		t.Errorf("GET after: %d\n%s", code, body)
+	}
+
+	// Clicked by mistake: the same link subscribes again, once, as the
+	// recipient's own act.
+	consent := func(action string) (out bool, n int) {
+		t.Helper()
+		if err := f.Store.DB().NewRaw(`SELECT r.email_opted_out_at IS NOT NULL, (SELECT count(*) FROM recipient_consent_events ce
+			WHERE ce.recipient_id = r.id AND ce.channel = 'email' AND ce.action = ? AND ce.source = 'unsubscribe')
+			FROM recipients r WHERE r.email = ?`, action, addr).Scan(ctx, &out, &n); err != nil {
+			t.Fatal(err)
+		}
+		return out, n
+	}
+	for range 2 {
+		code, body := do("POST", "/unsubscribe/"+tok+"/resubscribe", "")
+		if code != http.StatusOK || !strings.Contains(body, "subscribed again") || !strings.Contains(body, `action="/unsubscribe/`+tok+`"`) {
+			t.Fatalf("resubscribe: %d\n%s", code, body)
+		}
+		if out, n := consent("opt_in"); out || n != 1 {
+			t.Fatalf("after resubscribing: opted out %v, %d opt-ins recorded, want false, 1", out, n)
+		}
+	}
+
+	// Opted out by staff: the link cannot undo it, and the page says whom
+	// to ask.
+	if _, err := f.Store.DB().NewRaw("UPDATE recipients SET email_opted_out_at = now(), email_opt_out_source = 'agent' WHERE email = ?", addr).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := do("GET", "/unsubscribe/"+tok, ""); code != http.StatusOK || !strings.Contains(body, "To get them again, contact") ||
+		strings.Contains(body, "/resubscribe") {
+		t.Errorf("GET, staff's opt-out: %d\n%s", code, body)
+	}
+	if code, body := do("POST", "/unsubscribe/"+tok+"/resubscribe", ""); code != http.StatusOK || !strings.Contains(body, "To get them again, contact") {
+		t.Errorf("resubscribe, staff's opt-out: %d\n%s", code, body)
+	}
+	if out, n := consent("opt_in"); !out || n != 1 {
+		t.Errorf("staff's opt-out after a resubscribe: opted out %v, %d opt-ins, want true, 1", out, n)
+	}
+	if code, _ := do("POST", "/unsubscribe/"+email.NewToken()+"/resubscribe", ""); code != http.StatusNotFound {
+		t.Errorf("resubscribe, unknown token: %d", code)
 	}
 }
