@@ -91,14 +91,20 @@ func (s *Store) RecipientTimeline(ctx context.Context, sc Scope, recipientID int
 	}
 	var sqlText string
 	if q != "" {
+		// Read as the Chats search reads it (search_messages.go): every
+		// word, each also as the start of a longer one, "quoted" phrases.
+		tsq, _ := parseTextQuery(q)
+		if tsq == "" {
+			return &TimelinePage{}, nil // no word to look for
+		}
 		args = append(args, sc.OrgID, recipientID)
 		f := inboxFilter("c.inbox_id")
-		args = append(args, q)
+		args = append(args, tsq)
 		sqlText = `SELECT 'message' AS kind, m.created_at AS at, m.id, m.conversation_id, m.direction AS title, m.channel,
 			m.status AS state, m.body AS detail, NULL AS actor
 			FROM messages m JOIN conversations c ON c.id = m.conversation_id
 			WHERE c.org_id = ? AND c.recipient_id = ? AND ` + f + `
-			  AND to_tsvector('simple', m.body) @@ websearch_to_tsquery('simple', ?)
+			  AND ` + messageSearchExpr + ` @@ to_tsquery('simple', ?)
 			ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
 	} else {
 		args = append(args, sc.OrgID, recipientID)

@@ -32,6 +32,16 @@ func TestRecipientTimeline(t *testing.T) {
 	if err != nil || len(hits.Items) != 1 || hits.Items[0].Kind != models.TimelineMessage || hits.Items[0].Detail != "my bicycle has a flat tyre" {
 		t.Fatalf("search: %+v %v", hits, err)
 	}
+	// As in Chats: a word's start finds it, a phrase must be whole, and
+	// text with no word in it finds nothing (and is no error).
+	for q, want := range map[string]int{"bicyc fla": 1, `"flat tyre"`: 1, `"tyre flat"`: 0, "?!": 0} {
+		got, err := st.RecipientTimeline(ctx, agent, rid, q, 1)
+		if err != nil {
+			t.Errorf("search %q: %v", q, err)
+		} else if len(got.Items) != want {
+			t.Errorf("search %q: %d items, want %d", q, len(got.Items), want)
+		}
+	}
 	if miss, err := st.RecipientTimeline(ctx, agent, rid, "unicycle", 1); err != nil || len(miss.Items) != 0 {
 		t.Fatalf("search for a word not there: %+v %v", miss, err)
 	}
