@@ -39,6 +39,9 @@ type Import struct {
 	Data      []byte   `bun:"data,type:bytea"`
 	Mapping   []string `bun:"mapping,type:jsonb"`
 	GroupID   *int64   `bun:"group_id"`
+	// NewGroup: the import created its group (removed again, if still
+	// empty, when the import is cancelled or fails).
+	NewGroup bool `bun:"new_group"`
 	// LocationID is the home location given to the recipients it adds
 	// (and to those it merges into that have none).
 	LocationID   *int64     `bun:"location_id"`
@@ -332,10 +335,10 @@ func (s *Store) StartImport(ctx context.Context, sc Scope, id int64, in ImportSt
 			if err != nil {
 				return err
 			}
-			im.GroupID = &gid
+			im.GroupID, im.NewGroup = &gid, true
 		}
 		im.Mapping, im.Status = m, ImportRunning
-		if _, err := tx.NewUpdate().Model(im).Column("mapping", "status", "group_id", "location_id").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(im).Column("mapping", "status", "group_id", "location_id", "new_group").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("store: start import: %w", err)
 		}
 		return insertOutbox(ctx, tx, sc.OrgID, task.NewImportRun(im.ID))
@@ -371,7 +374,7 @@ func (s *Store) CancelImport(ctx context.Context, sc Scope, id int64) (*Import, 
 			ImportCancelled, id).Scan(ctx, &im.FinishedAt, &im.Status); err != nil {
 			return fmt.Errorf("store: cancel import: %w", err)
 		}
-		return discardStaged(ctx, tx, id)
+		return discardImport(ctx, tx, sc, id)
 	})
 	if err != nil {
 		return nil, err
@@ -383,6 +386,32 @@ func (s *Store) CancelImport(ctx context.Context, sc Scope, id int64) (*Import, 
 func discardStaged(ctx context.Context, tx bun.Tx, id int64) error {
 	if _, err := tx.NewDelete().Table("import_rows").Where("import_id = ?", id).Exec(ctx); err != nil {
 		return fmt.Errorf("store: discard staged import rows: %w", err)
+	}
+	return nil
+}
+
+// discardImport undoes a cancelled or failed import: its staged rows, and
+// the group it made for them if nothing was put in it meanwhile (audited
+// as sc's act).
+func discardImport(ctx context.Context, tx bun.Tx, sc Scope, id int64) error {
+	if err := discardStaged(ctx, tx, id); err != nil {
+		return err
+	}
+	var gone []struct {
+		ID   int64  `bun:"id"`
+		Name string `bun:"name"`
+	}
+	if err := tx.NewRaw(`DELETE FROM groups AS g USING imports AS im
+		WHERE im.id = ? AND im.new_group AND g.id = im.group_id AND g.org_id = im.org_id
+		  AND NOT EXISTS (SELECT 1 FROM group_members AS gm WHERE gm.group_id = g.id)
+		RETURNING g.id, g.name`, id).Scan(ctx, &gone); err != nil {
+		return fmt.Errorf("store: discard import's new group: %w", err)
+	}
+	for _, g := range gone {
+		if err := audit(ctx, tx, sc, AuditChange{Action: "group.delete", TargetType: "group", TargetID: g.ID, TargetName: g.Name,
+			Before: map[string]any{"name": g.Name, "members": 0, "import": id}}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func (s *Store) FailImport(ctx context.Context, id int64, reason string) (*Impor
 			im = nil
 			return nil
 		}
-		return discardStaged(ctx, tx, id)
+		return discardImport(ctx, tx, Scope{OrgID: im.OrgID, Via: ViaSystem, Name: "Import"}, id)
 	})
 	return im, err
 }

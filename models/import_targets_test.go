@@ -106,4 +106,34 @@ func TestImportStartTargets(t *testing.T) {
 	if again, err := st.ImportByID(ctx, sc, im2.ID); err != nil || again.Status != models.ImportPreview {
 		t.Errorf("after a refused start the import is %v (%v), want still in preview", again, err)
 	}
+
+	// Cancelled before it applied: the new group it made goes too, and
+	// the deletion is audited; a group the import did not make stays.
+	for _, own := range []bool{true, false} {
+		im3 := preview()
+		start := models.ImportStart{Mapping: mapping}
+		if own {
+			fresh := "Cancelled " + name
+			start.NewGroup = &fresh
+		} else {
+			start.GroupID = done.GroupID
+		}
+		started, err := st.StartImport(ctx, sc, im3.ID, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CancelImport(ctx, sc, im3.ID); err != nil {
+			t.Fatal(err)
+		}
+		var left, deleted int
+		if err := st.DB().NewRaw("SELECT count(*) FROM groups WHERE id = ?", *started.GroupID).Scan(ctx, &left); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DB().NewRaw("SELECT count(*) FROM audit_log WHERE org_id = ? AND action = 'group.delete' AND target_id = ?", sc.OrgID, *started.GroupID).Scan(ctx, &deleted); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 0, false: 1}[own]; left != want || deleted != 1-want {
+			t.Errorf("cancelled import (its own group %v): %d groups left, %d deletions audited; want %d, %d", own, left, deleted, want, 1-want)
+		}
+	}
 }
