@@ -161,4 +161,3 @@ func ledgerCSVRecord(e *LedgerEntry) []string {
 		e.Kind, strconv.FormatInt(e.Credits(), 10), strconv.FormatInt(e.PlanDelta, 10), strconv.FormatInt(e.PurchasedDelta, 10),
 		opt(e.MessageID), opt(e.ConversationID), opt(e.InboxID), ch, opt(e.UserID), CSVSafe(e.Note)}
 }
-

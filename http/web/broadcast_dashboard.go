@@ -126,7 +126,6 @@ func writeRepliesCSV(w io.Writer, rows []models.BroadcastReply) error {
 	return nil
 }
 
-
 // selectedChats reads the dashboard's ticked chats (none: all of them).
 func selectedChats(c *fiber.Ctx) []int64 {
 	var ids []int64
