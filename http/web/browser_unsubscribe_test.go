@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/parley-chat/parley/channels/email"
 	"github.com/parley-chat/parley/internal/browsertest"
 )
 
@@ -15,12 +14,7 @@ import (
 func TestBrowserUnsubscribe(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	addr := "changeable-" + runID + "@example.org"
-	tok := email.NewToken()
-	if _, err := f.Store.DB().NewRaw("INSERT INTO recipients (org_id, email, unsubscribe_token) VALUES (?, ?, ?)",
-		f.Demo.Org.ID, addr, tok).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	addr, tok := emailRecipient(t, f, "changeable")
 	optedOut := func() (out bool) {
 		t.Helper()
 		if err := f.Store.DB().NewRaw("SELECT email_opted_out_at IS NOT NULL FROM recipients WHERE email = ?", addr).Scan(ctx, &out); err != nil {

@@ -19,12 +19,7 @@ import (
 func TestUnsubscribeLink(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	addr := "leaver-" + runID + "@example.org"
-	tok := email.NewToken()
-	if _, err := f.Store.DB().NewRaw("INSERT INTO recipients (org_id, email, unsubscribe_token) VALUES (?, ?, ?)",
-		f.Demo.Org.ID, addr, tok).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	addr, tok := emailRecipient(t, f, "leaver")
 	optedOut := func() (n int) {
 		t.Helper()
 		if err := f.Store.DB().NewRaw(`SELECT count(*) FROM recipients r JOIN recipient_consent_events ce ON ce.recipient_id = r.id
@@ -123,4 +118,16 @@ func TestUnsubscribeLink(t *testing.T) {
 	if code, _ := do("POST", "/unsubscribe/"+email.NewToken()+"/resubscribe", ""); code != http.StatusNotFound {
 		t.Errorf("resubscribe, unknown token: %d", code)
 	}
+}
+
+// emailRecipient adds a demo recipient with an email address (name-runID
+// at example.org) and an unsubscribe token, and returns both.
+func emailRecipient(t *testing.T, f *fixture, name string) (addr, token string) {
+	t.Helper()
+	addr, token = name+"-"+runID+"@example.org", email.NewToken()
+	if _, err := f.Store.DB().NewRaw("INSERT INTO recipients (org_id, email, unsubscribe_token) VALUES (?, ?, ?)",
+		f.Demo.Org.ID, addr, token).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return addr, token
 }
