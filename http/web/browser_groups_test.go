@@ -104,7 +104,7 @@ func TestBrowserGroups(t *testing.T) {
 			t.Fatalf("the CSV: %v\n%s", err, body)
 		}
 		for i, r := range rows[1:] {
-			if r[1] != want[i] || r[6] != groupName || !strings.HasPrefix(r[2], "'+1555020") {
+			if r[1] != want[i] || r[6] != groupName || !strings.HasPrefix(r[2], "+1555020") {
 				t.Errorf("CSV row %d: %q", i+1, r)
 			}
 		}
