@@ -109,7 +109,7 @@ func (s *Server) apiConversationRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: fiber.MethodGet, Path: "/conversations", Tag: "conversations", List: true,
 		Summary: "Conversations, newest activity first", Out: apiConversationOut{},
 		Query: []apiParam{
-			{Name: "status", Description: "comma-separated: new, open, closed (default new,open)"},
+			{Name: "status", Description: "comma-separated: new, open, closed (default new,open); a broadcast's own closed conversation with each recipient is not a chat and is not listed (GET /conversations/{id} reads it)"},
 			{Name: "assignee", Description: "me, none, or a user id"},
 			{Name: "inbox_id", Type: "integer", Description: "one inbox"},
 			{Name: "q", Description: "a substring of the recipient's name, email or phone, or words of a message or note (each word also matches longer words it starts; \"quoted words\" are a phrase)"},
