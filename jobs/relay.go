@@ -238,7 +238,7 @@ func (r *Relay) enqueueOne(row models.OutboxEntry) (refused, err error) {
 	k, _ := task.Lookup(row.TaskType) // ForOutbox found it
 	// The row may name another of the catalogue's queues than its kind's
 	// (a broadcast's sends go on the bulk queue, behind chats' replies).
-	if _, ok := task.Queues()[row.Queue]; ok {
+	if task.KnownQueue(row.Queue) {
 		k.Queue = row.Queue
 	}
 	id := "outbox-" + strconv.FormatInt(row.ID, 10)

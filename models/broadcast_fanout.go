@@ -302,16 +302,18 @@ func (s *Store) QueueDueBroadcasts(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	err = s.inTx(ctx, func(tx bun.Tx) error {
-		for _, id := range ids {
-			var org int64
-			if err := tx.NewRaw(`SELECT org_id FROM broadcasts WHERE id = ?`, id).Scan(ctx, &org); err != nil {
-				return err
-			}
-			if err := insertOutbox(ctx, tx, org, task.NewBroadcastFanout(id)); err != nil {
-				return err
-			}
+		var due []struct {
+			ID    int64 `bun:"id"`
+			OrgID int64 `bun:"org_id"`
 		}
-		return nil
+		if err := tx.NewRaw(`SELECT id, org_id FROM broadcasts WHERE id = ANY(?) ORDER BY id`, pgdialect.Array(ids)).Scan(ctx, &due); err != nil {
+			return err
+		}
+		orgs, specs := make([]int64, len(due)), make([]task.Spec, len(due))
+		for i, b := range due {
+			orgs[i], specs[i] = b.OrgID, task.NewBroadcastFanout(b.ID)
+		}
+		return insertOutboxRows(ctx, tx.Tx, orgs, specs)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: queue due broadcasts: %w", err)

@@ -109,13 +109,20 @@ func (s *Store) messageRows(ctx context.Context, tx bun.Tx, b *Broadcast, rows [
 	if err := insertOutbox(ctx, tx, b.OrgID, specs...); err != nil {
 		return err
 	}
+	var threadConvs []int64
+	var tokens, subjects []string
 	for i, r := range rows {
-		if r.Channel != ChannelEmail {
-			continue
+		if r.Channel == ChannelEmail {
+			threadConvs = append(threadConvs, convIDs[i])
+			tokens = append(tokens, email.NewToken())
+			subjects = append(subjects, fillPlaceholders(b.Subject, r.Name))
 		}
-		if _, err := tx.NewRaw(`INSERT INTO email_threads (conversation_id, org_id, token, subject) VALUES (?, ?, ?, ?)`,
-			convIDs[i], b.OrgID, email.NewToken(), fillPlaceholders(b.Subject, r.Name)).Exec(ctx); err != nil {
-			return fmt.Errorf("broadcast email thread: %w", err)
+	}
+	if len(threadConvs) > 0 {
+		if _, err := tx.NewRaw(`INSERT INTO email_threads (conversation_id, org_id, token, subject)
+			SELECT cv, ?, t, s FROM unnest(?::bigint[], ?::text[], ?::text[]) AS x(cv, t, s)`,
+			b.OrgID, pgdialect.Array(threadConvs), pgdialect.Array(tokens), pgdialect.Array(subjects)).Exec(ctx); err != nil {
+			return fmt.Errorf("broadcast email threads: %w", err)
 		}
 	}
 	if _, err := tx.NewRaw(`UPDATE broadcast_recipients AS br SET status = ?, conversation_id = x.cv, message_id = x.m

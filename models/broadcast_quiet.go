@@ -29,18 +29,11 @@ func newQuietHours(loc *Location, keep bool) *quietHours {
 	if !keep || loc.QuietStart == nil || loc.QuietEnd == nil {
 		return q
 	}
-	s, okS := clockMinutes(clockOfString(*loc.QuietStart))
-	e, okE := clockMinutes(clockOfString(*loc.QuietEnd))
+	s, okS := clockMinutes(*clockOf(loc.QuietStart))
+	e, okE := clockMinutes(*clockOf(loc.QuietEnd))
 	q.on = okS && okE && s != e
 	q.start, q.end = s, e
 	return q
-}
-
-func clockOfString(s string) string {
-	if len(s) > 5 {
-		return s[:5]
-	}
-	return s
 }
 
 // due is when a row for a recipient (with time zone tz, maybe "", and

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -73,8 +75,15 @@ func (s *Store) BroadcastReplies(ctx context.Context, sc Scope, id int64, f Broa
 	default:
 		return nil, fieldErr("state", "Choose replied, opted_out, failed, silent, pending or skipped.")
 	}
-	v, err := broadcastView(ctx, s.db, sc.OrgID, id)
-	if err != nil {
+	// Only what the rows are matched with (not the counts a view reads).
+	var v struct {
+		InboxID          int64 `bun:"inbox_id"`
+		ReplyWindowHours int   `bun:"reply_window_hours"`
+	}
+	if err := s.db.NewRaw(`SELECT inbox_id, reply_window_hours FROM broadcasts WHERE org_id = ? AND id = ?`, sc.OrgID, id).Scan(ctx, &v); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = ErrNotFound
+		}
 		return nil, fmt.Errorf("store: broadcast replies: %w", err)
 	}
 	limit := f.Limit

@@ -86,16 +86,6 @@ type Broadcast struct {
 	UpdatedAt         time.Time  `bun:"updated_at,nullzero,default:now()" json:"updated_at"`
 }
 
-// Has reports whether the broadcast goes out on channel.
-func (b *Broadcast) Has(channel string) bool {
-	for _, c := range b.Channels {
-		if c == channel {
-			return true
-		}
-	}
-	return false
-}
-
 // BroadcastInput is what a person or program asks to broadcast. InboxID
 // may be 0: the audience's location's (or the organization's only) inbox
 // that has every chosen channel is used. SendAt nil or past: now.

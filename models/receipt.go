@@ -255,7 +255,7 @@ func optOutByReceipt(ctx context.Context, tx bun.Tx, m *Message) error {
 	// staff hold (consent_rules.go), and is left alone if already theirs.
 	res, err := tx.NewRaw(`UPDATE recipients SET sms_opted_out_at = coalesce(sms_opted_out_at, now()), sms_opt_out_source = 'receipt', updated_at = now()
 		WHERE id = (SELECT recipient_id FROM conversations WHERE id = ?)
-		  AND (sms_opted_out_at IS NULL OR sms_opt_out_source IN ('agent', 'import'))`, m.ConversationID).Exec(ctx)
+		  AND (sms_opted_out_at IS NULL OR sms_opt_out_source IN (?, ?))`, m.ConversationID, ConsentByAgent, ConsentByImport).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("opt out by receipt: %w", err)
 	}

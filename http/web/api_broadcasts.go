@@ -202,9 +202,7 @@ func (s *Server) apiCancelBroadcast(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	for _, ch := range changes {
-		s.publish(ch)
-	}
+	s.publishAll(changes)
 	s.pub.BroadcastProgress(su.Scope.OrgID, v.ID)
 	return c.JSON(broadcastOut(v))
 }

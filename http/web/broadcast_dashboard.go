@@ -164,9 +164,7 @@ func (s *Server) closeBroadcastChats(c *fiber.Ctx) error {
 // dashboard with what happened.
 func (s *Server) afterBulk(c *fiber.Ctx, id int64, res *models.BroadcastBulk, err error, notice string) error {
 	if res != nil {
-		for _, ch := range res.Changes {
-			s.publish(ch)
-		}
+		s.publishAll(res.Changes)
 	}
 	if err != nil {
 		return err

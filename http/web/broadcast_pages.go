@@ -52,7 +52,7 @@ func (s *Server) broadcasts(c *fiber.Ctx) error {
 // audienceNamer describes audiences in words, with the organization's
 // group and location names.
 func (s *Server) audienceNamer(ctx context.Context, sc models.Scope) (func(models.Audience) string, error) {
-	groups, err := s.store.BroadcastGroups(ctx, sc)
+	groups, err := s.store.GroupChoices(ctx, sc) // names only: no member counts
 	if err != nil {
 		return nil, err
 	}
@@ -168,9 +168,7 @@ func (s *Server) cancelBroadcast(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	default:
-		for _, ch := range changes {
-			s.publish(ch)
-		}
+		s.publishAll(changes)
 		s.pub.BroadcastProgress(su.Scope.OrgID, v.ID)
 	}
 	return c.Redirect("/broadcasts/"+strconv.FormatInt(id, 10)+"?notice="+notice, fiber.StatusSeeOther)

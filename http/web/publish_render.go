@@ -59,12 +59,14 @@ func (p *Publisher) render(ch *models.Change, state bool, events []models.Event)
 	var row, thread bytes.Buffer
 	conv := ch.Conversation
 	if state {
+		// The broadcast's name and the assignees are read within the
+		// publish timeout: this runs on the conversation's publish queue.
+		actx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 		rows := []views.ConvRow{views.NewConvRow(&conv, time.Now())}
-		p.nameBroadcasts(context.Background(), conv.OrgID, rows)
+		p.nameBroadcasts(actx, conv.OrgID, rows)
 		if err := p.views.Fragment(&row, "chats", "frame-row", views.RowFrame{Row: rows[0], Seq: ch.LastSeq()}); err != nil {
 			p.log.Error("render row frame", "conversation", conv.ID, "err", err)
 		}
-		actx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 		assignees, err := p.assigneesOf(actx, conv.OrgID, conv.InboxID)
 		cancel()
 		if err != nil {

@@ -27,6 +27,12 @@ func Queues() map[string]int {
 	return map[string]int{QueueCritical: 6, QueueDefault: 3, QueueBulk: 1}
 }
 
+// KnownQueue reports whether q is one of Queues (without building the
+// map: the relay asks for every entry).
+func KnownQueue(q string) bool {
+	return q == QueueCritical || q == QueueDefault || q == QueueBulk
+}
+
 // Task types, as asynq knows them (noun:verb).
 const (
 	// TypeSMSSend sends one queued outbound SMS (payload SMSSend).

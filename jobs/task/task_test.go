@@ -101,3 +101,17 @@ func TestQueuesHavePriorities(t *testing.T) {
 		t.Fatalf("queue weights %v", q)
 	}
 }
+
+// KnownQueue names exactly the queues of Queues.
+func TestKnownQueue(t *testing.T) {
+	for q := range Queues() {
+		if !KnownQueue(q) {
+			t.Errorf("KnownQueue(%q) = false", q)
+		}
+	}
+	for _, q := range []string{"", "Bulk", "other"} {
+		if KnownQueue(q) {
+			t.Errorf("KnownQueue(%q) = true", q)
+		}
+	}
+}
