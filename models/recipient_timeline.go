@@ -155,31 +155,14 @@ func (s *Store) SetRecipientPlace(ctx context.Context, sc Scope, id int64, in Re
 	if err := require(sc, PermEditRecipients); err != nil {
 		return nil, err
 	}
-	in.Timezone = strings.TrimSpace(in.Timezone)
-	if in.Timezone != "" {
-		if len(in.Timezone) > 64 || strings.EqualFold(in.Timezone, "local") {
-			return nil, fieldErr("timezone", "Choose a time zone such as America/New_York.")
-		}
-		if _, err := time.LoadLocation(in.Timezone); err != nil {
-			return nil, fieldErr("timezone", "Choose a time zone such as America/New_York.")
-		}
-	}
 	var r *Recipient
 	err := s.inTx(ctx, func(tx bun.Tx) error {
-		var err error
-		if r, err = recipientInScope(ctx, tx, sc, id, true); err != nil {
+		loc, err := checkPlace(ctx, tx, sc, &in)
+		if err != nil {
 			return err
 		}
-		var loc *int64
-		if in.LocationID != 0 {
-			ok, err := tx.NewSelect().Table("locations").Where("id = ? AND org_id = ?", in.LocationID, sc.OrgID).Exists(ctx)
-			if err != nil {
-				return fmt.Errorf("location: %w", err)
-			}
-			if !ok {
-				return fieldErr("location_id", "Choose one of your organization's locations.")
-			}
-			loc = &in.LocationID
+		if r, err = recipientInScope(ctx, tx, sc, id, true); err != nil {
+			return err
 		}
 		r.LocationID, r.Timezone = loc, in.Timezone
 		_, err = tx.NewUpdate().Model(r).Column("location_id", "timezone").Set("updated_at = now()").WherePK().Returning("*").Exec(ctx)
@@ -189,6 +172,39 @@ func (s *Store) SetRecipientPlace(ctx context.Context, sc Scope, id int64, in Re
 		return nil, fmt.Errorf("store: recipient place: %w", err)
 	}
 	return r, nil
+}
+
+// CheckRecipientPlace refuses a place SetRecipientPlace would refuse,
+// writing nothing: a caller that changes more than the place checks it
+// first, so a bad one leaves the rest unchanged too.
+func (s *Store) CheckRecipientPlace(ctx context.Context, sc Scope, in RecipientPlace) error {
+	_, err := checkPlace(ctx, s.db, sc, &in)
+	return err
+}
+
+// checkPlace tidies and checks a place: its time zone, and its location
+// (nil: none) being one of the organization's.
+func checkPlace(ctx context.Context, db bun.IDB, sc Scope, in *RecipientPlace) (*int64, error) {
+	in.Timezone = strings.TrimSpace(in.Timezone)
+	if in.Timezone != "" {
+		if len(in.Timezone) > 64 || strings.EqualFold(in.Timezone, "local") {
+			return nil, fieldErr("timezone", "Choose a time zone such as America/New_York.")
+		}
+		if _, err := time.LoadLocation(in.Timezone); err != nil {
+			return nil, fieldErr("timezone", "Choose a time zone such as America/New_York.")
+		}
+	}
+	if in.LocationID == 0 {
+		return nil, nil
+	}
+	ok, err := db.NewSelect().Table("locations").Where("id = ? AND org_id = ?", in.LocationID, sc.OrgID).Exists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("location: %w", err)
+	}
+	if !ok {
+		return nil, fieldErr("location_id", "Choose one of your organization's locations.")
+	}
+	return &in.LocationID, nil
 }
 
 // PlaceOption is a location a recipient's home may be.

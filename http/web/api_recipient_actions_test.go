@@ -43,6 +43,13 @@ func TestAPIRecipientActions(t *testing.T) {
 	if st, p = apiCall(t, f, token, "PATCH", path, map[string]any{"timezone": "Nowhere/Town"}); st != 422 || problemField(p) != "timezone" {
 		t.Fatalf("bad time zone: %d %v", st, p)
 	}
+	// A new name with a bad place: refused whole, the name unchanged.
+	if st, p = apiCall(t, f, token, "PATCH", path, map[string]any{"name": "Renamed Halfway", "location_id": 1 << 40}); st != 422 || problemField(p) != "location_id" {
+		t.Fatalf("name with a bad location: %d %v", st, p)
+	}
+	if st, p = apiCall(t, f, token, "GET", path, nil); st != 200 || p["name"] == "Renamed Halfway" {
+		t.Fatalf("a refused PATCH changed the name: %d %v", st, p)
+	}
 	if st, p = apiCall(t, f, token, "PATCH", path, map[string]any{"timezone": "Europe/Paris", "location_id": f.Demo.Location.ID}); st != 200 || p["timezone"] != "Europe/Paris" {
 		t.Fatalf("time zone: %d %v", st, p)
 	}

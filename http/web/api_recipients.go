@@ -175,14 +175,9 @@ func (s *Server) apiUpdateRecipient(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if in.Name != nil || in.Phone != nil || in.Email != nil || in.Notes != nil {
-		if r, changes, err = s.store.UpdateRecipient(ctx, sc, id, in.input()); err != nil {
-			return err
-		}
-		s.publishAll(changes)
-	}
-	if in.LocationID != nil || in.Timezone != nil {
-		place := models.RecipientPlace{Timezone: r.Timezone}
+	placed := in.LocationID != nil || in.Timezone != nil
+	place := models.RecipientPlace{Timezone: r.Timezone}
+	if placed {
 		if r.LocationID != nil {
 			place.LocationID = *r.LocationID
 		}
@@ -192,6 +187,19 @@ func (s *Server) apiUpdateRecipient(c *fiber.Ctx) error {
 		if in.Timezone != nil {
 			place.Timezone = *in.Timezone
 		}
+		// Checked before anything is written: a bad place leaves the
+		// name, phone and email as they were too.
+		if err := s.store.CheckRecipientPlace(ctx, sc, place); err != nil {
+			return err
+		}
+	}
+	if in.Name != nil || in.Phone != nil || in.Email != nil || in.Notes != nil {
+		if r, changes, err = s.store.UpdateRecipient(ctx, sc, id, in.input()); err != nil {
+			return err
+		}
+		s.publishAll(changes)
+	}
+	if placed {
 		if r, err = s.store.SetRecipientPlace(ctx, sc, id, place); err != nil {
 			return err
 		}
