@@ -44,6 +44,18 @@ type listFilter struct {
 // and adds a condition.
 func (l *listFilter) and(cond string) { l.where = append(l.where, cond) }
 
+// with is a copy of l with one more condition, cond with %s for each of
+// the values, in turn, as parameters.
+func (l *listFilter) with(cond string, values ...any) *listFilter {
+	o := &listFilter{where: append([]string(nil), l.where...), args: append(sqlArgs(nil), l.args...)}
+	params := make([]any, len(values))
+	for i, v := range values {
+		params[i] = o.args.add(v)
+	}
+	o.and(fmt.Sprintf(cond, params...))
+	return o
+}
+
 // clause is the conditions joined by AND.
 func (l *listFilter) clause() string { return strings.Join(l.where, " AND ") }
 
@@ -98,37 +110,77 @@ func (s *Store) Conversations(ctx context.Context, sc Scope, f ConversationFilte
 	if f.InboxID != 0 {
 		l.and("c.inbox_id = " + l.args.add(f.InboxID))
 	}
+	// The recipient search pages by activity; the message search by its
+	// own cursor condition (listMessageMatches).
+	byName := l
 	if f.BeforeID != 0 {
-		l.and("(c.last_message_at, c.id) < (" + l.args.add(f.BeforeAt) + "::timestamptz, " + l.args.add(f.BeforeID) + "::bigint)")
+		byName = l.with("(c.last_message_at, c.id) < (%s::timestamptz, %s::bigint)", f.BeforeAt, f.BeforeID)
 	}
-	rows, err := s.listSearch(ctx, sc, l, f)
+	rows, err := s.listSearch(ctx, sc, byName, f)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversations: %w", err)
 	}
 	page := &ConversationPage{Rows: rows}
 	if tsq, terms := parseTextQuery(f.Query); tsq != "" {
-		// The recipients that match, and the conversations whose messages
-		// do: each list is the newest n of its kind, so the newest n of
-		// both are the newest n that match either way.
-		byText, err := s.listMessageMatches(ctx, sc, l, tsq, terms, f.Limit+1)
+		// The recipients that match, listed by activity, and the
+		// conversations whose messages do, listed by their newest match
+		// (and left out when their recipient matches): each list is the
+		// newest n of its kind, so the newest n of both are the newest n.
+		ts := textSearch{tsq: tsq, terms: terms, notName: strings.ToLower(parseSearch(f.Query).Text),
+			beforeAt: f.BeforeAt, beforeID: f.BeforeID}
+		hits, err := s.listMessageMatches(ctx, sc, l, ts, f.Limit+1)
+		if err != nil {
+			return nil, fmt.Errorf("store: conversations: %w", err)
+		}
+		byText, err := s.hitRows(ctx, l, hits)
 		if err != nil {
 			return nil, fmt.Errorf("store: conversations: %w", err)
 		}
 		page.Rows = mergeRows(rows, byText, f.Limit+1)
-		var ids []int64
-		for _, r := range byText {
-			if slices.ContainsFunc(page.Rows[:min(len(page.Rows), f.Limit)], func(p ConversationRow) bool { return p.ID == r.ID }) {
-				ids = append(ids, r.ID)
+		var shown []textHit
+		for _, h := range hits {
+			if slices.ContainsFunc(page.Rows[:min(len(page.Rows), f.Limit)], func(p ConversationRow) bool { return p.ID == h.Conv }) {
+				shown = append(shown, h)
 			}
 		}
-		if page.Matches, err = s.messageMatches(ctx, sc.OrgID, ids, tsq); err != nil {
+		if page.Matches, err = s.messageMatches(ctx, sc.OrgID, shown, terms); err != nil {
 			return nil, fmt.Errorf("store: conversations: %w", err)
 		}
 	}
 	if len(page.Rows) > f.Limit {
 		page.Rows, page.More = page.Rows[:f.Limit], true
+		last := &page.Rows[f.Limit-1]
+		page.NextAt, page.NextID = last.sortAt(), last.ID
 	}
 	return page, nil
+}
+
+// hitRows reads the rows of the conversations a message search found, in
+// the hits' order, each listed by its hit.
+func (s *Store) hitRows(ctx context.Context, l *listFilter, hits []textHit) ([]ConversationRow, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.Conv
+	}
+	rows, err := s.listRows(ctx, l.with("c.id = ANY(%s::bigint[])", ids), len(ids))
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*ConversationRow, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	out := make([]ConversationRow, 0, len(rows))
+	for _, h := range hits {
+		if r, ok := byID[h.Conv]; ok {
+			r.hitAt = h.At
+			out = append(out, *r)
+		}
+	}
+	return out, nil
 }
 
 // listSearch runs the list statement for f's search (none, walked, or
@@ -178,9 +230,7 @@ func (s *Store) listOf(ctx context.Context, l *listFilter, ids []int64, n int) (
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	o := &listFilter{where: append([]string(nil), l.where...), args: append(sqlArgs(nil), l.args...)}
-	o.and("c.recipient_id = ANY(" + o.args.add(ids) + "::bigint[])")
-	return s.listRows(ctx, o, n)
+	return s.listRows(ctx, l.with("c.recipient_id = ANY(%s::bigint[])", ids), n)
 }
 
 // listWalk walks the newest conversations (at most window of them; 0:

@@ -79,6 +79,19 @@ type ConversationRow struct {
 	// Subject is an email conversation's thread subject (without "Re: ");
 	// "" for SMS, or an email thread without one.
 	Subject string `bun:"subject"`
+
+	// hitAt, for a row a search found by its messages alone, is when its
+	// newest matching message was written: the row is listed by it.
+	hitAt time.Time
+}
+
+// sortAt is the time the row is listed by: its newest matching message's
+// for a row a search found by its messages alone, else its last activity.
+func (r *ConversationRow) sortAt() time.Time {
+	if !r.hitAt.IsZero() {
+		return r.hitAt
+	}
+	return r.LastMessageAt
 }
 
 // DisplayName is how the recipient is named in lists: name, else address.
@@ -124,9 +137,13 @@ type ConversationFilter struct {
 // ConversationPage is one page of the chats list.
 type ConversationPage struct {
 	Rows []ConversationRow
-	// More is set when older rows exist; pass the last row's
-	// LastMessageAt and ID as the next cursor.
-	More bool
+	// More is set when older rows exist; NextAt and NextID are then the
+	// next page's cursor (ConversationFilter's BeforeAt and BeforeID): the
+	// last row's last activity and id, or for a row a search found by its
+	// messages alone, its newest matching message's time.
+	More   bool
+	NextAt time.Time
+	NextID int64
 	// Matches holds, for a search, the message that matched in each row
 	// found by its messages' text (search_messages.go), by conversation id.
 	Matches map[int64]MessageMatch

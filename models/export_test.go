@@ -26,3 +26,7 @@ func HelpReply(helpText string) string { return helpReply(helpText) }
 func (s *Store) EnsureEmailThread(ctx context.Context, orgID, convID int64, subject string) (*EmailThread, error) {
 	return ensureEmailThread(ctx, s.db, orgID, convID, subject)
 }
+
+// SetTextWay makes every message search walk ("walk") or read the index
+// ("index"), with no fallback; "" restores the choice by frequency.
+func (s *Store) SetTextWay(way string) { s.textWay = way }

@@ -56,6 +56,10 @@ type Message struct {
 	// ClaimedAt is when a worker last marked the message sending (see
 	// ClaimSMS and SendClaimLease).
 	ClaimedAt *time.Time `bun:"claimed_at"`
+	// Search is the body's words for message search (a stored generated
+	// column, 20261213000001): never written, and read only where an
+	// insert returns every column.
+	Search string `bun:"search,scanonly" json:"-"`
 
 	// Email and Attachments are an email message's extras (email_messages
 	// without Raw, its attachments without Data), filled in where a

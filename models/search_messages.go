@@ -1,10 +1,13 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -16,24 +19,22 @@ import (
 //
 // How the text is read (parseTextQuery), over PostgreSQL's 'simple'
 // configuration (words lower-cased as written, no stemming, no stop words):
-//   - every word must appear, in any order: "parking tuesday";
-//   - each word also matches longer words it starts: "park" finds
-//     "parking" (the box is a search-as-you-type box);
+//   - every word must appear in the message, in any order: "parking tuesday";
+//   - the last word also matches longer words it starts, as it may still
+//     be being typed ("park" finds "parking"), unless a space follows it;
+//     the words before it are whole words (as search-as-you-type boxes
+//     usually read them: only the last word is a prefix);
 //   - text in double quotes is a phrase, its words next to each other, in
 //     that order, each matched whole: "\"free parking\"";
 //   - a word is a run of letters and digits; anything else separates
 //     words (as PostgreSQL's parser splits "walk-ins" into walk and ins,
 //     and also keeps the whole), so no text is ever read as an operator.
 //
-// The index is messages_body_search_idx, a GIN index over
-// to_tsvector('simple', body) whose statistics target is raised so the
-// planner knows a rare word from a common one: the statement is planned
-// for each search (never a cached generic plan), so a common word walks
-// the newest conversations and stops at a page, and a rare one reads the
-// index.
+// Each message's words are stored with it (messages.search, a generated
+// column, 20261213000001) under a GIN index, messages_search_idx.
 
-// messageSearchExpr is the indexed expression over messages AS m.
-const messageSearchExpr = `to_tsvector('simple', m.body)`
+// messageSearchExpr is the words of messages AS m.
+const messageSearchExpr = `m.search`
 
 // A textTerm is one word of a search, matched whole or as a prefix.
 type textTerm struct {
@@ -44,41 +45,65 @@ type textTerm struct {
 // parseTextQuery turns a search box's text into a tsquery in to_tsquery's
 // syntax ("" when it holds no word) and the terms it holds.
 func parseTextQuery(q string) (string, []textTerm) {
-	var parts []string
-	var terms []textTerm
+	type group struct {
+		words  []string
+		phrase bool
+	}
+	var groups []group
 	inPhrase := false
 	for i, part := range strings.Split(q, `"`) {
 		if i > 0 {
 			inPhrase = !inPhrase
 		}
 		words := strings.FieldsFunc(strings.ToLower(part), func(r rune) bool {
-			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+			return !isWordRune(r)
 		})
-		if len(words) == 0 {
-			continue
+		if len(words) > 0 {
+			groups = append(groups, group{words, inPhrase})
 		}
-		if inPhrase {
-			quoted := make([]string, len(words))
-			for j, w := range words {
+	}
+	// The last word is a prefix when it ends the text, outside quotes.
+	lastPrefix := false
+	if n := len(groups); n > 0 && !groups[n-1].phrase {
+		r := []rune(q)
+		lastPrefix = isWordRune(r[len(r)-1])
+	}
+	var parts []string
+	var terms []textTerm
+	for gi, g := range groups {
+		if g.phrase {
+			quoted := make([]string, len(g.words))
+			for j, w := range g.words {
 				quoted[j] = "'" + w + "'"
 				terms = append(terms, textTerm{Word: w})
 			}
 			parts = append(parts, "("+strings.Join(quoted, " <-> ")+")")
 			continue
 		}
-		for _, w := range words {
-			parts = append(parts, "'"+w+"':*")
-			terms = append(terms, textTerm{Word: w, Prefix: true})
+		for j, w := range g.words {
+			prefix := lastPrefix && gi == len(groups)-1 && j == len(g.words)-1
+			if prefix {
+				parts = append(parts, "'"+w+"':*")
+			} else {
+				parts = append(parts, "'"+w+"'")
+			}
+			terms = append(terms, textTerm{Word: w, Prefix: prefix})
 		}
 	}
 	return strings.Join(parts, " & "), terms
 }
+
+// isWordRune reports whether r is part of a word: a letter or a digit.
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // A MessageMatch is the message a search found in a conversation: the
 // newest that holds the words, and its text around them.
 type MessageMatch struct {
 	MessageID int64
 	IsNote    bool
+	// At is when the message was written: a conversation found by its
+	// messages is listed by it (see Conversations).
+	At time.Time
 	// Snippet is a few words of the message around the match, in parts;
 	// the parts with Hit set are the words searched for.
 	Snippet []SnippetPart
@@ -90,182 +115,222 @@ type SnippetPart struct {
 	Hit  bool
 }
 
-// Snippet markers: ts_headline wraps each match in them; a body that
-// holds one itself only shifts a highlight (the text is escaped anyway).
-const (
-	hitStart = "\x01"
-	hitStop  = "\x02"
-)
-
-// splitSnippet reads a headline with hitStart/hitStop markers into parts.
-func splitSnippet(h string) []SnippetPart {
-	var parts []SnippetPart
-	for h != "" {
-		i := strings.Index(h, hitStart)
-		if i < 0 {
-			parts = append(parts, SnippetPart{Text: h})
-			break
-		}
-		if i > 0 {
-			parts = append(parts, SnippetPart{Text: h[:i]})
-		}
-		h = h[i+len(hitStart):]
-		j := strings.Index(h, hitStop)
-		if j < 0 {
-			j = len(h)
-		}
-		if j > 0 {
-			parts = append(parts, SnippetPart{Text: h[:j], Hit: true})
-		}
-		h = strings.TrimPrefix(h[j:], hitStop)
-	}
-	return parts
+// A textHit is a conversation a message search found: its newest message
+// holding the words (below the page's cursor), and when it was written.
+type textHit struct {
+	Conv, Msg int64
+	At        time.Time
 }
 
-// How a message-text search runs (measured on 1,000,000 messages,
-// BENCHMARKS.md "Issue 13"):
-//   - when the words are common (in textWalkMinShare of the messages, by
-//     ANALYZE's statistics: commonWords), walk the
-//     newest textWalkWindow conversations within the filters and test their
-//     messages ("thanks": about 50 conversations read for a page);
-//   - otherwise, or when the walk does not fill the page, ask the index for
-//     the messages holding the words, at most textIDCap of them: a rare
-//     word ("zucchini") has few, and their conversations are the answer;
-//   - when there are more (words in thousands of messages), one statement
-//     planned with the words known: such words are among the common ones
-//     ANALYZE keeps, so the planner's estimate is right and it picks the
-//     walk or the index. A rare word never gets there: the planner guesses
-//     a word it has no statistics for as common as the least common one it
-//     has, and walked every conversation for 4.5 s on "zucchini".
+// How a message-text search finds the conversations whose newest matching
+// message is newest (measured on 1,000,000 messages, BENCHMARKS.md "Issue
+// 13: message text from a stored column"). Each way costs in proportion to
+// what it reads:
+//   - when the words are in at least textWalkMinShare of the messages (by
+//     ANALYZE's statistics: commonWords), walk the organization's messages
+//     newest first, testing each one's stored words (about 0.3 µs a
+//     message), at most textWalkBudget of them per statement: "thanks"
+//     (13 % of the messages) fills a page of active chats within about
+//     1,000 messages;
+//   - otherwise, or when the walk does not fill the page (a filter that
+//     keeps few conversations), ask the index for every matching message,
+//     keep each conversation's newest and probe the conversations newest
+//     match first until the page is full: "wombat" (0.5 %) is 4,735
+//     messages to read, about 1-2 µs each.
 //
-// Each step tests to_tsvector on the bodies it reads (about 10 µs a
-// message on this machine), hence the bounds.
+// The walk's cost grows as the words and the filter keep fewer
+// conversations (a page needs n of them), the index's as the words are
+// more common; 1 % of the messages is where they cross for the active
+// chats (about 40 % of the conversations). Rare words never reach the walk:
+// they are not among the words ANALYZE keeps.
 const (
-	textWalkWindow = 200
-	textIDCap      = 20000
-	// textWalkMinShare is the share of messages a search's words must be
-	// in for the walk: with about 10 messages a conversation, 3 % puts
-	// them in about a quarter of the conversations, so the window fills.
-	textWalkMinShare = 0.03
+	textWalkMinShare = 0.01
+	textWalkBudget   = 20000
+	textWalkRounds   = 2
 )
 
-// listMessageMatches lists the conversations (within l's conditions)
-// holding a message that matches tsq, newest activity first, at most n.
-func (s *Store) listMessageMatches(ctx context.Context, sc Scope, l *listFilter, tsq string, terms []textTerm, n int) ([]ConversationRow, error) {
+// textSearch is what listMessageMatches needs besides the list's filters.
+type textSearch struct {
+	tsq   string
+	terms []textTerm
+	// notName, when set, leaves out conversations whose search text holds
+	// it: the recipient search lists those already, by their activity.
+	notName string
+	// before is the page's cursor, (when, conversation id), zero for the
+	// first page.
+	beforeAt time.Time
+	beforeID int64
+}
+
+// listMessageMatches finds the conversations (within l's conditions)
+// holding a message that matches, newest match first, at most n.
+func (s *Store) listMessageMatches(ctx context.Context, sc Scope, l *listFilter, ts textSearch, n int) ([]textHit, error) {
 	words, freq, err := s.commonWords.get(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	if textFrequency(words, freq, terms) >= textWalkMinShare {
-		rows, err := s.listTextWalk(ctx, l, tsq, n, textWalkWindow)
-		if err != nil || len(rows) == n {
-			return rows, err
+	walk := textFrequency(words, freq, ts.terms) >= textWalkMinShare
+	if s.textWay != "" {
+		walk = s.textWay == "walk"
+	}
+	if walk {
+		hits, err := s.textWalk(ctx, sc.OrgID, l, ts, n)
+		if err != nil || len(hits) == n || s.textWay == "walk" {
+			return hits, err
 		}
 	}
-	ids, whole, err := s.textConversations(ctx, sc.OrgID, tsq, textIDCap)
-	if err != nil {
-		return nil, err
+	return s.textIndexed(ctx, sc.OrgID, l, ts, n)
+}
+
+// textConds adds, for matching messages AS alias, the conditions on their
+// conversation (a probe of it, by its primary key: a lateral subquery with
+// LIMIT stays a per-row probe instead of becoming a join over every
+// conversation) and the cursor's; it returns them and the tsquery's
+// parameter.
+func textConds(args *sqlArgs, l *listFilter, ts textSearch, alias string) (string, string) {
+	q := args.add(ts.tsq)
+	conv := `SELECT 1 FROM conversations AS c WHERE c.id = ` + alias + `.conversation_id AND ` + l.clause()
+	if ts.notName != "" {
+		conv += ` AND strpos(c.search_text, ` + args.add(ts.notName) + `) = 0`
 	}
-	if whole {
-		if len(ids) == 0 {
-			return nil, nil
+	conds := ` CROSS JOIN LATERAL (` + conv + ` LIMIT 1) AS ok`
+	if ts.beforeID != 0 {
+		at, id := args.add(ts.beforeAt), args.add(ts.beforeID)
+		conds += ` WHERE (` + alias + `.created_at, ` + alias + `.conversation_id) < (` + at + `::timestamptz, ` + id + `::bigint)`
+	}
+	return conds, q
+}
+
+// textWalk walks the organization's messages newest first, keeping each
+// conversation's first (newest) match within l, until n conversations.
+// It reads at most textWalkRounds × textWalkBudget messages; fewer than n
+// hits means it stopped short, not that there are no more.
+func (s *Store) textWalk(ctx context.Context, orgID int64, l *listFilter, ts textSearch, n int) ([]textHit, error) {
+	var hits []textHit
+	seen := map[int64]bool{}
+	from := int64(0) // walk below this message id; 0: from the newest
+	for range textWalkRounds {
+		args := append(sqlArgs(nil), l.args...)
+		conds, q := textConds(&args, l, ts, "w")
+		inner := `SELECT m.id, m.org_id, m.conversation_id, m.created_at, m.search FROM messages AS m WHERE m.org_id = ` + args.add(orgID)
+		if from != 0 {
+			inner += ` AND m.id < ` + args.add(from)
 		}
-		o := &listFilter{where: append([]string(nil), l.where...), args: append(sqlArgs(nil), l.args...)}
-		o.and("c.id = ANY(" + o.args.add(ids) + "::bigint[])")
-		return s.listRows(ctx, o, n)
+		inner += ` ORDER BY m.id DESC LIMIT ` + strconv.Itoa(textWalkBudget)
+		match := `w.search @@ to_tsquery('simple', ` + q + `)`
+		if ts.beforeID != 0 {
+			// A conversation with a match at or past the cursor was on an
+			// earlier page.
+			match += ` AND NOT EXISTS (SELECT 1 FROM messages AS p WHERE p.conversation_id = w.conversation_id
+				AND p.org_id = w.org_id AND p.search @@ to_tsquery('simple', ` + q + `)
+				AND (p.created_at, p.conversation_id) >= (` + args.add(ts.beforeAt) + `::timestamptz, ` + args.add(ts.beforeID) + `::bigint))`
+		}
+		want := 2 * n
+		stmt := `SELECT w.conversation_id, w.id, w.created_at FROM (` + inner + `) AS w` + conds
+		if ts.beforeID != 0 {
+			stmt += ` AND ` + match
+		} else {
+			stmt += ` WHERE ` + match
+		}
+		stmt += ` ORDER BY w.id DESC LIMIT ` + strconv.Itoa(want)
+		rows, err := s.db.DB.QueryContext(ctx, stmt, args...)
+		if err != nil {
+			return nil, fmt.Errorf("message search: %w", err)
+		}
+		got := 0
+		err = scanAll(rows, func() error {
+			var h textHit
+			if err := rows.Scan(&h.Conv, &h.Msg, &h.At); err != nil {
+				return err
+			}
+			got++
+			from = h.Msg
+			if !seen[h.Conv] && len(hits) < n {
+				seen[h.Conv] = true
+				hits = append(hits, h)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("message search: %w", err)
+		}
+		if len(hits) == n || got < want {
+			break // full, or the budget (or the messages) ran out
+		}
 	}
-	return s.listTextWalk(ctx, l, tsq, n, 0)
+	// Message ids follow creation times, except between transactions
+	// writing at once: list by time, as the index's way does.
+	slices.SortStableFunc(hits, func(a, b textHit) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Conv, a.Conv)
+	})
+	return hits, nil
 }
 
-// textMatch is the condition "a message of c matches" with tsq as a
-// parameter of args.
-func textMatch(args *sqlArgs, tsq string) string {
-	return `EXISTS (SELECT 1 FROM messages AS m WHERE m.conversation_id = c.id AND m.org_id = c.org_id AND ` +
-		messageSearchExpr + ` @@ to_tsquery('simple', ` + args.add(tsq) + `))`
-}
-
-// listTextWalk keeps the conversations among the newest window (0: all)
-// within l's conditions that hold a message matching tsq. It is sent
-// unprepared on purpose: planned with the words known (see above).
-func (s *Store) listTextWalk(ctx context.Context, l *listFilter, tsq string, n, window int) ([]ConversationRow, error) {
+// textIndexed asks the index for every message matching, keeps each
+// conversation's newest, and probes the conversations, newest match
+// first, until n are within l.
+func (s *Store) textIndexed(ctx context.Context, orgID int64, l *listFilter, ts textSearch, n int) ([]textHit, error) {
 	args := append(sqlArgs(nil), l.args...)
-	match := textMatch(&args, tsq)
-	inner := `SELECT c.id, c.last_message_at FROM conversations AS c WHERE ` + l.clause() + ` AND ` + match
-	if window > 0 {
-		inner = `SELECT c.id, c.last_message_at FROM (SELECT c.id, c.org_id, c.last_message_at FROM conversations AS c WHERE ` +
-			l.clause() + listOrder + ` LIMIT ` + strconv.Itoa(window) + `) AS c WHERE ` + match
-	}
-	limit := ` LIMIT ` + strconv.Itoa(n)
-	q := `SELECT ` + conversationRowColumns + ` FROM (` + inner + listOrder + limit + `) AS w
-	JOIN conversations AS c ON c.id = w.id ` + conversationRowJoins + listOrder + limit
-	rows, err := s.db.DB.QueryContext(ctx, q, args...)
+	conds, q := textConds(&args, l, ts, "h")
+	// The ordered subquery is kept as it is (a subquery with ORDER BY is
+	// not merged into its parent), so the probes run in its order and the
+	// LIMIT stops them.
+	stmt := `SELECT h.conversation_id, h.id, h.created_at FROM (
+		SELECT d.conversation_id, d.id, d.created_at FROM (
+			SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.id, m.created_at FROM messages AS m
+			WHERE m.org_id = ` + args.add(orgID) + ` AND ` + messageSearchExpr + ` @@ to_tsquery('simple', ` + q + `)
+			ORDER BY m.conversation_id, m.id DESC) AS d
+		ORDER BY d.created_at DESC, d.conversation_id DESC) AS h` + conds + `
+	ORDER BY h.created_at DESC, h.conversation_id DESC LIMIT ` + strconv.Itoa(n)
+	rows, err := s.db.DB.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("message search: %w", err)
 	}
-	return scanConversationRows(rows)
-}
-
-// textConversations lists the conversations of the organization's
-// messages that match tsq, reading at most limit messages; whole says no
-// message was left unread.
-func (s *Store) textConversations(ctx context.Context, orgID int64, tsq string, limit int) (ids []int64, whole bool, err error) {
-	q := `SELECT m.conversation_id FROM messages AS m
-		WHERE m.org_id = $1 AND ` + messageSearchExpr + ` @@ to_tsquery('simple', $2) LIMIT ` + strconv.Itoa(limit)
-	rows, err := s.db.DB.QueryContext(ctx, q, orgID, tsq)
-	if err != nil {
-		return nil, false, fmt.Errorf("message search: %w", err)
-	}
-	seen := map[int64]bool{}
-	messages := 0
+	var hits []textHit
 	err = scanAll(rows, func() error {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var h textHit
+		if err := rows.Scan(&h.Conv, &h.Msg, &h.At); err != nil {
 			return err
 		}
-		messages++
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+		hits = append(hits, h)
 		return nil
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("message search: %w", err)
+		return nil, fmt.Errorf("message search: %w", err)
 	}
-	return ids, messages < limit, nil
+	return hits, nil
 }
 
-// messageMatches finds, for each of the conversations ids, its newest
-// message matching tsq and a snippet of it. Conversations without one are
-// absent from the map.
-func (s *Store) messageMatches(ctx context.Context, orgID int64, ids []int64, tsq string) (map[int64]MessageMatch, error) {
-	if len(ids) == 0 || tsq == "" {
+// messageMatches reads the hits' messages and marks the searched words in
+// a snippet of each, by conversation id.
+func (s *Store) messageMatches(ctx context.Context, orgID int64, hits []textHit, terms []textTerm) (map[int64]MessageMatch, error) {
+	if len(hits) == 0 {
 		return nil, nil
 	}
-	// Per conversation, its messages newest first until one matches (the
-	// conversation's index, read backwards): a common word's index entries
-	// would be far more than the page's messages.
-	q := `SELECT w.id, h.id, h.is_note,
-		ts_headline('simple', h.body, to_tsquery('simple', $3),
-			'StartSel=` + hitStart + `, StopSel=` + hitStop + `, MaxWords=18, MinWords=6, ShortWord=0, MaxFragments=1, FragmentDelimiter=" … "')
-	FROM unnest($2::bigint[]) AS w(id),
-	LATERAL (SELECT m.id, m.is_note, m.body FROM messages AS m
-		WHERE m.conversation_id = w.id AND m.org_id = $1 AND ` + messageSearchExpr + ` @@ to_tsquery('simple', $3)
-		ORDER BY m.id DESC LIMIT 1) AS h`
-	rows, err := s.db.DB.QueryContext(ctx, q, orgID, ids, tsq)
+	ids := make([]int64, len(hits))
+	conv := make(map[int64]textHit, len(hits))
+	for i, h := range hits {
+		ids[i] = h.Msg
+		conv[h.Msg] = h
+	}
+	rows, err := s.db.DB.QueryContext(ctx, `SELECT m.id, m.is_note, m.body FROM messages AS m
+		WHERE m.org_id = $1 AND m.id = ANY($2::bigint[])`, orgID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("message search snippets: %w", err)
 	}
-	out := make(map[int64]MessageMatch, len(ids))
+	out := make(map[int64]MessageMatch, len(hits))
 	err = scanAll(rows, func() error {
-		var conv int64
 		var m MessageMatch
-		var headline string
-		if err := rows.Scan(&conv, &m.MessageID, &m.IsNote, &headline); err != nil {
+		var body string
+		if err := rows.Scan(&m.MessageID, &m.IsNote, &body); err != nil {
 			return err
 		}
-		m.Snippet = splitSnippet(headline)
-		out[conv] = m
+		h := conv[m.MessageID]
+		m.At, m.Snippet = h.At, snippet(body, terms)
+		out[h.Conv] = m
 		return nil
 	})
 	if err != nil {
@@ -274,13 +339,14 @@ func (s *Store) messageMatches(ctx context.Context, orgID int64, ids []int64, ts
 	return out, nil
 }
 
-// mergeRows merges two lists in list order (newest activity first), each
-// conversation once, at most n rows.
+// mergeRows merges two lists in list order (newest first, by sortAt),
+// each conversation once, at most n rows.
 func mergeRows(a, b []ConversationRow, n int) []ConversationRow {
 	out := make([]ConversationRow, 0, min(n, len(a)+len(b)))
 	seen := make(map[int64]bool, len(a)+len(b))
 	newer := func(x, y *ConversationRow) bool {
-		return x.LastMessageAt.After(y.LastMessageAt) || (x.LastMessageAt.Equal(y.LastMessageAt) && x.ID > y.ID)
+		xa, ya := x.sortAt(), y.sortAt()
+		return xa.After(ya) || (xa.Equal(ya) && x.ID > y.ID)
 	}
 	for len(out) < n && (len(a) > 0 || len(b) > 0) {
 		var r ConversationRow

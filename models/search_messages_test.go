@@ -2,9 +2,9 @@ package models_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/models"
@@ -29,7 +29,12 @@ func textOrg(t *testing.T, st *models.Store, slug string, bodies map[int]string)
 		(SELECT id FROM recipients WHERE org_id = ? AND name = 'Hidden')`, other, sc.OrgID, sc.OrgID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for i, body := range bodies {
+	// Highest number first, so a lower number's message is newer: a
+	// conversation found by its messages is listed by its newest match.
+	keys := slices.Collect(maps.Keys(bodies))
+	slices.SortFunc(keys, func(a, b int) int { return abs(b) - abs(a) })
+	for _, i := range keys {
+		body := bodies[i]
 		note := i < 0
 		if note {
 			i = -i
@@ -54,6 +59,8 @@ func textOrg(t *testing.T, st *models.Store, slug string, bodies map[int]string)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func abs(i int) int { return max(i, -i) }
 
 // TestConversationSearchFindsMessageText: a word of a message finds its
 // conversation, with the message and the words marked; words are ANDed
@@ -114,9 +121,9 @@ func TestConversationSearchFindsMessageText(t *testing.T) {
 			hits += part.Text
 		}
 	}
-	// ts_headline drops what its parser reads as markup (<b>), never
-	// passes it on: the snippet is words and spaces.
-	if hits != "zucchini" || !strings.HasPrefix(text, "Can I bring my") || !strings.Contains(text, "Tuesday class") || strings.Contains(text, "<") {
+	// The snippet is the text as written (the page escapes it), the
+	// searched word marked.
+	if hits != "zucchini" || text != "Can I bring my <b>zucchini</b> to the Tuesday class?" {
 		t.Errorf("snippet %+v: hits %q, text %q", m.Snippet, hits, text)
 	}
 	if n := p.Matches[p.Rows[1].ID]; !n.IsNote {
@@ -169,8 +176,7 @@ func TestConversationSearchTextPages(t *testing.T) {
 		if !p.More {
 			break
 		}
-		last := p.Rows[len(p.Rows)-1]
-		f.BeforeAt, f.BeforeID = last.LastMessageAt, last.ID
+		f.BeforeAt, f.BeforeID = p.NextAt, p.NextID
 	}
 	var want []string
 	for i := 1; i <= 30; i++ {
@@ -187,5 +193,100 @@ func TestConversationSearchTextPages(t *testing.T) {
 	}
 	if len(p.Rows) != 15 || p.Rows[0].RecipientName != "Person 1" {
 		t.Errorf("order: %v", names(p))
+	}
+}
+
+// TestMessageSearchWaysAgree: walking the newest messages and reading the
+// index list the same conversations, newest match first, page by page,
+// under filters, with a conversation matching in several messages listed
+// once, by its newest match, and one matching by name listed by activity.
+func TestMessageSearchWaysAgree(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	bodies := map[int]string{}
+	for i := 1; i <= 30; i++ {
+		switch i % 3 {
+		case 0:
+			bodies[i] = "the parcel is at the depot"
+		case 1:
+			bodies[i] = "parcel tracking number sent"
+		default:
+			bodies[i] = "see you at the clinic"
+		}
+	}
+	sc, _, _ := textOrg(t, st, "msgsearch-ways", bodies)
+	db := st.DB()
+	// A second, newer match in Person 20 and 25 (25's newest of all), so
+	// they lead, each once.
+	for _, who := range []string{"Person 20", "Person 25"} {
+		_, err := db.NewRaw(`INSERT INTO messages (org_id, conversation_id, direction, channel, body, author_type, status)
+			SELECT c.org_id, c.id, 'inbound', 'sms', 'parcel again', 'recipient', 'received'
+			FROM conversations AS c JOIN recipients AS r ON r.id = c.recipient_id WHERE c.org_id = ? AND r.name = ?`,
+			sc.OrgID, who).Exec(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Person 2 matches "clinic" by a message; a recipient named Parcel Co
+	// matches "parcel" by name too.
+	if _, err := db.NewRaw(`UPDATE recipients SET name = 'Parcel Co' WHERE org_id = ? AND name = 'Person 9'`, sc.OrgID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.NewRaw(`UPDATE conversations SET status = 'closed' WHERE org_id = ? AND recipient_id IN
+		(SELECT id FROM recipients WHERE org_id = ? AND name IN ('Person 1', 'Person 7'))`, sc.OrgID, sc.OrgID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pages := func(f models.ConversationFilter) []string {
+		t.Helper()
+		var got []string
+		for range 20 {
+			p, err := st.Conversations(ctx, sc, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, names(p)...)
+			if !p.More {
+				return got
+			}
+			f.BeforeAt, f.BeforeID = p.NextAt, p.NextID
+		}
+		t.Fatalf("%q: no last page", f.Query)
+		return nil
+	}
+	for _, f := range []models.ConversationFilter{
+		{Query: "parcel", Limit: 4},
+		{Query: "parcel", Limit: 4, Status: "all"},
+		{Query: "parc", Limit: 3},
+		{Query: `"the parcel"`, Limit: 2},
+		{Query: "clinic", Limit: 5},
+		{Query: "nothing", Limit: 5},
+	} {
+		st.SetTextWay("walk")
+		walked := pages(f)
+		st.SetTextWay("index")
+		indexed := pages(f)
+		st.SetTextWay("")
+		if !slices.Equal(walked, indexed) {
+			t.Errorf("%q (%s): walked %v\nindexed %v", f.Query, f.Status, walked, indexed)
+		}
+		seen := map[string]bool{}
+		for _, n := range walked {
+			if seen[n] {
+				t.Errorf("%q: %s listed twice: %v", f.Query, n, walked)
+			}
+			seen[n] = true
+		}
+		if f.Query == "parcel" && f.Status == "" {
+			// By newest match: 25 and 20 lead (their second), then the
+			// others (a lower number's message is newer); closed 1 and 7
+			// are out. Parcel Co (Person 9, renamed) by its activity,
+			// older than every message here.
+			want := []string{"Person 25", "Person 20", "Person 3", "Person 4", "Person 6", "Person 10", "Person 12",
+				"Person 13", "Person 15", "Person 16", "Person 18", "Person 19", "Person 21", "Person 22", "Person 24",
+				"Person 27", "Person 28", "Person 30", "Parcel Co"}
+			if !slices.Equal(walked, want) {
+				t.Errorf("parcel: %v\nwant %v", walked, want)
+			}
+		}
 	}
 }

@@ -11,8 +11,8 @@ import (
 
 // Whether a search's words are common decides how it runs
 // (listMessageMatches): a common word is found soonest by walking the
-// newest conversations, a rare one by the index. ANALYZE keeps the most
-// common words of messages_body_search_idx (10 per unit of its statistics
+// organization's newest messages, a rare one by the index. ANALYZE keeps
+// the most common words of messages.search (10 per unit of its statistics
 // target, 10,000 here) with their frequencies; a word it did not keep is
 // rarer than all of them. The list is read from pg_stats at most once per
 // commonWordsTTL per process.
@@ -38,7 +38,7 @@ func (c *commonWordCache) get(ctx context.Context, s *Store) ([]string, map[stri
 	freq := map[string]float64{}
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT e.w, e.f
 		FROM pg_stats AS s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(w, f)
-		WHERE s.tablename = 'messages_body_search_idx' AND s.schemaname = current_schema() AND e.w IS NOT NULL`)
+		WHERE s.tablename = 'messages' AND s.attname = 'search' AND s.schemaname = current_schema() AND e.w IS NOT NULL`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("common words: %w", err)
 	}

@@ -22,6 +22,9 @@ type Store struct {
 	sessionsEnded SessionsEndedFunc
 	// commonWords are the message words ANALYZE found common (search_words.go).
 	commonWords commonWordCache
+	// textWay, set only by tests, makes every message search take one way
+	// ("walk" or "index"), with no fallback (listMessageMatches).
+	textWay string
 }
 
 // NewStore wraps an open database.

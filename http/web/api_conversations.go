@@ -51,13 +51,14 @@ type apiConversationOut struct {
 type apiTextMatch struct {
 	MessageID int64    `json:"message_id"`
 	IsNote    bool     `json:"is_note"`
+	At        string   `json:"at" jsonschema:"format=date-time,description=when the message was written: a conversation found by its messages alone is listed by it"`
 	Snippet   string   `json:"snippet" jsonschema:"description=plain text: a few words of the message around the match"`
 	Matched   []string `json:"matched" jsonschema:"description=the runs of snippet text that matched the search, in order"`
 }
 
 // textMatchOut is m as the API shows it.
 func textMatchOut(m models.MessageMatch) *apiTextMatch {
-	out := &apiTextMatch{MessageID: m.MessageID, IsNote: m.IsNote, Matched: []string{}}
+	out := &apiTextMatch{MessageID: m.MessageID, IsNote: m.IsNote, At: rfc3339(m.At), Matched: []string{}}
 	var b strings.Builder
 	for _, p := range m.Snippet {
 		b.WriteString(p.Text)
@@ -180,8 +181,7 @@ func (s *Server) apiConversations(c *fiber.Ctx) error {
 		return err
 	}
 	if page.More {
-		last := page.Rows[len(page.Rows)-1]
-		out.NextCursor = makeCursor(convCursor{At: last.LastMessageAt, ID: last.ID})
+		out.NextCursor = makeCursor(convCursor{At: page.NextAt, ID: page.NextID})
 	}
 	return c.JSON(out)
 }

@@ -23,8 +23,8 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser, open *models.Co
 	f := models.ConversationFilter{Status: d.Status, Assignee: d.Assignee, InboxID: d.InboxID, Query: d.Query}
 	if before := c.Query("before"); before != "" {
 		f.BeforeID, _ = strconv.ParseInt(c.Query("before_id"), 10, 64)
-		ms, _ := strconv.ParseInt(before, 10, 64)
-		f.BeforeAt = time.UnixMilli(ms)
+		us, _ := strconv.ParseInt(before, 10, 64)
+		f.BeforeAt = time.UnixMicro(us)
 	}
 	// Read the sequence before the rows: whatever happens in between is
 	// replayed on connect, never lost.
@@ -37,10 +37,9 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser, open *models.Co
 		return nil, badFilter(err)
 	}
 	if d.Page.More {
-		last := d.Page.Rows[len(d.Page.Rows)-1]
 		q := url.Values{"status": {d.Status}, "assignee": {d.Assignee}, "q": {d.Query},
 			"inbox":  {strconv.FormatInt(d.InboxID, 10)},
-			"before": {strconv.FormatInt(last.LastMessageAt.UnixMilli(), 10)}, "before_id": {strconv.FormatInt(last.ID, 10)}}
+			"before": {strconv.FormatInt(d.Page.NextAt.UnixMicro(), 10)}, "before_id": {strconv.FormatInt(d.Page.NextID, 10)}}
 		d.NextURL = "/chats?" + q.Encode()
 	}
 	if open != nil {
