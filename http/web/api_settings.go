@@ -197,6 +197,7 @@ func (s *Server) apiSettingsRoutes(api fiber.Router) {
 	s.apiHandle(api, apiOp{Method: del, Path: "/inboxes/:id<int>", Tag: "inboxes",
 		Summary: "Delete an inbox that has no conversations (409 if it has: archive it instead)"}, manage, s.apiDeleteInbox)
 	s.apiClosureRoutes(api)
+	s.apiForwardingRoutes(api)
 }
 
 func (s *Server) apiGetOrganization(c *fiber.Ctx) error {

@@ -36,6 +36,7 @@ func optInB(t *testing.T, w *matrixWorld) {
 }
 func freshInboxDel(t *testing.T, w *matrixWorld) { w.inboxDel = w.newInbox(t, "Matrix delete") }
 func freshClosure(t *testing.T, w *matrixWorld)  { w.closure = w.newClosure(t) }
+func freshRule(t *testing.T, w *matrixWorld)     { w.rule = w.newRule(t) }
 func freshRecipientDel(t *testing.T, w *matrixWorld) {
 	t.Helper()
 	if err := w.f.Store.DB().NewRaw("INSERT INTO recipients (org_id, name, email) VALUES (?, ?, ?) RETURNING id",
@@ -189,6 +190,10 @@ var apiRows = []matrixRow{
 	{route: "POST /api/v1/inboxes/:id<int>/closures", path: "/api/v1/inboxes/{inboxB}/closures", json: `{"name":"Matrix added","starts_on":"2031-01-01"}`, expect: "LNNNONN", prep: noMatrixClosures},
 	{route: "DELETE /api/v1/inboxes/:id<int>/closures/:closure_id<int>", path: "/api/v1/inboxes/{inboxB}/closures/{closure}", expect: "LNNNONN", prep: freshClosure},
 	{route: "DELETE /api/v1/inboxes/:id<int>/closures/:closure_id<int>", path: "/api/v1/inboxes/{inboxA}/closures/{closure}", expect: "LNNNNNN", prep: freshClosure}, // inbox B's closure
+	{route: "GET /api/v1/inboxes/:id<int>/forwarding-rules", path: "/api/v1/inboxes/{inboxB}/forwarding-rules", expect: "LNNOONN"},
+	{route: "POST /api/v1/inboxes/:id<int>/forwarding-rules", path: "/api/v1/inboxes/{inboxB}/forwarding-rules", json: `{"targets":[{"email":"matrix-added@example.test"}],"channels":["email"],"schedule":{"kind":"after_hours"}}`, expect: "LNNNONN"},
+	{route: "DELETE /api/v1/inboxes/:id<int>/forwarding-rules/:rule_id<int>", path: "/api/v1/inboxes/{inboxB}/forwarding-rules/{rule}", expect: "LNNNONN", prep: freshRule},
+	{route: "DELETE /api/v1/inboxes/:id<int>/forwarding-rules/:rule_id<int>", path: "/api/v1/inboxes/{inboxA}/forwarding-rules/{rule}", expect: "LNNNNNN", prep: freshRule}, // inbox B's rule
 
 	{route: "GET /api/v1/recipients", path: "/api/v1/recipients", expect: "LOOOOOO"},
 	{route: "POST /api/v1/recipients", path: "/api/v1/recipients", json: `{"name":"Matrix API {n}","email":"matrix-rcpt-{n}-{run}@example.test"}`, expect: "LOOOOOO"},

@@ -103,6 +103,18 @@ func (w *matrixWorld) newClosure(t *testing.T) int64 {
 	return id
 }
 
+// newRule adds a forwarding rule to inbox B.
+func (w *matrixWorld) newRule(t *testing.T) int64 {
+	t.Helper()
+	var id int64
+	if err := w.f.Store.DB().NewRaw(`INSERT INTO forwarding_rules (org_id, inbox_id, targets, channels, schedule)
+		VALUES (?, ?, '[{"email":"matrix@example.test"}]', '{email}', '{"kind":"always"}') RETURNING id`,
+		w.f.Demo.Org.ID, w.inboxB).Scan(context.Background(), &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // exec runs one statement of a row's prep.
 func (w *matrixWorld) exec(t *testing.T, sql string, args ...any) {
 	t.Helper()

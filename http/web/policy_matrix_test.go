@@ -186,6 +186,7 @@ type matrixWorld struct {
 	recAphone, recBphone  string
 	loc, inboxC, inboxDel int64
 	closure, targetID     int64
+	rule                  int64 // a forwarding rule of inbox B (freshRule)
 	targetEmail           string
 	tokenID               int64
 	link                  string // a password link's token (a user's reset)
@@ -336,7 +337,7 @@ func (w *matrixWorld) replacer() *strings.Replacer {
 		"{recA}", itoa(w.recA), "{recB}", itoa(w.recB), "{recDel}", itoa(w.recDel), "{import}", itoa(w.imp),
 		"{recAphone}", w.recAphone, "{recBphone}", w.recBphone,
 		"{loc}", itoa(w.loc), "{inboxC}", itoa(w.inboxC), "{inboxDel}", itoa(w.inboxDel),
-		"{closure}", itoa(w.closure), "{target}", itoa(w.targetID), "{targetEmail}", w.targetEmail,
+		"{closure}", itoa(w.closure), "{rule}", itoa(w.rule), "{target}", itoa(w.targetID), "{targetEmail}", w.targetEmail,
 		"{token}", itoa(w.tokenID), "{link}", w.link, "{run}", runID, "{rivalInbox}", itoa(w.rival.inboxID), "{rivalUser}", itoa(w.rival.userID), "{n}", itoa(phoneSeq.Add(1)))...)
 }
 
