@@ -246,7 +246,7 @@ var recordEmailSentQuery = `WITH old AS (
 			status = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status ELSE '` + MsgSent + `' END,
 			status_reason = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status_reason ELSE '' END
 		FROM old, em WHERE m.id = old.id
-		RETURNING m.*, old.status AS old_status, em.created_at AS email_created_at
+		RETURNING ` + msgColumnsM + `, old.status AS old_status, em.created_at AS email_created_at
 ` + sentEventSQL
 
 // PrepareEmail stores what an email is about to go out as (its

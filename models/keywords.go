@@ -191,7 +191,7 @@ func queueAutomation(ctx context.Context, tx bun.Tx, conv *Conversation, body st
 	if !compliance && ci.Available < int64(msg.CreditsCharged) {
 		return nil, &InsufficientCreditsError{Needed: int64(msg.CreditsCharged), Available: ci.Available}
 	}
-	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
+	if _, err := tx.NewInsert().Model(msg).Returning(msgColumns).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert automated message: %w", err)
 	}
 	// Compliance replies (STOP, START, HELP) are charged even into
@@ -215,7 +215,7 @@ func cancelQueuedSMS(ctx context.Context, tx bun.Tx, conv *Conversation, rcpt *R
 	if err := tx.NewRaw(`UPDATE messages SET status = ?, status_reason = ?
 		WHERE conversation_id IN (SELECT id FROM conversations WHERE recipient_id = ? AND channel = ?)
 		  AND direction = 'outbound' AND status IN `+pendingStatusesSQL+` AND NOT compliance
-		RETURNING *`, MsgFailed, ReasonOptedOut, rcpt.ID, ChannelSMS).Scan(ctx, &msgs); err != nil {
+		RETURNING `+msgColumns, MsgFailed, ReasonOptedOut, rcpt.ID, ChannelSMS).Scan(ctx, &msgs); err != nil {
 		return nil, fmt.Errorf("cancel queued sends: %w", err)
 	}
 	ids := make([]int64, len(msgs))

@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -57,8 +59,9 @@ type Message struct {
 	// ClaimSMS and SendClaimLease).
 	ClaimedAt *time.Time `bun:"claimed_at"`
 	// Search is the body's words for message search (a stored generated
-	// column, 20261213000001): never written, and read only where an
-	// insert returns every column.
+	// column, 20261213000001): never written, and never read here (the
+	// store's SELECT and RETURNING lists name messageColumns instead of
+	// *); the field only lets a stray "RETURNING *" scan.
 	Search string `bun:"search,scanonly" json:"-"`
 
 	// Email and Attachments are an email message's extras (email_messages
@@ -134,7 +137,7 @@ func (s *Store) addOutbound(ctx context.Context, tx bun.Tx, sc Scope, conv *Conv
 			return nil, &InsufficientCreditsError{Needed: int64(msg.CreditsCharged), Available: ci.Available}
 		}
 	}
-	if _, err := tx.NewInsert().Model(msg).Returning("*").Exec(ctx); err != nil {
+	if _, err := tx.NewInsert().Model(msg).Returning(msgColumns).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	if !note {
@@ -195,4 +198,30 @@ func (s *Store) attachMessages(ctx context.Context, sc Scope, evs []Event) error
 		}
 	}
 	return nil
+}
+
+// Message's columns, listed once: messageColumns.
+var (
+	msgColumns  = messageColumns("")
+	msgColumnsM = messageColumns("m")
+)
+
+// messageColumns lists Message's columns (the search words aside) as
+// alias.column, for statements that would otherwise say alias.* and carry
+// each message's words along; alias "" names them bare.
+func messageColumns(alias string) string {
+	t := reflect.TypeOf(Message{})
+	var cols []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("bun"), ",")
+		if f.Anonymous || name == "" || name == "-" || slices.Contains(strings.Split(opts, ","), "scanonly") {
+			continue
+		}
+		if alias != "" {
+			name = alias + "." + name
+		}
+		cols = append(cols, name)
+	}
+	return strings.Join(cols, ", ")
 }

@@ -118,7 +118,7 @@ func (s *Store) claimChecked(ctx context.Context, msgID int64, channel string) (
 			Reason    string  `bun:"gate_reason"`
 			ClaimLive bool    `bun:"claim_live"`
 		}
-		err := tx.NewRaw(`SELECT m.*, `+channelAddrsSQL+`, `+sendGateSQL+` AS gate_reason,
+		err := tx.NewRaw(`SELECT `+msgColumnsM+`, `+channelAddrsSQL+`, `+sendGateSQL+` AS gate_reason,
 			coalesce(m.claimed_at > now() - `+sendClaimLeaseSQL+`, false) AS claim_live
 			FROM messages m JOIN conversations c ON c.id = m.conversation_id
 			JOIN recipients r ON r.id = c.recipient_id JOIN inboxes i ON i.id = c.inbox_id JOIN locations l ON l.id = i.location_id
@@ -390,7 +390,7 @@ var recordSentQuery = `WITH old AS (
 			status = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status ELSE '` + MsgSent + `' END,
 			status_reason = CASE WHEN old.status IN ` + pastSentStatusesSQL + ` THEN m.status_reason ELSE '' END
 		FROM old WHERE m.id = old.id
-		RETURNING m.*, old.status AS old_status
+		RETURNING ` + msgColumnsM + `, old.status AS old_status
 	), parts AS (
 		INSERT INTO message_parts (message_id, provider, provider_message_id)
 		SELECT old.id, $2::text, p.id FROM old, unnest($4::text[]) WITH ORDINALITY AS p(id, n) ORDER BY p.n

@@ -20,10 +20,9 @@ import (
 // How the text is read (parseTextQuery), over PostgreSQL's 'simple'
 // configuration (words lower-cased as written, no stemming, no stop words):
 //   - every word must appear in the message, in any order: "parking tuesday";
-//   - the last word also matches longer words it starts, as it may still
-//     be being typed ("park" finds "parking"), unless a space follows it;
-//     the words before it are whole words (as search-as-you-type boxes
-//     usually read them: only the last word is a prefix);
+//   - each word also matches longer words it starts: "park" finds
+//     "parking" (the box is a search-as-you-type box), "bob" an address
+//     bob@example.com (which PostgreSQL keeps as one word);
 //   - text in double quotes is a phrase, its words next to each other, in
 //     that order, each matched whole: "\"free parking\"";
 //   - a word is a run of letters and digits; anything else separates
@@ -45,56 +44,38 @@ type textTerm struct {
 // parseTextQuery turns a search box's text into a tsquery in to_tsquery's
 // syntax ("" when it holds no word) and the terms it holds.
 func parseTextQuery(q string) (string, []textTerm) {
-	type group struct {
-		words  []string
-		phrase bool
-	}
-	var groups []group
+	var parts []string
+	var terms []textTerm
 	inPhrase := false
 	for i, part := range strings.Split(q, `"`) {
 		if i > 0 {
 			inPhrase = !inPhrase
 		}
-		words := strings.FieldsFunc(strings.ToLower(part), func(r rune) bool {
-			return !isWordRune(r)
-		})
-		if len(words) > 0 {
-			groups = append(groups, group{words, inPhrase})
+		words := strings.FieldsFunc(strings.ToLower(part), func(r rune) bool { return !isWordRune(r) })
+		if len(words) == 0 {
+			continue
 		}
-	}
-	// The last word is a prefix when it ends the text, outside quotes.
-	lastPrefix := false
-	if n := len(groups); n > 0 && !groups[n-1].phrase {
-		r := []rune(q)
-		lastPrefix = isWordRune(r[len(r)-1])
-	}
-	var parts []string
-	var terms []textTerm
-	for gi, g := range groups {
-		if g.phrase {
-			quoted := make([]string, len(g.words))
-			for j, w := range g.words {
+		if inPhrase {
+			quoted := make([]string, len(words))
+			for j, w := range words {
 				quoted[j] = "'" + w + "'"
 				terms = append(terms, textTerm{Word: w})
 			}
 			parts = append(parts, "("+strings.Join(quoted, " <-> ")+")")
 			continue
 		}
-		for j, w := range g.words {
-			prefix := lastPrefix && gi == len(groups)-1 && j == len(g.words)-1
-			if prefix {
-				parts = append(parts, "'"+w+"':*")
-			} else {
-				parts = append(parts, "'"+w+"'")
-			}
-			terms = append(terms, textTerm{Word: w, Prefix: prefix})
+		for _, w := range words {
+			parts = append(parts, "'"+w+"':*")
+			terms = append(terms, textTerm{Word: w, Prefix: true})
 		}
 	}
 	return strings.Join(parts, " & "), terms
 }
 
-// isWordRune reports whether r is part of a word: a letter or a digit.
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// isWordRune reports whether r is part of a word: a letter, a digit, or a
+// mark (the vowel signs of Devanagari and other scripts, which PostgreSQL's
+// parser keeps inside a word).
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
 
 // A MessageMatch is the message a search found in a conversation: the
 // newest that holds the words, and its text around them.
@@ -146,7 +127,12 @@ type textHit struct {
 const (
 	textWalkMinShare = 0.01
 	textWalkBudget   = 20000
-	textWalkRounds   = 2
+	textWalkRounds   = 3
+	// textIDCap bounds what the index's way reads: a word in more messages
+	// than that (which the walk did not settle, under a filter keeping few
+	// conversations) is listed from the first textIDCap the index gives,
+	// not necessarily the newest.
+	textIDCap = 50000
 )
 
 // textSearch is what listMessageMatches needs besides the list's filters.
@@ -201,22 +187,28 @@ func textConds(args *sqlArgs, l *listFilter, ts textSearch, alias string) (strin
 	return conds, q
 }
 
-// textWalk walks the organization's messages newest first, keeping each
-// conversation's first (newest) match within l, until n conversations.
-// It reads at most textWalkRounds × textWalkBudget messages; fewer than n
-// hits means it stopped short, not that there are no more.
+// textWalk walks the organization's messages newest first (by creation
+// time, then id: messages_org_created_idx), keeping each conversation's
+// first (so newest) match within l, until n conversations and every match
+// as new as the n-th (ties). Each statement reads at most textWalkBudget
+// messages; fewer than n hits means the walk stopped short (nothing is
+// known past it), not that there are no more.
 func (s *Store) textWalk(ctx context.Context, orgID int64, l *listFilter, ts textSearch, n int) ([]textHit, error) {
 	var hits []textHit
 	seen := map[int64]bool{}
-	from := int64(0) // walk below this message id; 0: from the newest
-	for range textWalkRounds {
+	var last *textHit // the last match read: the next statement starts below it
+	want := 2 * n
+	for round := range textWalkRounds {
 		args := append(sqlArgs(nil), l.args...)
 		conds, q := textConds(&args, l, ts, "w")
 		inner := `SELECT m.id, m.org_id, m.conversation_id, m.created_at, m.search FROM messages AS m WHERE m.org_id = ` + args.add(orgID)
-		if from != 0 {
-			inner += ` AND m.id < ` + args.add(from)
+		switch {
+		case last != nil:
+			inner += ` AND (m.created_at, m.id) < (` + args.add(last.At) + `::timestamptz, ` + args.add(last.Msg) + `::bigint)`
+		case ts.beforeID != 0:
+			inner += ` AND m.created_at <= ` + args.add(ts.beforeAt) + `::timestamptz`
 		}
-		inner += ` ORDER BY m.id DESC LIMIT ` + strconv.Itoa(textWalkBudget)
+		inner += ` ORDER BY m.created_at DESC, m.id DESC LIMIT ` + strconv.Itoa(textWalkBudget)
 		match := `w.search @@ to_tsquery('simple', ` + q + `)`
 		if ts.beforeID != 0 {
 			// A conversation with a match at or past the cursor was on an
@@ -225,14 +217,13 @@ func (s *Store) textWalk(ctx context.Context, orgID int64, l *listFilter, ts tex
 				AND p.org_id = w.org_id AND p.search @@ to_tsquery('simple', ` + q + `)
 				AND (p.created_at, p.conversation_id) >= (` + args.add(ts.beforeAt) + `::timestamptz, ` + args.add(ts.beforeID) + `::bigint))`
 		}
-		want := 2 * n
 		stmt := `SELECT w.conversation_id, w.id, w.created_at FROM (` + inner + `) AS w` + conds
 		if ts.beforeID != 0 {
 			stmt += ` AND ` + match
 		} else {
 			stmt += ` WHERE ` + match
 		}
-		stmt += ` ORDER BY w.id DESC LIMIT ` + strconv.Itoa(want)
+		stmt += ` ORDER BY w.created_at DESC, w.id DESC LIMIT ` + strconv.Itoa(want)
 		rows, err := s.db.DB.QueryContext(ctx, stmt, args...)
 		if err != nil {
 			return nil, fmt.Errorf("message search: %w", err)
@@ -244,8 +235,8 @@ func (s *Store) textWalk(ctx context.Context, orgID int64, l *listFilter, ts tex
 				return err
 			}
 			got++
-			from = h.Msg
-			if !seen[h.Conv] && len(hits) < n {
+			last = &h
+			if !seen[h.Conv] {
 				seen[h.Conv] = true
 				hits = append(hits, h)
 			}
@@ -254,24 +245,32 @@ func (s *Store) textWalk(ctx context.Context, orgID int64, l *listFilter, ts tex
 		if err != nil {
 			return nil, fmt.Errorf("message search: %w", err)
 		}
-		if len(hits) == n || got < want {
-			break // full, or the budget (or the messages) ran out
+		// Done once a match older than the n-th has been read (every
+		// conversation as new as the n-th is in hand), or once the walk
+		// ran out of messages or budget (what was not read is older still,
+		// but for 20,000 messages written at the very same instant).
+		if got < want || (len(hits) >= n && last.At.Before(hits[n-1].At)) {
+			break
+		}
+		want *= 4
+		if round == textWalkRounds-1 && len(hits) >= n {
+			return hits[:n-1], nil // ties with the n-th go on: the index's way decides
 		}
 	}
-	// Message ids follow creation times, except between transactions
-	// writing at once: list by time, as the index's way does.
+	// Matches written at the same instant are listed by conversation, as
+	// the index's way lists them.
 	slices.SortStableFunc(hits, func(a, b textHit) int {
 		if c := b.At.Compare(a.At); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.Conv, a.Conv)
 	})
-	return hits, nil
+	return hits[:min(len(hits), n)], nil // fewer than n: stopped short, or there are no more
 }
 
-// textIndexed asks the index for every message matching, keeps each
-// conversation's newest, and probes the conversations, newest match
-// first, until n are within l.
+// textIndexed asks the index for the messages matching (at most
+// textIDCap of them), keeps each conversation's newest, and probes the
+// conversations, newest match first, until n are within l.
 func (s *Store) textIndexed(ctx context.Context, orgID int64, l *listFilter, ts textSearch, n int) ([]textHit, error) {
 	args := append(sqlArgs(nil), l.args...)
 	conds, q := textConds(&args, l, ts, "h")
@@ -280,9 +279,11 @@ func (s *Store) textIndexed(ctx context.Context, orgID int64, l *listFilter, ts 
 	// LIMIT stops them.
 	stmt := `SELECT h.conversation_id, h.id, h.created_at FROM (
 		SELECT d.conversation_id, d.id, d.created_at FROM (
-			SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.id, m.created_at FROM messages AS m
-			WHERE m.org_id = ` + args.add(orgID) + ` AND ` + messageSearchExpr + ` @@ to_tsquery('simple', ` + q + `)
-			ORDER BY m.conversation_id, m.id DESC) AS d
+			SELECT DISTINCT ON (x.conversation_id) x.conversation_id, x.id, x.created_at FROM (
+				SELECT m.conversation_id, m.id, m.created_at FROM messages AS m
+				WHERE m.org_id = ` + args.add(orgID) + ` AND ` + messageSearchExpr + ` @@ to_tsquery('simple', ` + q + `)
+				LIMIT ` + strconv.Itoa(textIDCap) + `) AS x
+			ORDER BY x.conversation_id, x.created_at DESC, x.id DESC) AS d
 		ORDER BY d.created_at DESC, d.conversation_id DESC) AS h` + conds + `
 	ORDER BY h.created_at DESC, h.conversation_id DESC LIMIT ` + strconv.Itoa(n)
 	rows, err := s.db.DB.QueryContext(ctx, stmt, args...)

@@ -236,6 +236,13 @@ func TestMessageSearchWaysAgree(t *testing.T) {
 		(SELECT id FROM recipients WHERE org_id = ? AND name IN ('Person 1', 'Person 7'))`, sc.OrgID, sc.OrgID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// One statement writes "holiday hours" into every conversation (as a
+	// broadcast's fan-out does): 30 matches written at the same instant.
+	if _, err := db.NewRaw(`INSERT INTO messages (org_id, conversation_id, direction, channel, body, author_type, status)
+		SELECT c.org_id, c.id, 'outbound', 'sms', 'holiday hours', 'user', 'sent'
+		FROM conversations AS c WHERE c.org_id = ? ORDER BY c.id DESC`, sc.OrgID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
 	pages := func(f models.ConversationFilter) []string {
 		t.Helper()
 		var got []string
@@ -260,6 +267,8 @@ func TestMessageSearchWaysAgree(t *testing.T) {
 		{Query: `"the parcel"`, Limit: 2},
 		{Query: "clinic", Limit: 5},
 		{Query: "nothing", Limit: 5},
+		{Query: "holiday", Limit: 7},
+		{Query: "holiday", Limit: 7, Status: "all"},
 	} {
 		st.SetTextWay("walk")
 		walked := pages(f)
@@ -268,6 +277,9 @@ func TestMessageSearchWaysAgree(t *testing.T) {
 		st.SetTextWay("")
 		if !slices.Equal(walked, indexed) {
 			t.Errorf("%q (%s): walked %v\nindexed %v", f.Query, f.Status, walked, indexed)
+		}
+		if f.Query == "holiday" && len(walked) != map[string]int{"": 29, "all": 31}[f.Status] {
+			t.Errorf("holiday (%s): %d listed, want every one the filter keeps: %v", f.Status, len(walked), walked)
 		}
 		seen := map[string]bool{}
 		for _, n := range walked {

@@ -62,7 +62,13 @@ func snippet(body string, terms []textTerm) []SnippetPart {
 		end = words[to-1].end
 	}
 	var parts []SnippetPart
+	length := 0 // bytes of text added, "…" aside
+	clipped := false
 	add := func(text string, hit bool) {
+		if room := snippetMaxLen - length; len(text) > room {
+			text, clipped = cutBytes(text, max(room, 0)), true
+		}
+		length += len(text)
 		if text == "" {
 			return
 		}
@@ -76,24 +82,37 @@ func snippet(body string, terms []textTerm) []SnippetPart {
 		add("… ", false)
 	}
 	at := start
-	length := 0
 	for _, w := range words[from:to] {
-		if length > snippetMaxLen {
-			end = at
+		if length >= snippetMaxLen {
 			break
 		}
 		add(gap(body[at:w.start]), false)
 		add(body[w.start:w.end], w.hit)
-		length += w.end - at
 		at = w.end
 	}
-	if at < end {
+	if at < end && length < snippetMaxLen {
 		add(gap(body[at:end]), false)
+		at = end
 	}
-	if end < len(body) {
-		add(" …", false)
+	if clipped || at < len(body) {
+		parts = append(parts, SnippetPart{Text: " …"})
+		if n := len(parts); n > 1 && !parts[n-2].Hit {
+			parts[n-2].Text += " …"
+			parts = parts[:n-1]
+		}
 	}
 	return parts
+}
+
+// cutBytes cuts s to at most n bytes, at a character's boundary.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // gap is the text between two words with each run of whitespace made one

@@ -18,6 +18,8 @@ func TestSnippet(t *testing.T) {
 		{long, "two", "one [two] three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen …"},
 		{"café au lait", "cafe", "café au lait"}, // no match: the start, unmarked
 		{"", "x", ""},
+		{strings.Repeat("é", 300) + " x", "x", strings.Repeat("é", 120) + " …"}, // a long word: cut at a character
+		{strings.Repeat("!", 500), "x", strings.Repeat("!", 240) + " …"},        // no word at all
 	} {
 		_, terms := parseTextQuery(c.q)
 		var b strings.Builder

@@ -113,7 +113,7 @@ func (s *Server) apiConversationRoutes(api fiber.Router) {
 			{Name: "status", Description: "comma-separated: new, open, closed (default new,open); a broadcast's own closed conversation with each recipient is not a chat and is not listed (GET /conversations/{id} reads it)"},
 			{Name: "assignee", Description: "me, none, or a user id"},
 			{Name: "inbox_id", Type: "integer", Description: "one inbox"},
-			{Name: "q", Description: "a substring of the recipient's name, email or phone, or words of a message or note (each word also matches longer words it starts; \"quoted words\" are a phrase)"},
+			{Name: "q", Description: "a substring of the recipient's name, email or phone, or words of a message or note (each word also matches longer words it starts; \"quoted words\" are a phrase; a conversation found by a message is listed by that message's time)"},
 		}}, s.apiConversations)
 	s.apiHandle(api, apiOp{Method: fiber.MethodPost, Path: "/conversations", Tag: "conversations", Status: http.StatusCreated,
 		Idempotent: true, Summary: "Start a chat (or continue the active one) with a first message",

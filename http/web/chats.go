@@ -24,6 +24,9 @@ func (s *Server) chatsData(c *fiber.Ctx, su *models.SessionUser, open *models.Co
 	if before := c.Query("before"); before != "" {
 		f.BeforeID, _ = strconv.ParseInt(c.Query("before_id"), 10, 64)
 		us, _ := strconv.ParseInt(before, 10, 64)
+		if us < 1e14 {
+			us *= 1000 // a link from before the cursor had microseconds: milliseconds
+		}
 		f.BeforeAt = time.UnixMicro(us)
 	}
 	// Read the sequence before the rows: whatever happens in between is
