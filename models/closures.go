@@ -90,6 +90,14 @@ func (s *Store) AddClosure(ctx context.Context, sc Scope, inboxID int64, in Clos
 
 // RemoveClosure removes one of an inbox's closures (admins only).
 func (s *Store) RemoveClosure(ctx context.Context, sc Scope, inboxID, closureID int64) error {
+	return removeInboxItem(ctx, s, sc, inboxID, closureID, "closure", "inbox.remove_closure",
+		func(c *Closure) any { return c.audited() })
+}
+
+// removeInboxItem deletes one row of an inbox's settings (a closure, a
+// forwarding rule: a table with id, inbox_id and org_id) and audits what
+// it was (admins only).
+func removeInboxItem[T any](ctx context.Context, s *Store, sc Scope, inboxID, id int64, what, action string, audited func(*T) any) error {
 	if err := require(sc, PermManageSettings); err != nil {
 		return err
 	}
@@ -98,13 +106,13 @@ func (s *Store) RemoveClosure(ctx context.Context, sc Scope, inboxID, closureID 
 		if err != nil {
 			return err
 		}
-		c := new(Closure)
-		err = tx.NewDelete().Model(c).Where("id = ? AND inbox_id = ? AND org_id = ?", closureID, inboxID, sc.OrgID).
+		row := new(T)
+		err = tx.NewDelete().Model(row).Where("id = ? AND inbox_id = ? AND org_id = ?", id, inboxID, sc.OrgID).
 			Returning("*").Scan(ctx)
 		if err != nil {
-			return notFound("closure", err)
+			return notFound(what, err)
 		}
-		return audit(ctx, tx, sc, AuditChange{Action: "inbox.remove_closure", TargetType: "inbox",
-			TargetID: ib.ID, TargetName: ib.Name, Before: c.audited()})
+		return audit(ctx, tx, sc, AuditChange{Action: action, TargetType: "inbox",
+			TargetID: ib.ID, TargetName: ib.Name, Before: audited(row)})
 	})
 }

@@ -80,11 +80,10 @@ func (s *Schedule) Validate() error {
 			if weekdayIndex(w.Day) < 0 {
 				return fieldErr(field+".day", "%q is not a weekday; use mon, tue, wed, thu, fri, sat or sun.", w.Day)
 			}
-			if m, ok := clockMinutes(w.From); !ok || m == minutesPerDay {
-				return fieldErr(field+".from", "Write the time as HH:MM, 00:00 to 23:59.")
-			}
-			if m, ok := clockMinutes(w.To); !ok || m == minutesPerDay {
-				return fieldErr(field+".to", "Write the time as HH:MM, 00:00 to 23:59 (at or before the start: the next day).")
+			for _, c := range [][2]string{{"from", w.From}, {"to", w.To}} {
+				if m, ok := clockMinutes(c[1]); !ok || m == minutesPerDay {
+					return fieldErr(field+"."+c[0], "Write the time as HH:MM, 00:00 to 23:59 (a window ending at or before its start ends the next day).")
+				}
 			}
 		}
 	case ScheduleDates:

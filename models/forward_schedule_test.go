@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +149,36 @@ func TestScheduleValidate(t *testing.T) {
 		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
 			t.Errorf("%s: %v, want an error on %s", tc.name, err, tc.field)
 		}
+	}
+}
+
+func TestScheduleText(t *testing.T) {
+	ws, err := models.ParseWeeklyWindows("fri 18:00-08:00\n\n  Sunday 22:00 - 6:00 \n")
+	if err != nil || len(ws) != 2 || ws[1] != (models.WeeklyWindow{Day: "sun", From: "22:00", To: "06:00"}) {
+		t.Fatalf("windows: %+v %v", ws, err)
+	}
+	if got := models.FormatWeeklyWindows(ws); got != "fri 18:00-08:00\nsun 22:00-06:00" {
+		t.Errorf("format windows: %q", got)
+	}
+	for _, bad := range []string{"friday", "fri 18:00", "someday 09:00-10:00", "mon 09:00-10:00, 11:00-12:00"} {
+		if _, err := models.ParseWeeklyWindows("mon 09:00-17:00\n" + bad); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("windows %q: %v, want an error on line 2", bad, err)
+		}
+	}
+	rs, err := models.ParseDateRanges("2026-12-24 18:00 to 2026-12-26, Christmas\n2026-07-04 to 2026-07-04")
+	if err != nil || len(rs) != 2 || rs[0] != (models.DateRange{From: "2026-12-24T18:00", To: "2026-12-26", Reason: "Christmas"}) {
+		t.Fatalf("ranges: %+v %v", rs, err)
+	}
+	if got := models.FormatDateRanges(rs); got != "2026-12-24 18:00 to 2026-12-26, Christmas\n2026-07-04 to 2026-07-04" {
+		t.Errorf("format ranges: %q", got)
+	}
+	for _, bad := range []string{"2026-12-24", "24/12/2026 to 2026-12-26", "2026-12-24 to tomorrow"} {
+		if _, err := models.ParseDateRanges(bad); err == nil || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("ranges %q: %v, want an error on line 1", bad, err)
+		}
+	}
+	s := models.Schedule{Kind: models.ScheduleWeekly, Windows: ws}
+	if got := s.Summary(); got != "Every week: Fri 18:00–08:00, Sun 22:00–06:00" {
+		t.Errorf("summary: %q", got)
 	}
 }

@@ -169,7 +169,7 @@ func (s *Store) AddForwardingRule(ctx context.Context, sc Scope, inboxID int64, 
 			}
 			var ok bool
 			err := tx.NewRaw(`SELECT EXISTS (SELECT 1 FROM users AS u WHERE u.id = ? AND u.org_id = ? AND u.disabled_at IS NULL
-				AND (u.all_inboxes OR EXISTS (SELECT 1 FROM user_inboxes AS ui WHERE ui.user_id = u.id AND ui.inbox_id = ?)))`,
+				AND (u.role <> 'agent' OR u.all_inboxes OR EXISTS (SELECT 1 FROM user_inboxes AS ui WHERE ui.user_id = u.id AND ui.inbox_id = ?)))`,
 				t.UserID, sc.OrgID, inboxID).Scan(ctx, &ok)
 			if err != nil {
 				return fmt.Errorf("store: add forwarding rule: %w", err)
@@ -197,23 +197,8 @@ func (s *Store) AddForwardingRule(ctx context.Context, sc Scope, inboxID int64, 
 
 // RemoveForwardingRule removes one of an inbox's rules (admins).
 func (s *Store) RemoveForwardingRule(ctx context.Context, sc Scope, inboxID, ruleID int64) error {
-	if err := require(sc, PermManageSettings); err != nil {
-		return err
-	}
-	return s.inTx(ctx, func(tx bun.Tx) error {
-		ib, err := inboxInScope(ctx, tx, sc, inboxID)
-		if err != nil {
-			return err
-		}
-		r := new(ForwardingRule)
-		err = tx.NewDelete().Model(r).Where("id = ? AND inbox_id = ? AND org_id = ?", ruleID, inboxID, sc.OrgID).
-			Returning("*").Scan(ctx)
-		if err != nil {
-			return notFound("forwarding rule", err)
-		}
-		return audit(ctx, tx, sc, AuditChange{Action: "inbox.remove_forwarding_rule", TargetType: "inbox",
-			TargetID: ib.ID, TargetName: ib.Name, Before: r.audited()})
-	})
+	return removeInboxItem(ctx, s, sc, inboxID, ruleID, "forwarding rule", "inbox.remove_forwarding_rule",
+		func(r *ForwardingRule) any { return r.audited() })
 }
 
 // forwardingAudit is what the audit log records of a rule.

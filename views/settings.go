@@ -83,5 +83,42 @@ type SettingsInboxData struct {
 	Locations []models.Location
 	Closures  []models.Closure
 	Closure   models.ClosureInput // the add-a-closure form's typed values
-	Errors    map[string]string
+	// Forwarding is the inbox's forwarding rules, each saying whether it
+	// applies at ForwardAt (as typed in the preview, the location's wall
+	// clock; "" now), which ForwardAtText says in words.
+	Forwarding    []ForwardingRow
+	ForwardAt     string
+	ForwardAtText string
+	Rule          ForwardingForm // the add-a-rule form's typed values
+	Team          []UserChoice   // the users who see the inbox, to notify
+	Errors        map[string]string
+}
+
+// ForwardingRow is one forwarding rule as the inbox's settings show it.
+type ForwardingRow struct {
+	ID       int64
+	Targets  []string // whom, in words
+	Channels string   // "SMS", "Email" or "SMS and email"
+	When     string   // the schedule in words
+	Only     string   // the conversation's conditions in words ("" none)
+	Active   bool     // the schedule applies at the preview's time
+}
+
+// ForwardingForm is the add-a-forwarding-rule form's typed values.
+type ForwardingForm struct {
+	Users          []int64
+	Contacts       string // phones and email addresses, one a line
+	SMS, Email     bool
+	Kind           string
+	Windows        string // weekly windows, one a line
+	Ranges         string // date ranges, one a line
+	OnlyUnassigned bool
+	Unanswered     string // minutes, "" none
+}
+
+// UserChoice is a user to tick in a form.
+type UserChoice struct {
+	ID          int64
+	Name, Email string
+	Checked     bool
 }

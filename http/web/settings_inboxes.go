@@ -71,10 +71,16 @@ func (s *Server) settingsInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.SettingsInboxData{ID: ib.ID, Archived: ib.ArchivedAt != nil, Name: ib.Name, LocationID: ib.LocationID,
-		SMSNumber: deref(ib.SMSNumber), EmailAddress: deref(ib.EmailAddress), HelpText: ib.HelpText,
-		HoursSet: len(ib.BusinessHours) > 0, Days: dayFields(ib.BusinessHours), Saved: c.Query("saved")}
+	d := inboxData(ib)
+	d.Saved = c.Query("saved")
 	return s.inboxForm(c, &d, fiber.StatusOK)
+}
+
+// inboxData is an inbox's settings as its form shows them.
+func inboxData(ib *models.Inbox) views.SettingsInboxData {
+	return views.SettingsInboxData{ID: ib.ID, Archived: ib.ArchivedAt != nil, Name: ib.Name, LocationID: ib.LocationID,
+		SMSNumber: deref(ib.SMSNumber), EmailAddress: deref(ib.EmailAddress), HelpText: ib.HelpText,
+		HoursSet: len(ib.BusinessHours) > 0, Days: dayFields(ib.BusinessHours)}
 }
 
 // dayFields is the business hours form's rows for bh.
@@ -111,6 +117,9 @@ func (s *Server) inboxForm(c *fiber.Ctx, d *views.SettingsInboxData, status int)
 	}
 	if d.ID != 0 {
 		if d.Closures, err = s.store.InboxClosures(ctx, su.Scope, d.ID); err != nil {
+			return err
+		}
+		if err := s.fillForwarding(ctx, su.Scope, d, c.Query("forward_at")); err != nil {
 			return err
 		}
 	}
@@ -255,9 +264,8 @@ func (s *Server) addClosure(c *fiber.Ctx) error {
 		if ierr != nil {
 			return ierr
 		}
-		d := views.SettingsInboxData{ID: ib.ID, Archived: ib.ArchivedAt != nil, Name: ib.Name, LocationID: ib.LocationID,
-			SMSNumber: deref(ib.SMSNumber), EmailAddress: deref(ib.EmailAddress), HelpText: ib.HelpText,
-			HoursSet: len(ib.BusinessHours) > 0, Days: dayFields(ib.BusinessHours), Closure: in}
+		d := inboxData(ib)
+		d.Closure = in
 		return s.inboxFormError(c, &d, fe)
 	}
 	if err != nil {

@@ -38,6 +38,10 @@ func dropAfter(t *testing.T, f *fixture, table, name string) {
 
 var submitButton = regexp.MustCompile(`<button[^>]*type="submit"`)
 
+// readForms are forms that change nothing (method get: the forwarding
+// preview), which a read-only viewer keeps.
+var readForms = regexp.MustCompile(`(?s)<form[^>]*method="get".*?</form>`)
+
 // mainOf is the page's <main> (the layout's sidebar has the sign-out button).
 func mainOf(body string) string {
 	if i := strings.Index(body, "<main"); i >= 0 {
@@ -73,7 +77,7 @@ func TestSettingsPagesByRole(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("manager GET %s: %d", p, resp.StatusCode)
 		}
-		if m := mainOf(body); submitButton.MatchString(m) || strings.Contains(m, "Add location") || strings.Contains(m, "Add inbox") {
+		if m := readForms.ReplaceAllString(mainOf(body), ""); submitButton.MatchString(m) || strings.Contains(m, "Add location") || strings.Contains(m, "Add inbox") {
 			t.Errorf("manager sees a form button on %s:\n%s", p, m)
 		}
 	}
