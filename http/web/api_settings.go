@@ -198,6 +198,7 @@ func (s *Server) apiSettingsRoutes(api fiber.Router) {
 		Summary: "Delete an inbox that has no conversations (409 if it has: archive it instead)"}, manage, s.apiDeleteInbox)
 	s.apiClosureRoutes(api)
 	s.apiForwardingRoutes(api)
+	s.apiAutoResponseRoutes(api)
 }
 
 func (s *Server) apiGetOrganization(c *fiber.Ctx) error {

@@ -193,6 +193,8 @@ var apiRows = []matrixRow{
 	{route: "POST /api/v1/inboxes/:id<int>/closures", path: "/api/v1/inboxes/{inboxB}/closures", json: `{"name":"Matrix added","starts_on":"2031-01-01"}`, expect: "LNNNONN", prep: noMatrixClosures},
 	{route: "DELETE /api/v1/inboxes/:id<int>/closures/:closure_id<int>", path: "/api/v1/inboxes/{inboxB}/closures/{closure}", expect: "LNNNONN", prep: freshClosure},
 	{route: "DELETE /api/v1/inboxes/:id<int>/closures/:closure_id<int>", path: "/api/v1/inboxes/{inboxA}/closures/{closure}", expect: "LNNNNNN", prep: freshClosure}, // inbox B's closure
+	{route: "GET /api/v1/inboxes/:id<int>/auto-responses", path: "/api/v1/inboxes/{inboxB}/auto-responses", expect: "LNNOONN"},
+	{route: "PUT /api/v1/inboxes/:id<int>/auto-responses", path: "/api/v1/inboxes/{inboxB}/auto-responses", json: `{"initial":{"enabled":false,"body":""},"out_of_office":{"enabled":false,"body":""}}`, expect: "LNNNONN"},
 	{route: "GET /api/v1/inboxes/:id<int>/forwarding-rules", path: "/api/v1/inboxes/{inboxB}/forwarding-rules", expect: "LNNOONN"},
 	{route: "POST /api/v1/inboxes/:id<int>/forwarding-rules", path: "/api/v1/inboxes/{inboxB}/forwarding-rules", json: `{"targets":[{"email":"matrix-added@example.test"}],"channels":["email"],"schedule":{"kind":"after_hours"}}`, expect: "LNNNONN"},
 	{route: "DELETE /api/v1/inboxes/:id<int>/forwarding-rules/:rule_id<int>", path: "/api/v1/inboxes/{inboxB}/forwarding-rules/{rule}", expect: "LNNNONN", prep: freshRule},

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS inbox_auto_responses;
