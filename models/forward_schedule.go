@@ -107,7 +107,7 @@ func (s *Schedule) Validate() error {
 			if !from.Before(to) {
 				return fieldErr(field+".to", "The range must end after it starts.")
 			}
-			if len(r.Reason) > 200 {
+			if len([]rune(r.Reason)) > 200 {
 				return fieldErr(field+".reason", "At most 200 characters.")
 			}
 		}
@@ -183,15 +183,30 @@ func weekdayIndex(day string) int {
 // for the end of a range (end set) the start of the next day.
 func rangeEdge(s string, end bool, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if t, err := time.ParseInLocation("2006-01-02T15:04", s, loc); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseInLocation("2006-01-02", s, loc)
+	w, err := time.Parse("2006-01-02T15:04", s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("range edge %q: %w", s, err)
+		if w, err = time.Parse("2006-01-02", s); err != nil {
+			return time.Time{}, fmt.Errorf("range edge %q: %w", s, err)
+		}
+		if end {
+			w = w.AddDate(0, 0, 1)
+		}
 	}
-	if end {
-		d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc)
+	return WallClock(w, loc), nil
+}
+
+// WallClock is the instant a wall clock in loc shows w's date and time (w
+// read as written, its own zone ignored). A time the clock skips (02:30 on
+// a spring-forward night; midnight where the clocks jump at midnight, as
+// in Santiago) is the instant the clock jumps, not an hour before it as
+// time.Date has it: a range from that time starts when the day's clock
+// gets there, and a day's end stays at the next day's first instant.
+func WallClock(w time.Time, loc *time.Location) time.Time {
+	t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), 0, 0, loc)
+	if t.Hour() != w.Hour() || t.Minute() != w.Minute() {
+		if _, jump := t.ZoneBounds(); !jump.IsZero() {
+			return jump
+		}
 	}
-	return d, nil
+	return t
 }

@@ -49,6 +49,10 @@ func TestScheduleActiveAt(t *testing.T) {
 		{From: "2026-12-24T18:00", To: "2026-12-26", Reason: "Christmas"}, // through the 26th
 		{From: "2026-07-04", To: "2026-07-04"},                            // one whole day
 	}}
+	scl := mustZone(t, "America/Santiago")
+	sepFive := models.Schedule{Kind: models.ScheduleDates, Ranges: []models.DateRange{{From: "2026-09-05", To: "2026-09-05"}}}
+	sepSix := models.Schedule{Kind: models.ScheduleDates, Ranges: []models.DateRange{{From: "2026-09-06", To: "2026-09-06"}}}
+	nyGap := models.Schedule{Kind: models.ScheduleDates, Ranges: []models.DateRange{{From: "2026-03-08T02:30", To: "2026-03-08T05:00"}}}
 	always := models.Schedule{Kind: models.ScheduleAlways}
 	business := models.Schedule{Kind: models.ScheduleBusinessHours}
 	after := models.Schedule{Kind: models.ScheduleAfterHours}
@@ -112,6 +116,17 @@ func TestScheduleActiveAt(t *testing.T) {
 		{"dates: a one-day range, 4 July 12:00", holidays, ny, at(ny, "2026-07-04 12:00"), true},
 		{"dates: read in the location's zone", holidays, akl, time.Date(2026, 7, 3, 12, 0, 0, 0, time.UTC), true}, // 4 July 00:00 NZST
 		{"dates: 5 July in Auckland", holidays, akl, time.Date(2026, 7, 4, 12, 0, 0, 0, time.UTC), false},
+		// Santiago's clocks jump from 24:00 to 01:00 on 2026-09-06: a day's
+		// range ends when the next day begins (01:00), not an hour early,
+		// and the next day's starts then too.
+		{"Santiago: a day's range at its 23:30", sepFive, scl, time.Date(2026, 9, 6, 3, 30, 0, 0, time.UTC), true},  // Sat 23:30 -04
+		{"Santiago: a day's range ends as the next day begins", sepFive, scl, time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC), false}, // Sun 01:00 -03
+		{"Santiago: the next day's range not before it", sepSix, scl, time.Date(2026, 9, 6, 3, 30, 0, 0, time.UTC), false},
+		{"Santiago: the next day's range from its first instant", sepSix, scl, time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC), true},
+		// New York skips 02:00-03:00 on 2026-03-08: a range from 02:30
+		// starts at 03:00 EDT, one to 02:15 ends then too.
+		{"New York: from a skipped time, not at 01:30 EST", nyGap, ny, time.Date(2026, 3, 8, 6, 30, 0, 0, time.UTC), false},
+		{"New York: from a skipped time, at 03:00 EDT", nyGap, ny, time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC), true},
 	} {
 		if got := tc.s.ActiveAt(tc.t, tc.loc, ib, closures); got != tc.want {
 			t.Errorf("%s: ActiveAt(%s) = %v, want %v", tc.name, tc.t.In(tc.loc).Format("Mon 2006-01-02 15:04 MST"), got, tc.want)
@@ -153,7 +168,7 @@ func TestScheduleValidate(t *testing.T) {
 }
 
 func TestScheduleText(t *testing.T) {
-	ws, err := models.ParseWeeklyWindows("fri 18:00-08:00\n\n  Sunday 22:00 - 6:00 \n")
+	ws, err := models.ParseWeeklyWindows("fri\t18:00-08:00\n\n  Sunday 22:00 - 6:00 \n")
 	if err != nil || len(ws) != 2 || ws[1] != (models.WeeklyWindow{Day: "sun", From: "22:00", To: "06:00"}) {
 		t.Fatalf("windows: %+v %v", ws, err)
 	}

@@ -21,10 +21,15 @@ func ParseWeeklyWindows(text string) ([]WeeklyWindow, error) {
 		if line == "" {
 			continue
 		}
-		day, span, ok := strings.Cut(line, " ")
-		key := weekdayKeyOf(day)
-		ivs, err := ParseDayHours(strings.TrimSpace(span)) // the form only: a window may end the next day
-		if !ok || key == "" || err != nil || len(ivs) != 1 {
+		f := strings.Fields(line)
+		var key string
+		var ivs [][2]string
+		var err error
+		if len(f) > 1 {
+			key = weekdayKeyOf(f[0])
+			ivs, err = ParseDayHours(strings.Join(f[1:], " ")) // the form only: a window may end the next day
+		}
+		if len(f) < 2 || key == "" || err != nil || len(ivs) != 1 {
 			return nil, fmt.Errorf("line %d: write a weekday and two times, like fri 18:00-08:00", i+1)
 		}
 		out = append(out, WeeklyWindow{Day: key, From: ivs[0][0], To: ivs[0][1]})

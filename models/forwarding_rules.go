@@ -178,6 +178,9 @@ func (s *Store) AddForwardingRule(ctx context.Context, sc Scope, inboxID int64, 
 				return fieldErr(fmt.Sprintf("targets.%d.user_id", i), "No enabled user of the organization with this id sees this inbox.")
 			}
 		}
+		if err := sameUserTwice(ctx, tx, in.Targets); err != nil {
+			return err
+		}
 		*r = ForwardingRule{OrgID: sc.OrgID, InboxID: inboxID, Targets: in.Targets, Channels: in.Channels,
 			Schedule: in.Schedule, OnlyUnassigned: in.OnlyUnassigned, UnansweredMinutes: in.UnansweredMinutes}
 		if sc.UserID != 0 {
@@ -193,6 +196,31 @@ func (s *Store) AddForwardingRule(ctx context.Context, sc Scope, inboxID int64, 
 		return nil, err
 	}
 	return r, nil
+}
+
+// sameUserTwice refuses an email address that is a user's the rule
+// already names (ticked, and typed again as an outside address): they
+// would be told twice.
+func sameUserTwice(ctx context.Context, tx bun.Tx, targets []ForwardTarget) error {
+	var ids []int64
+	for _, t := range targets {
+		if t.UserID != 0 {
+			ids = append(ids, t.UserID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var emails []string
+	if err := tx.NewRaw(`SELECT lower(email) FROM users WHERE id IN (?)`, bun.In(ids)).Scan(ctx, &emails); err != nil {
+		return fmt.Errorf("store: add forwarding rule: %w", err)
+	}
+	for i, t := range targets {
+		if t.Email != "" && slices.Contains(emails, t.Email) {
+			return fieldErr(fmt.Sprintf("targets.%d.email", i), "%s is a user's address, and that user is already in the rule.", t.Email)
+		}
+	}
+	return nil
 }
 
 // RemoveForwardingRule removes one of an inbox's rules (admins).

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/models"
@@ -51,6 +52,8 @@ func TestForwardingRulesAPI(t *testing.T) {
 			"schedule": map[string]any{"kind": "always"}}, "targets.0"},
 		{map[string]any{"targets": []any{map[string]any{"email": "a@example.test"}}, "channels": []string{"email"}, "schedule": map[string]any{"kind": "always"},
 			"unanswered_minutes": -5}, "unanswered_minutes"},
+		{map[string]any{"targets": []any{map[string]any{"user_id": f.Demo.Admin.ID}, map[string]any{"email": strings.ToUpper(adminEmail)}},
+			"channels": []string{"email"}, "schedule": map[string]any{"kind": "always"}}, "targets.1.email"}, // the same person twice
 	} {
 		if st, p := apiCall(t, f, token, "POST", rules, c.body); st != 422 || problemField(p) != c.field {
 			t.Errorf("POST %v: %d %v, want 422 on %s", c.body, st, p, c.field)

@@ -29,9 +29,10 @@ func (s *Server) fillForwarding(ctx context.Context, sc models.Scope, d *views.S
 	}
 	at := time.Now()
 	d.ForwardAtText = "now"
-	if t, err := time.ParseInLocation(forwardAtLayout, forwardAt, loc); err == nil {
+	if w, err := time.Parse(forwardAtLayout, forwardAt); err == nil {
+		t := models.WallClock(w, loc)
 		at, d.ForwardAt = t, forwardAt
-		d.ForwardAtText = t.Format("Mon 2 Jan 2006 15:04") + " (" + d.Timezone + ")"
+		d.ForwardAtText = t.In(loc).Format("Mon 2 Jan 2006 15:04") + " (" + d.Timezone + ")"
 	}
 	users, err := s.store.Assignees(ctx, sc, d.ID)
 	if err != nil {
