@@ -119,7 +119,7 @@ func TestScheduleActiveAt(t *testing.T) {
 		// Santiago's clocks jump from 24:00 to 01:00 on 2026-09-06: a day's
 		// range ends when the next day begins (01:00), not an hour early,
 		// and the next day's starts then too.
-		{"Santiago: a day's range at its 23:30", sepFive, scl, time.Date(2026, 9, 6, 3, 30, 0, 0, time.UTC), true},  // Sat 23:30 -04
+		{"Santiago: a day's range at its 23:30", sepFive, scl, time.Date(2026, 9, 6, 3, 30, 0, 0, time.UTC), true},                // Sat 23:30 -04
 		{"Santiago: a day's range ends as the next day begins", sepFive, scl, time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC), false}, // Sun 01:00 -03
 		{"Santiago: the next day's range not before it", sepSix, scl, time.Date(2026, 9, 6, 3, 30, 0, 0, time.UTC), false},
 		{"Santiago: the next day's range from its first instant", sepSix, scl, time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC), true},

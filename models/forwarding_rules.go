@@ -212,7 +212,7 @@ func sameUserTwice(ctx context.Context, tx bun.Tx, targets []ForwardTarget) erro
 		return nil
 	}
 	var emails []string
-	if err := tx.NewRaw(`SELECT lower(email) FROM users WHERE id IN (?)`, bun.In(ids)).Scan(ctx, &emails); err != nil {
+	if err := tx.NewRaw(`SELECT lower(email) FROM users WHERE id IN (?)`, bun.List(ids)).Scan(ctx, &emails); err != nil {
 		return fmt.Errorf("store: add forwarding rule: %w", err)
 	}
 	for i, t := range targets {

@@ -60,7 +60,7 @@ func TestAutoResponsesAPI(t *testing.T) {
 			t.Errorf("PUT %v: %d %v, want 422 on %s", c.change, st, p, c.field)
 		}
 	}
-	if st, a = apiCall(t, f, token, "GET", path, nil); a["initial"].(map[string]any)["enabled"] != false {
+	if st, a = apiCall(t, f, token, "GET", path, nil); st != 200 || a["initial"].(map[string]any)["enabled"] != false {
 		t.Fatalf("a refused PUT changed the settings: %v", a)
 	}
 
