@@ -91,7 +91,20 @@ type SettingsInboxData struct {
 	ForwardAtText string
 	Rule          ForwardingForm // the add-a-rule form's typed values
 	Team          []UserChoice   // the users who see the inbox, to notify
-	Errors        map[string]string
+	// Auto is the auto-responses form: as saved, or as typed when refused
+	// (AutoTyped).
+	Auto      AutoForm
+	AutoTyped bool
+	Errors    map[string]string
+}
+
+// AutoForm is an inbox's auto-responses as their form shows them.
+type AutoForm struct {
+	InitialEnabled, OutOfOfficeEnabled bool
+	InitialBody, OutOfOfficeBody       string
+	ResponseTime, Notice, Cooldown     string
+	// Initial and OutOfOffice are the saved texts as they go out.
+	Initial, OutOfOffice models.Written
 }
 
 // ForwardingRow is one forwarding rule as the inbox's settings show it.

@@ -111,6 +111,7 @@ var adminRows = []matrixRow{
 	{route: "POST /settings/inboxes/:id<int>/closures", path: "/settings/inboxes/{inboxB}/closures", form: url.Values{"closure_name": {"Matrix added"}, "starts_on": {"2031-01-01"}}, expect: "LNNNONN", prep: noMatrixClosures},
 	{route: "POST /settings/inboxes/:id<int>/closures/:cid<int>/delete", path: "/settings/inboxes/{inboxB}/closures/{closure}/delete", form: url.Values{}, expect: "LNNNONN", prep: freshClosure},
 	{route: "POST /settings/inboxes/:id<int>/closures/:cid<int>/delete", path: "/settings/inboxes/{inboxA}/closures/{closure}/delete", form: url.Values{}, expect: "LNNNNNN", prep: freshClosure}, // inbox B's closure
+	{route: "POST /settings/inboxes/:id<int>/auto-responses", path: "/settings/inboxes/{inboxB}/auto-responses", form: url.Values{"cooldown_minutes": {"1440"}}, expect: "LNNNONN"},
 	{route: "POST /settings/inboxes/:id<int>/forwarding", path: "/settings/inboxes/{inboxB}/forwarding", form: url.Values{"contacts": {"matrix-form@example.test"}, "channel": {"email"}, "kind": {"after_hours"}}, expect: "LNNNONN"},
 	{route: "POST /settings/inboxes/:id<int>/forwarding/:rid<int>/delete", path: "/settings/inboxes/{inboxB}/forwarding/{rule}/delete", form: url.Values{}, expect: "LNNNONN", prep: freshRule},
 	{route: "POST /settings/inboxes/:id<int>/forwarding/:rid<int>/delete", path: "/settings/inboxes/{inboxA}/forwarding/{rule}/delete", form: url.Values{}, expect: "LNNNNNN", prep: freshRule}, // inbox B's rule

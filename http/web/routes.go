@@ -123,6 +123,7 @@ func (s *Server) routes() error {
 	app.Post("/settings/inboxes/:id<int>/closures", s.requireUser, settingsManage, s.addClosure)
 	app.Post("/settings/inboxes/:id<int>/closures/:cid<int>/delete", s.requireUser, settingsManage, s.removeClosure)
 	app.Post("/settings/inboxes/:id<int>/forwarding", s.requireUser, settingsManage, s.addForwarding)
+	app.Post("/settings/inboxes/:id<int>/auto-responses", s.requireUser, settingsManage, s.saveAutoResponses)
 	app.Post("/settings/inboxes/:id<int>/forwarding/:rid<int>/delete", s.requireUser, settingsManage, s.removeForwarding)
 	app.Get("/credits", s.requireUser, requirePerm(models.PermViewCredits), s.credits)
 	app.Get("/credits/banner", s.requireUser, requirePerm(models.PermViewCredits), s.creditBanner)

@@ -122,6 +122,9 @@ func (s *Server) inboxForm(c *fiber.Ctx, d *views.SettingsInboxData, status int)
 		if err := s.fillForwarding(ctx, su.Scope, d, c.Query("forward_at")); err != nil {
 			return err
 		}
+		if err := s.fillAutoResponses(ctx, su.Scope, d); err != nil {
+			return err
+		}
 	}
 	for i, day := range d.Days {
 		if msg, ok := d.Errors["business_hours."+day.Key]; ok {
