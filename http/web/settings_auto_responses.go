@@ -59,13 +59,8 @@ func (s *Server) saveAutoResponses(c *fiber.Ctx) error {
 		}
 	}
 	if fe != nil {
-		ib, err := s.store.InboxByID(c.UserContext(), su.Scope, id)
-		if err != nil {
-			return err
-		}
-		d := inboxData(ib)
-		d.Auto, d.AutoTyped = f, true
-		return s.inboxFormError(c, &d, &models.FieldError{Field: autoField(fe.Field), Message: fe.Message})
+		return s.inboxSectionError(c, id, &models.FieldError{Field: autoField(fe.Field), Message: fe.Message},
+			func(d *views.SettingsInboxData) { d.Auto, d.AutoTyped = f, true })
 	}
 	return c.Redirect(inboxPath(id)+"?saved=auto#auto-responses", fiber.StatusSeeOther)
 }

@@ -178,13 +178,8 @@ func (s *Server) addForwarding(c *fiber.Ctx) error {
 		}
 	}
 	if fe != nil {
-		ib, err := s.store.InboxByID(c.UserContext(), su.Scope, id)
-		if err != nil {
-			return err
-		}
-		d := inboxData(ib)
-		d.Rule = form
-		return s.inboxFormError(c, &d, &models.FieldError{Field: forwardingField(fe.Field), Message: fe.Message})
+		return s.inboxSectionError(c, id, &models.FieldError{Field: forwardingField(fe.Field), Message: fe.Message},
+			func(d *views.SettingsInboxData) { d.Rule = form })
 	}
 	return c.Redirect(inboxPath(id)+"?saved=forwarding#forwarding", fiber.StatusSeeOther)
 }

@@ -253,6 +253,19 @@ func (s *Server) deleteInbox(c *fiber.Ctx) error {
 	return c.Redirect("/settings/inboxes", fiber.StatusSeeOther)
 }
 
+// inboxSectionError shows an inbox's page again for a refused form of
+// one of its sections (a closure, a forwarding rule, the auto-responses):
+// keep puts what was typed back into that section.
+func (s *Server) inboxSectionError(c *fiber.Ctx, id int64, fe *models.FieldError, keep func(*views.SettingsInboxData)) error {
+	ib, err := s.store.InboxByID(c.UserContext(), sessionUser(c).Scope, id)
+	if err != nil {
+		return err
+	}
+	d := inboxData(ib)
+	keep(&d)
+	return s.inboxFormError(c, &d, fe)
+}
+
 // addClosure handles the add-a-closure form.
 func (s *Server) addClosure(c *fiber.Ctx) error {
 	su := sessionUser(c)
@@ -263,13 +276,7 @@ func (s *Server) addClosure(c *fiber.Ctx) error {
 	in := models.ClosureInput{Name: c.FormValue("closure_name"), StartsOn: c.FormValue("starts_on"), EndsOn: c.FormValue("ends_on")}
 	_, err = s.store.AddClosure(c.UserContext(), su.Scope, id, in)
 	if fe := asFieldError(err); fe != nil {
-		ib, ierr := s.store.InboxByID(c.UserContext(), su.Scope, id)
-		if ierr != nil {
-			return ierr
-		}
-		d := inboxData(ib)
-		d.Closure = in
-		return s.inboxFormError(c, &d, fe)
+		return s.inboxSectionError(c, id, fe, func(d *views.SettingsInboxData) { d.Closure = in })
 	}
 	if err != nil {
 		return err
